@@ -1,0 +1,7 @@
+"""Placeholder: replaced by its owner."""
+
+from connectors.sandbox.store import Clock, Store
+
+
+def new_org_store() -> Store:
+    return Store(Clock(resolution_ms=1000))

@@ -1,0 +1,111 @@
+"""Every exception valuesync raises, grouped by what the caller should do.
+
+```
+ValuesyncError
+├── ConfigError        fix the YAML / env; never retried
+├── ConnectorError     system, operation, HTTP status, vendor error code
+│   ├── AuthError          refresh once, then fatal
+│   ├── RetryableError     429, 5xx, timeouts, UNABLE_TO_LOCK_ROW (retry_after)
+│   └── FatalApiError      INVALID_FIELD, permissions, schema drift
+├── DataError          bad finance rows etc.: reported row by row
+└── StateError         the state DB is unusable or locked
+```
+
+Messages say what failed, where, and how to fix it. They never carry a secret or a
+customer field value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class ValuesyncError(Exception):
+    """Base of every error valuesync raises on purpose."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One problem in a config file: where it is and what is allowed instead."""
+
+    file: str
+    key_path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        key = f" at '{self.key_path}'" if self.key_path else ""
+        return f"{where}{key}: {self.message}"
+
+
+class ConfigError(ValuesyncError):
+    """A config file or environment variable is wrong; fix it, retrying will not help.
+
+    Carries every problem found, so the user fixes them all in one go.
+    """
+
+    def __init__(self, problems: Sequence[ConfigProblem] | str) -> None:
+        if isinstance(problems, str):
+            problems = [ConfigProblem(file="", key_path="", message=problems)]
+        self.problems: tuple[ConfigProblem, ...] = tuple(problems)
+        if len(self.problems) == 1:
+            text = str(self.problems[0]).lstrip(": ")
+        else:
+            lines = [f"{len(self.problems)} problems in the configuration:"]
+            lines += [f"  - {p}" for p in self.problems]
+            text = "\n".join(lines)
+        super().__init__(text)
+
+
+class ConnectorError(ValuesyncError):
+    """A call to an outside system failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        system: str = "",
+        operation: str = "",
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.system = system
+        self.operation = operation
+        self.status = status
+        self.code = code
+        parts = [p for p in (system, operation) if p]
+        prefix = f"{' '.join(parts)}: " if parts else ""
+        detail = ", ".join(
+            x for x in (f"HTTP {status}" if status else "", code or "") if x
+        )
+        super().__init__(f"{prefix}{message}" + (f" ({detail})" if detail else ""))
+
+
+class AuthError(ConnectorError):
+    """Credentials were refused or the session cannot be refreshed; check the secrets."""
+
+
+class RetryableError(ConnectorError):
+    """A transient failure (429, 5xx, timeout, row lock); the call may be retried."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class FatalApiError(ConnectorError):
+    """The CRM refused the request for a reason retrying will not fix."""
+
+
+class QuotaError(FatalApiError):
+    """The run would eat into the API reserve the admin configured; it stopped cleanly."""
+
+
+class DataError(ValuesyncError):
+    """Input data (finance files, canonical tables) has bad rows; reported row by row."""
+
+
+class StateError(ValuesyncError):
+    """The state database is unusable, or another run holds the connection's lock."""

@@ -1,0 +1,1 @@
+"""Orchestration: runs, state, schedules and the `valuesync` command."""

@@ -1,0 +1,1 @@
+"""The `valuesync` sub-commands, one module each; `sync/cli.py` assembles them."""
