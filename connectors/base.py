@@ -1,0 +1,120 @@
+"""The CrmConnector protocol and the value types that cross the connector boundary.
+
+A connector is a small protocol, not a class hierarchy: `describe`, `pull`, `push`,
+`provision`. It keeps no state between calls; the orchestrator persists cursors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Literal, Protocol
+
+import pandas as pd
+
+FieldKind = Literal["picklist", "number", "currency", "text", "datetime", "checkbox"]
+
+
+@dataclass(frozen=True, order=True)
+class Cursor:
+    """Where an incremental pull stopped: the modified stamp and the id that broke ties."""
+
+    modified_at: datetime
+    last_id: str = ""
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One field of a CRM object as describe reports it, in vendor-neutral terms."""
+
+    name: str
+    type: str
+    label: str = ""
+    updateable: bool = False
+    queryable: bool = True
+    calculated: bool = False
+    picklist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObjectSchema:
+    """What describe says about one CRM object."""
+
+    name: str
+    fields: dict[str, FieldInfo]
+
+    def get(self, name: str) -> FieldInfo | None:
+        """A field by name; Salesforce names are case-insensitive, so fall back to that."""
+        if name in self.fields:
+            return self.fields[name]
+        lowered = {k.lower(): v for k, v in self.fields.items()}
+        return lowered.get(name.lower())
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of pulled records, with the cursor to resume after it."""
+
+    object: str
+    records: pd.DataFrame
+    cursor: Cursor | None
+    deleted_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One record the CRM refused, as data: never raised for a single bad record."""
+
+    record_id: str
+    field: str
+    code: str
+    message: str
+
+
+@dataclass
+class WriteResult:
+    """What a push did: accepted ids, rejected rows, and the API calls it spent."""
+
+    accepted: list[str] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def rejected_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [r.__dict__ for r in self.rejected], columns=["record_id", "field", "code", "message"]
+        )
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """An output field valuesync writes, to be created in the CRM when missing."""
+
+    name: str
+    label: str
+    kind: FieldKind
+    options: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass
+class ProvisionResult:
+    """What provisioning did to each field: created, updated (options added) or unchanged."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+class CrmConnector(Protocol):
+    """What the pipeline needs from a CRM."""
+
+    system: ClassVar[str]
+
+    def describe(self, obj: str) -> ObjectSchema: ...
+
+    def pull(self, obj: str, *, fields: Sequence[str], since: Cursor | None) -> Iterator[Page]: ...
+
+    def push(self, obj: str, changes: pd.DataFrame) -> WriteResult: ...
+
+    def provision(self, obj: str, fields: Sequence[FieldSpec]) -> ProvisionResult: ...
