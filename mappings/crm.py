@@ -1,0 +1,114 @@
+"""The field mapping of one CRM (`mappings/salesforce.yaml`, `mappings/hubspot.yaml`).
+
+For each canonical table: the CRM object and the field for each canonical column, plus
+value maps from CRM picklist values to canonical codes. For accounts and opportunities:
+the output fields valuesync writes (engine output column -> CRM field) and an optional
+manual-override field. Both CRMs use the same shape; only the names differ.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mappings.canonical import TABLES
+from mappings.yamlfile import load_model
+
+SHIPPED_DIR = Path(__file__).parent
+
+OUTPUT_COLUMNS = {
+    "quadrant": "picklist",
+    "value_score": "number",
+    "fit_score": "number",
+    "clv": "currency",
+    "max_acquisition_cost": "currency",
+    "reason": "text",
+    "scored_at": "datetime",
+    "predicted": "checkbox",
+}
+"""Engine output columns every model produces, and the field kind each needs.
+Rule outputs named in the value model (account_action, deal_priority, ...) are picklists."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ObjectMapping(_Strict):
+    """Where one canonical table lives in the CRM, and how its columns are named there."""
+
+    object: str
+    fields: dict[str, str]
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """canonical column -> {CRM value: canonical value}."""
+    cursor: str | None = None
+    """The modified-stamp field used as the incremental cursor (never a formula field)."""
+
+    def crm_field(self, column: str) -> str | None:
+        return self.fields.get(column)
+
+
+class OutputMapping(_Strict):
+    """The fields valuesync writes onto one object."""
+
+    object: str
+    fields: dict[str, str]
+    """engine output column -> CRM field."""
+    override_field: str | None = None
+    """A CRM field a person may fill to force the quadrant; read, never written."""
+
+
+class CrmMapping(_Strict):
+    """A whole mapping file."""
+
+    system: Literal["salesforce", "hubspot"]
+    objects: dict[str, ObjectMapping | None]
+    outputs: dict[Literal["accounts", "opportunities"], OutputMapping]
+
+    @field_validator("objects")
+    @classmethod
+    def _known_tables(
+        cls, objects: dict[str, ObjectMapping | None]
+    ) -> dict[str, ObjectMapping | None]:
+        problems = []
+        for table, mapping in objects.items():
+            if table not in TABLES or table == "finance":
+                allowed = ", ".join(t for t in TABLES if t != "finance")
+                problems.append(f"'{table}' is not a CRM table; allowed: {allowed}")
+                continue
+            if mapping is None:
+                continue
+            known = set(TABLES[table].column_names)
+            unknown = sorted(set(mapping.fields) - known)
+            if unknown:
+                problems.append(
+                    f"{table}: unknown canonical column(s) {', '.join(unknown)}; "
+                    f"allowed: {', '.join(sorted(known))}"
+                )
+            key = TABLES[table].key
+            if key not in mapping.fields:
+                problems.append(f"{table}: the key column '{key}' must be mapped")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return objects
+
+    @model_validator(mode="after")
+    def _accounts_required(self) -> CrmMapping:
+        if self.objects.get("accounts") is None:
+            raise ValueError("objects.accounts must be mapped: every value is computed per account")
+        return self
+
+    def table(self, name: str) -> ObjectMapping | None:
+        return self.objects.get(name)
+
+
+def load_crm_mapping(path: Path) -> CrmMapping:
+    """Load and validate a mapping file; every problem at once in one ConfigError."""
+    return load_model(path, CrmMapping)
+
+
+def shipped_mapping(system: str) -> Path:
+    """The default mapping file shipped for `system`."""
+    return SHIPPED_DIR / f"{system}.yaml"
