@@ -1,5 +1,19 @@
-"""Placeholder: replaced by its owner."""
+"""The sandbox HubSpot API: all `/crm/...` routes for one portal (shared/API-NOTES.md part B)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from connectors.sandbox.hubspot import associations, batch, objects, properties, search
+from connectors.sandbox.hubspot.portal import HubSpotPortal
 
 
-def routes(portal):  # noqa: ANN001, ANN201
-    return []
+def routes(portal: HubSpotPortal) -> list[BaseRoute]:
+    """Every HubSpot route; the more specific object paths (batch, search) come first."""
+    return [
+        *batch.routes(portal),
+        *search.routes(portal),
+        *objects.routes(portal),
+        *associations.routes(portal),
+        *properties.routes(portal),
+    ]
