@@ -72,6 +72,8 @@ class HubSpotPortal:
     token: str = "pat-sandbox-0000"
     base_url: str = ""
     """Set by the server once it knows its port, e.g. http://127.0.0.1:54321."""
+    omit_zero_ms: bool = False
+    """Emit `...:00Z`, not `...:00.000Z`, when milliseconds are zero (HubSpot does both, §B12)."""
 
     def __post_init__(self) -> None:
         self.data: PortalData = portal_data(self.store)
@@ -223,18 +225,19 @@ class HubSpotPortal:
         props: dict[str, str | None] = {}
         for name in (*names, *ALWAYS):
             if name in table.fields and name not in props:
-                props[name] = to_wire(record_value(rec, name))
+                props[name] = to_wire(record_value(rec, name), self.omit_zero_ms)
         created = created_at(rec)
         updated = rec.get("hs_lastmodifieddate") or created
+        short = self.omit_zero_ms
         out: dict[str, Any] = {
             "id": rec["_id"],
             "properties": props,
-            "createdAt": iso_ms(created) if created else None,
-            "updatedAt": iso_ms(updated) if updated else None,
+            "createdAt": iso_ms(created, short) if created else None,
+            "updatedAt": iso_ms(updated, short) if updated else None,
             "archived": bool(rec.get("_archived")),
         }
         if rec.get("_archived"):
-            out["archivedAt"] = iso_ms(rec.get("_archived_at") or updated)
+            out["archivedAt"] = iso_ms(rec.get("_archived_at") or updated, short)
         return out
 
     def associations_json(

@@ -251,12 +251,16 @@ def new_portal_store() -> Store:
     return store
 
 
-def derive_calculated(object_type: str, record: dict[str, Any]) -> None:
-    """Recompute HubSpot's calculated properties of one record in place (deal closed/won flags)."""
-    if object_type == "deals" and "dealstage" in record:
-        stage = record.get("dealstage")
-        record["hs_is_closed"] = stage in CLOSED_STAGES
-        record["hs_is_closed_won"] = CLOSED_STAGES.get(stage, False) if stage else False
+def calculated_value(name: str, record: dict[str, Any]) -> Any:
+    """HubSpot's calculated deal flags, derived from dealstage at read time (never stored)."""
+    stage = record.get("dealstage")
+    if name == "hs_is_closed":
+        return stage in CLOSED_STAGES
+    return bool(CLOSED_STAGES.get(stage, False)) if stage else False
+
+
+CALCULATED = ("hs_is_closed", "hs_is_closed_won")
+"""Properties whose value `calculated_value` computes (deals)."""
 
 
 def resolve_object_type(name: str) -> str | None:

@@ -13,7 +13,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from connectors.sandbox.hubspot.values import InvalidValue, parse_date, parse_datetime, parse_number
+from connectors.sandbox.hubspot.values import (
+    InvalidValue,
+    parse_date,
+    parse_datetime,
+    parse_number,
+    record_value,
+)
 from connectors.sandbox.store import FieldDef, ObjectTable, Record
 
 Predicate = Callable[[Record], bool]
@@ -42,8 +48,8 @@ def _converter(f: FieldDef) -> Callable[[Any], Any]:
 
 def _getter(f: FieldDef) -> Callable[[Record], Any]:
     name = f.name
-    if name == "hs_object_id":
-        return lambda r: int(r["_id"])
+    if name == "hs_object_id" or f.calculated:
+        return lambda r: record_value(r, name)
     if f.type in ("string", "enumeration"):
 
         def text(r: Record) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from connectors.sandbox.hubspot.schema import CALCULATED, calculated_value
 from connectors.sandbox.store import FieldDef, Record
 
 
@@ -22,13 +23,16 @@ class InvalidValue(ValueError):
         self.code = code
 
 
-def iso_ms(t: datetime) -> str:
-    """2024-02-01T10:00:00.123Z"""
+def iso_ms(t: datetime, omit_zero_ms: bool = False) -> str:
+    """2024-02-01T10:00:00.123Z (or ...10:00:00Z when asked to drop zero milliseconds)."""
     t = t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+    ms = t.microsecond // 1000
+    if omit_zero_ms and ms == 0:
+        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms:03d}Z"
 
 
-def to_wire(value: Any) -> str | None:
+def to_wire(value: Any, omit_zero_ms: bool = False) -> str | None:
     """One stored value as HubSpot sends it (always a string, or null)."""
     if value is None:
         return None
@@ -37,7 +41,7 @@ def to_wire(value: Any) -> str | None:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, datetime):
-        return iso_ms(value)
+        return iso_ms(value, omit_zero_ms)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -108,6 +112,8 @@ def record_value(rec: Record, name: str) -> Any:
     """A property of a stored record; hs_object_id is the id itself."""
     if name == "hs_object_id":
         return int(rec["_id"])
+    if name in CALCULATED:
+        return calculated_value(name, rec)
     return rec.get(name)
 
 

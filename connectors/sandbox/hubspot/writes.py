@@ -13,7 +13,6 @@ from typing import Any
 
 from connectors.sandbox.hubspot.associations_store import TYPE_IDS
 from connectors.sandbox.hubspot.portal import HubSpotPortal
-from connectors.sandbox.hubspot.schema import derive_calculated
 from connectors.sandbox.hubspot.values import InvalidValue, parse_value
 from connectors.sandbox.store import ObjectTable, Record
 
@@ -52,7 +51,6 @@ def apply_update(
     """Set already-validated values on a stored record and stamp it."""
     with portal.store.lock:
         rec.update(values)
-        derive_calculated(table.name, rec)
         rec["hs_lastmodifieddate"] = portal.store.clock.now()
     portal.touched()
 
@@ -67,7 +65,6 @@ def create_record(portal: HubSpotPortal, table: ObjectTable, values: dict[str, A
         if rec.get(created_key) is None:
             rec[created_key] = now
         rec["hs_lastmodifieddate"] = now
-        derive_calculated(table.name, rec)
         portal.store.insert_many(table.name, [rec])
     portal.touched()
     return rec
