@@ -238,7 +238,8 @@ def test_limits_agree_with_sforce_limit_info(sf: Any) -> None:
 
 
 def test_every_rest_response_carries_sforce_limit_info(sf: Any) -> None:
-    sf.Account.describe()
-    first = sf.Account.api_usage["api-usage"].used
+    account = sf.Account  # each attribute access builds a new SFType
+    account.describe()
+    first = account.api_usage["api-usage"].used
     sf.describe()
     assert sf.api_usage["api-usage"].used == first + 1
