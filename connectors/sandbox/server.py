@@ -78,7 +78,10 @@ class SandboxServer:
 
     def start(self, timeout: float = 10.0) -> SandboxServer:
         """Bind, start serving in a daemon thread, and return once requests are accepted."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when the
+        # listening socket says TCP, and without it Nagle + delayed ACK add ~40 ms to every
+        # keep-alive request (headers and body are written separately).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
