@@ -238,6 +238,13 @@ def _check_literal(stmt: SelectStmt, fd: FieldDef, node: Compare, lit: Literal) 
         )
     kind, type_name = accepts
     op = node.op
+    if op == "LIKE" and fd.type not in STRINGY:
+        raise located(
+            "INVALID_QUERY_FILTER_OPERATOR",
+            stmt.text,
+            where,
+            f"invalid operator on {fd.type} field",
+        )
     if lit.kind == "null":
         if op not in ("=", "!="):
             raise located(
@@ -251,13 +258,6 @@ def _check_literal(stmt: SelectStmt, fd: FieldDef, node: Compare, lit: Literal) 
             f"and should {quoted}"
         )
         raise located("INVALID_FIELD", stmt.text, where, msg)
-    if op == "LIKE" and fd.type not in STRINGY:
-        raise located(
-            "INVALID_QUERY_FILTER_OPERATOR",
-            stmt.text,
-            where,
-            f"invalid operator on {fd.type} field",
-        )
     if op in ("<", ">", "<=", ">=") and fd.type in ("boolean", "multipicklist"):
         raise located(
             "INVALID_QUERY_FILTER_OPERATOR",
