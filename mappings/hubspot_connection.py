@@ -1,0 +1,127 @@
+"""How valuesync reaches one HubSpot portal: auth, endpoint, rate limits and cadences.
+
+The token itself never lives in YAML: the file names the environment variable that
+holds it (`auth.token_env`), and `HubSpotConnection.token()` reads it as a SecretStr.
+The auth mode is an explicit `kind`; both kinds send `Authorization: Bearer <token>`,
+but OAuth tokens get no daily-limit headers from HubSpot, so the daily reserve then
+relies on `rate_limits.daily_limit` (developers.hubspot.com/docs/api/usage-details).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from mappings.errors import ConfigError, ConfigProblem
+from mappings.yamlfile import load_model
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TOKEN_LIKE = re.compile(r"^(pat-|CJ|Bearer\s)", re.IGNORECASE)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _TokenAuth(_Strict):
+    token_env: str = "HUBSPOT_ACCESS_TOKEN"
+    """Name of the environment variable that holds the token (never the token itself)."""
+
+    @field_validator("token_env")
+    @classmethod
+    def _is_env_name(cls, value: str) -> str:
+        if _TOKEN_LIKE.match(value) or not _ENV_NAME.match(value):
+            raise ValueError(
+                "must name an environment variable (e.g. HUBSPOT_ACCESS_TOKEN), not hold a "
+                "token; put the token in that variable"
+            )
+        return value
+
+
+class PrivateAppAuth(_TokenAuth):
+    """A private-app access token (`pat-…`); HubSpot reports daily limits for it."""
+
+    kind: Literal["private_app"] = "private_app"
+
+
+class OAuthAuth(_TokenAuth):
+    """An OAuth access token obtained elsewhere; refreshed outside valuesync."""
+
+    kind: Literal["oauth"]
+    token_env: str = "HUBSPOT_OAUTH_TOKEN"
+
+
+Auth = Annotated[PrivateAppAuth | OAuthAuth, Field(discriminator="kind")]
+
+
+class RateLimits(_Strict):
+    """Client-side limits; the X-HubSpot-RateLimit-* headers tighten them when present."""
+
+    ten_second_limit: int = Field(100, ge=1)
+    """Calls per rolling interval (Free/Starter private apps: 100 per 10 s)."""
+    interval_seconds: float = Field(10.0, gt=0)
+    search_per_second: float = Field(4.0, gt=0)
+    """Search has its own, stricter limit (4-5 per second per portal)."""
+    daily_limit: int | None = Field(None, ge=1)
+    """Daily calls of the portal when headers do not say (OAuth); None = learn from headers."""
+    daily_reserve_share: float = Field(0.2, ge=0, lt=1)
+    """Stop cleanly when the portal's remaining daily calls would fall under this share."""
+
+
+class Cadence(_Strict):
+    """How often the expensive full reads run, independent of incremental cursors."""
+
+    full_reconciliation_hours: float = Field(168.0, gt=0)
+    """A full list read (archived records included) at least this often."""
+    associations_refresh_hours: float = Field(24.0, gt=0)
+    """Association changes do not bump hs_lastmodifieddate, so re-read them all this often."""
+
+
+class HubSpotConnection(_Strict):
+    """One HubSpot portal connection."""
+
+    system: Literal["hubspot"] = "hubspot"
+    auth: Auth = Field(default_factory=PrivateAppAuth)
+    base_url: str = "https://api.hubapi.com"
+    """HubSpot, or any HubSpot-compatible endpoint (e.g. http://127.0.0.1:PORT)."""
+    timeout_seconds: float = Field(30.0, gt=0)
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+    cadence: Cadence = Field(default_factory=Cadence)
+    cursor_overlap_seconds: float = Field(60.0, ge=0)
+    """Incremental pulls start this far before the cursor (search indexing lags writes)."""
+    search_window_target: int = Field(5_000, ge=200, le=9_800)
+    """Adaptive windows aim at this many results; none may reach the 10,000 search cap."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as https://api.hubapi.com")
+        return value.rstrip("/")
+
+    def token(self, env: Mapping[str, str] | None = None, source: str = "") -> SecretStr:
+        """The access token from the environment; a ConfigError naming the variable if unset."""
+        env = os.environ if env is None else env
+        value = env.get(self.auth.token_env, "").strip()
+        if not value:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        source,
+                        "auth.token_env",
+                        f"environment variable {self.auth.token_env} is not set; export the "
+                        f"HubSpot {self.auth.kind.replace('_', '-')} token in it",
+                    )
+                ]
+            )
+        return SecretStr(value)
+
+
+def load_hubspot_connection(path: Path) -> HubSpotConnection:
+    """Load a HubSpot connection file; every problem at once in one ConfigError."""
+    return load_model(path, HubSpotConnection)
