@@ -1,0 +1,142 @@
+"""The engine's entry point: canonical frames + value model + as_of -> account and deal scores.
+
+Steps: features per account (value_engine.features, .activity) -> lifetime value (.clv)
+-> value and fit scores (.scoring) -> new logos predicted from look-alikes (.lookalike)
+-> quadrants with hysteresis (.quadrants) -> manual overrides -> decision rules (.rules)
+-> reasons (.explain) -> opportunities (.opportunities). Everything is computed on the
+whole population at once and ordered by id, so the same inputs always give the same
+outputs, whatever the order of the input rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from value_engine import explain
+from value_engine.accounts import Scored, score_accounts
+from value_engine.features import compute_features
+from value_engine.model import ValueModel
+from value_engine.opportunities import lookalike_prefix, score_opportunities
+from value_engine.quadrants import Cuts, align, bands
+from value_engine.rules import apply_rules
+
+REPORTED = ("is_customer", "revenue_12m", "margin_12m", "margin_pct", "cost_to_serve_12m",
+            "acquisition_cost")  # fmt: skip
+SCORE_DECIMALS = 1
+MONEY_DECIMALS = 2
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """What one computation produced.
+
+    accounts: one row per account (sorted by account_id); opportunities: one row per
+    opportunity (sorted by opportunity_id); features: the inputs of the scores per account;
+    cuts: the score thresholds of the quadrants.
+    """
+
+    accounts: pd.DataFrame
+    opportunities: pd.DataFrame
+    features: pd.DataFrame
+    cuts: Cuts
+
+    def distribution(self) -> pd.DataFrame:
+        """Accounts, revenue_12m and margin_12m per quadrant (every quadrant listed)."""
+        grouped = self.accounts.groupby("quadrant", observed=False, sort=False)
+        out = grouped.agg(
+            accounts=("account_id", "size"),
+            revenue_12m=("revenue_12m", "sum"),
+            margin_12m=("margin_12m", "sum"),
+        )
+        out = out.reindex(self.accounts["quadrant"].cat.categories)
+        return out.rename_axis("quadrant").reset_index()
+
+
+def compute(
+    frames: Mapping[str, pd.DataFrame],
+    model: ValueModel,
+    *,
+    as_of: date,
+    previous_quadrants: pd.Series | None = None,
+    overrides: pd.Series | None = None,
+) -> EngineResult:
+    """Score every account and opportunity as of `as_of` (exclusive).
+
+    `frames` maps canonical table names to frames (accounts required; opportunities,
+    tickets, invoices, finance optional). `previous_quadrants` and `overrides` are quadrant
+    labels indexed by account_id: the first enables hysteresis, the second forces the
+    quadrant used by the rules (the computed one stays in `computed_quadrant`).
+    """
+    features, index = compute_features(frames, model, as_of)
+    previous = align(previous_quadrants, index.ids, model.quadrants, "previous_quadrants")
+    forced = align(overrides, index.ids, model.quadrants, "overrides")
+    scored = score_accounts(features, model, previous)
+    accounts = _account_table(scored, model, forced)
+    opps_frame = frames.get("opportunities")
+    opps = score_opportunities(
+        opps_frame if opps_frame is not None else pd.DataFrame({"opportunity_id": []}),
+        accounts, scored, index, model,
+    )  # fmt: skip
+    return EngineResult(_rounded(accounts), _rounded(opps), features, scored.cuts)
+
+
+def _account_table(scored: Scored, model: ValueModel, forced: pd.Series | None) -> pd.DataFrame:
+    table = scored.table.copy()
+    computed = table["computed_quadrant"].array
+    quadrant = computed
+    if forced is not None:
+        chosen = pd.Categorical(forced, dtype=computed.dtype)
+        quadrant = pd.Categorical.from_codes(
+            np.where(chosen.codes >= 0, chosen.codes, computed.codes), dtype=computed.dtype
+        )
+    table["quadrant"] = quadrant
+    table["value_band"], table["fit_band"] = bands(quadrant, model.quadrants)
+    for name in REPORTED:
+        table[name] = scored.work[name].to_numpy()
+    table = apply_rules(table, model, "accounts")
+    table["reason"] = _account_reasons(scored, model, forced)
+    return table
+
+
+def _account_reasons(scored: Scored, model: ValueModel, forced: pd.Series | None) -> np.ndarray:
+    customers = scored.work["is_customer"].to_numpy()
+    prefix = np.full(len(customers), "", dtype=object)
+    if forced is not None:
+        prefix = np.where(forced.notna().to_numpy(), "Quadrant set by hand", prefix)
+    reason = explain.reasons(scored.work, [scored.value, scored.fit], model.currency, prefix)
+    new = np.flatnonzero(~customers)
+    if len(new):
+        table = scored.table
+        lead = lookalike_prefix(
+            table["lookalike_level"].to_numpy()[new], table["lookalike_size"].to_numpy()[new]
+        )
+        lead = np.where(prefix[new] == "", lead, prefix[new] + "; " + lead)
+        icp = scored.icp.take(new)
+        work = scored.work.iloc[new].reset_index(drop=True)
+        reason[new] = explain.reasons(work, [icp], model.currency, prefix=lead, slots=2)
+    return reason
+
+
+def _rounded(table: pd.DataFrame) -> pd.DataFrame:
+    """Scores to 0.1 and money to cents, so that tiny float noise never reads as a change."""
+    for name in ("value_score", "fit_score"):
+        if name in table.columns:
+            table[name] = table[name].round(SCORE_DECIMALS)
+    for name in ("clv", "clv_gross", "max_acquisition_cost", "revenue_12m", "margin_12m",
+                 "cost_to_serve_12m", "acquisition_cost"):  # fmt: skip
+        if name in table.columns:
+            table[name] = table[name].round(MONEY_DECIMALS)
+    return table
+
+
+def output_labels(model: ValueModel) -> dict[str, list[str]]:
+    """Every label the model can write per output field: quadrant and each rule field."""
+    labels = {"quadrant": list(model.quadrants.label_tuple())}
+    for ruleset in model.rules:
+        labels[ruleset.field] = list(ruleset.labels)
+    return labels

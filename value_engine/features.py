@@ -1,0 +1,227 @@
+"""Per-account features as of a date, from the canonical frames.
+
+Time windows. `as_of` is exclusive: everything dated before it counts. Monthly figures use
+whole calendar months: "the last 12 months" are the 12 months before the month of
+`as_of` (as_of 2025-07-01 -> July 2024 to June 2025), "the prior 12 months" the 12 before
+those, "the last 24 months" both together. Use the first day of a month as `as_of` to
+include the month just ended.
+
+Money. Revenue and cost of delivery come from the finance table (one row per account and
+month). An account without any finance row falls back to its invoices (amounts of invoices
+that are not void, by issue month); its cost of delivery is then unknown, and so are its
+margins.
+
+- revenue_12m, revenue_prior_12m, revenue_lifetime: sums of monthly revenue.
+- margin_12m = revenue_12m - cost_of_delivery_12m (contribution margin); margin_pct =
+  margin_12m / revenue_12m; margin_lifetime likewise over all months.
+- growth = (revenue_12m - revenue_prior_12m) / revenue_prior_12m (empty without prior revenue).
+- recurrence = months with revenue in the last 24 / 24; months_with_revenue_24 is the count.
+- revenue_cv (predictability): standard deviation / mean of monthly revenue, over the last 24
+  months counted from the account's first month with revenue in them (at least 3 months,
+  otherwise empty). 0 means the same every month; 1 means as wild as the mean itself.
+- acquisition_cost: the finance table's acquisition_cost summed per account; when an account
+  has none, the segment CAC of its size band (model.clv.segment_cac), else model.clv.default_cac.
+- tenure_months: months from created_at to the as-of month (else from the first month with
+  revenue in the last 24).
+
+Service, payment and deals: see value_engine.activity. Rates per 100k: escalations_12m
+(or special_requests_12m) / revenue_12m x 100,000 - empty without revenue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from value_engine import activity
+from value_engine.catalog import ADVOCACY_SIGNALS
+from value_engine.frames import (
+    NO_DAY,
+    AccountIndex,
+    account_codes,
+    account_index,
+    as_of_numbers,
+    day_numbers,
+    month_of_day,
+    numbers,
+    per_account,
+    period_months,
+)
+from value_engine.model import ValueModel
+
+WINDOW = 24
+
+
+def compute_features(
+    frames: Mapping[str, pd.DataFrame], model: ValueModel, as_of: date
+) -> tuple[pd.DataFrame, AccountIndex]:
+    """One row per account (sorted by account_id) with every feature of the catalogue."""
+    index, accounts = account_index(frames["accounts"])
+    day, month = as_of_numbers(as_of)
+    n = index.size
+    inv = activity.invoice_arrays(_frame(frames, "invoices"), index)
+    feats: dict[str, object] = {"account_id": accounts["account_id"].to_numpy()}
+    rev24, cost24 = _money(feats, _frame(frames, "finance"), inv, index, month)
+    _shape(feats, rev24, cost24)
+    feats.update(activity.ticket_features(_frame(frames, "tickets"), index, month, model))
+    feats.update(activity.payment_features(inv, n, day, model.payment_terms_days))
+    feats.update(activity.deal_features(_frame(frames, "opportunities"), index, day))
+    feats.update(_attributes(accounts, model))
+    out = pd.DataFrame(feats)
+    _derived(out, accounts, month, model)
+    return out, index
+
+
+def _frame(frames: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    frame = frames.get(name)
+    return frame if frame is not None else pd.DataFrame()
+
+
+def _money(
+    feats: dict[str, object],
+    finance: pd.DataFrame,
+    inv: activity.Invoices,
+    index: AccountIndex,
+    month: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    n = index.size
+    codes = account_codes(finance, index)
+    months = period_months(finance["period"]) if "period" in finance.columns else codes * 0
+    before = months < month
+    revenue = numbers(finance, "revenue", 0.0)
+    cost = numbers(finance, "cost_of_delivery", 0.0)
+    has_fin = per_account(codes, n, where=before) > 0
+    inv_months = month_of_day(inv.issue)
+    sold = ~inv.void & (inv.issue != NO_DAY)
+    rev24 = np.where(
+        has_fin[:, None],
+        _monthly(codes, months, revenue, n, month),
+        _monthly(inv.codes, inv_months, inv.amount, n, month, sold),
+    )
+    cost24 = np.where(has_fin[:, None], _monthly(codes, months, cost, n, month), np.nan)
+    inv_life = per_account(inv.codes, n, inv.amount, sold & (inv_months < month))
+    feats["revenue_lifetime"] = np.where(has_fin, per_account(codes, n, revenue, before), inv_life)
+    cost_life = per_account(codes, n, cost, before)
+    feats["margin_lifetime"] = np.where(has_fin, feats["revenue_lifetime"] - cost_life, np.nan)
+    acq = numbers(finance, "acquisition_cost")
+    has_acq = per_account(codes, n, where=before & ~np.isnan(acq)) > 0
+    acq_sum = per_account(codes, n, np.nan_to_num(acq), before)
+    feats["finance_acquisition_cost"] = np.where(has_acq, acq_sum, np.nan)
+    feats["has_finance"] = has_fin
+    return rev24, cost24
+
+
+def _monthly(
+    codes: np.ndarray,
+    months: np.ndarray,
+    values: np.ndarray,
+    n: int,
+    month: int,
+    where: np.ndarray | None = None,
+) -> np.ndarray:
+    """An accounts x 24 matrix of sums per month; column 23 is the month before as_of."""
+    keep = (codes >= 0) & (months >= month - WINDOW) & (months < month)
+    if where is not None:
+        keep &= where
+    flat = codes[keep] * WINDOW + (months[keep] - (month - WINDOW))
+    return np.bincount(flat, weights=values[keep], minlength=n * WINDOW).reshape(n, WINDOW)
+
+
+def _shape(feats: dict[str, object], rev24: np.ndarray, cost24: np.ndarray) -> None:
+    """Totals, recurrence, predictability and retention counts from the monthly matrix."""
+    feats["revenue_12m"] = rev24[:, 12:].sum(axis=1)
+    feats["revenue_prior_12m"] = rev24[:, :12].sum(axis=1)
+    feats["cost_of_delivery_12m"] = cost24[:, 12:].sum(axis=1)
+    active = rev24 > 0
+    feats["months_with_revenue_24"] = active.sum(axis=1).astype(np.float64)
+    first = np.where(active.any(axis=1), active.argmax(axis=1), WINDOW)
+    span = (WINDOW - first).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = rev24.sum(axis=1) / span
+        var = np.maximum((rev24 * rev24).sum(axis=1) / span - mean * mean, 0.0)
+        cv = np.sqrt(var) / mean
+    feats["revenue_cv"] = np.where((span >= 3) & (mean > 0), cv, np.nan)
+    feats["active_span_24"] = span
+    # Retention counts: months with revenue that were followed by another such month.
+    feats["retention_kept"] = (active[:, :-1] & active[:, 1:]).sum(axis=1).astype(np.float64)
+    feats["retention_base"] = active[:, :-1].sum(axis=1).astype(np.float64)
+
+
+def _attributes(accounts: pd.DataFrame, model: ValueModel) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name in ("industry", "region", *model.attributes):
+        values = accounts[name] if name in accounts.columns else pd.Series([None] * len(accounts))
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            out[name] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            out[name] = pd.Categorical(values.astype(object).where(values.notna(), None))
+    employees = numbers(accounts, "employees")
+    out["employees"] = employees
+    out["annual_revenue"] = numbers(accounts, "annual_revenue")
+    out["size_band"] = size_bands(employees, model.size_bands)
+    out.update(_advocacy(accounts, model))
+    out["created_day"] = day_numbers(
+        accounts["created_at"] if "created_at" in accounts.columns else None, len(accounts)
+    )
+    return out
+
+
+def size_band_labels(edges: tuple[int, ...]) -> list[str]:
+    """Band names for employee-count edges, e.g. (50, 250) -> 1-49, 50-249, 250+."""
+    lows = [1, *edges]
+    return [f"{lo}-{hi - 1}" for lo, hi in zip(lows, edges, strict=False)] + [f"{lows[-1]}+"]
+
+
+def size_bands(employees: np.ndarray, edges: tuple[int, ...]) -> pd.Categorical:
+    """The size band of each employee count; empty where the count is."""
+    labels = size_band_labels(edges)
+    codes = np.searchsorted(np.asarray(edges, dtype=np.float64), employees, side="right")
+    codes = np.where(np.isnan(employees), -1, codes)
+    return pd.Categorical.from_codes(codes, categories=labels)
+
+
+def _advocacy(accounts: pd.DataFrame, model: ValueModel) -> dict[str, np.ndarray]:
+    """Each mapped signal; advocacy_points = points per signal (counts up to 3), max 100."""
+    out: dict[str, np.ndarray] = {}
+    total = np.zeros(len(accounts))
+    seen = np.zeros(len(accounts), dtype=bool)
+    for name in ADVOCACY_SIGNALS:
+        values = numbers(accounts, name)
+        out[name] = values
+        per_item = model.advocacy_points.get(name, 0.0)  # type: ignore[call-overload]
+        cap = 1.0 if name in ("reference_customer", "case_study") else 3.0
+        total += per_item * np.clip(np.nan_to_num(values), 0, cap)
+        seen |= ~np.isnan(values)
+    out["advocacy_points"] = np.where(seen, np.minimum(total, 100.0), np.nan)
+    return out
+
+
+def _derived(out: pd.DataFrame, accounts: pd.DataFrame, month: int, model: ValueModel) -> None:
+    rev, prior = out["revenue_12m"].to_numpy(), out["revenue_prior_12m"].to_numpy()
+    has_rev = rev > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["margin_12m"] = rev - out["cost_of_delivery_12m"].to_numpy()
+        out["margin_pct"] = np.where(has_rev, out["margin_12m"] / rev, np.nan)
+        out["growth"] = np.where(prior > 0, (rev - prior) / prior, np.nan)
+        out["service_cost_pct"] = np.where(has_rev, out["cost_to_serve_12m"] / rev, np.nan)
+        out["net_margin_12m"] = out["margin_12m"] - out["cost_to_serve_12m"]
+        for count, rate in (
+            ("escalations_12m", "escalations_per_100k"),
+            ("special_requests_12m", "special_requests_per_100k"),
+        ):
+            out[rate] = np.where(has_rev, out[count].to_numpy() / rev * 1e5, np.nan)
+    out["recurrence"] = out["months_with_revenue_24"] / WINDOW
+    created = out.pop("created_day").to_numpy()
+    created_month = month_of_day(created)
+    tenure = np.where(created != NO_DAY, month - created_month, out["active_span_24"])
+    out["tenure_months"] = np.where(tenure > 0, tenure, np.nan).astype(np.float64)
+    out["is_customer"] = out["revenue_lifetime"].to_numpy() > 0
+    bands = out["size_band"].cat
+    cac = [model.clv.segment_cac.get(str(c), model.clv.default_cac) for c in bands.categories]
+    fallback = np.append(np.asarray(cac, dtype=np.float64), model.clv.default_cac)[bands.codes]
+    acq = out.pop("finance_acquisition_cost").to_numpy()
+    out["acquisition_cost"] = np.where(np.isnan(acq), fallback, acq)
+    out["acquisition_cost_source"] = np.where(np.isnan(acq), "segment", "finance")

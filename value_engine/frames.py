@@ -1,0 +1,157 @@
+"""Column helpers shared by the engine: account codes, day and month numbers.
+
+Every child table (opportunities, tickets, invoices, finance) is linked to its account by
+an integer code: the account's position in the accounts table sorted by account_id.
+Dates become whole day numbers and months become month numbers (months since January
+1970), so windows are integer comparisons and sums are `np.bincount` calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from mappings.errors import DataError
+
+NO_DAY = np.iinfo(np.int64).min
+"""Day or month number of an empty date."""
+
+
+@dataclass(frozen=True)
+class AccountIndex:
+    """The accounts in account_id order, and lookups from ids to codes."""
+
+    ids: pd.Index
+    erp_ids: pd.Index
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+
+def account_index(accounts: pd.DataFrame) -> tuple[AccountIndex, pd.DataFrame]:
+    """Sort accounts by id; a duplicated or empty account_id is a DataError."""
+    if "account_id" not in accounts.columns:
+        raise DataError("accounts: the column account_id is missing; add it")
+    ids = accounts["account_id"]
+    if ids.isna().any():
+        rows = np.flatnonzero(ids.isna().to_numpy())[:5].tolist()
+        raise DataError(f"accounts: account_id is empty in row(s) {rows}; every account needs one")
+    ordered = accounts.sort_values("account_id", kind="stable").reset_index(drop=True)
+    dup = ordered["account_id"].duplicated()
+    if dup.any():
+        rows = np.flatnonzero(dup.to_numpy())[:5].tolist()
+        raise DataError(f"accounts: account_id repeats (sorted rows {rows}); ids must be unique")
+    erp = ordered["erp_id"] if "erp_id" in ordered.columns else pd.Series(dtype=object)
+    erp_ids = pd.Index(erp.where(~erp.duplicated(keep=False)))
+    return AccountIndex(pd.Index(ordered["account_id"]), erp_ids), ordered
+
+
+def account_codes(frame: pd.DataFrame, index: AccountIndex) -> np.ndarray:
+    """The account code of each row (-1 when unknown), by account_id, else erp_customer_id."""
+    codes = np.full(len(frame), -1, dtype=np.int64)
+    if "account_id" in frame.columns:
+        codes = _lookup(frame["account_id"], index.ids)
+    if "erp_customer_id" in frame.columns and len(index.erp_ids):
+        unknown = codes < 0
+        if unknown.any():
+            codes[unknown] = _lookup(frame["erp_customer_id"][unknown], index.erp_ids)
+    return codes
+
+
+def _lookup(values: pd.Series, ids: pd.Index) -> np.ndarray:
+    # Factorise first: hashing each distinct id once is far cheaper than a lookup per row.
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.append(ids.get_indexer(uniques), -1)
+    return table[codes].astype(np.int64, copy=False)
+
+
+def day_numbers(column: pd.Series | None, length: int) -> np.ndarray:
+    """Whole days since 1970-01-01 for each row; NO_DAY where the date is empty."""
+    if column is None:
+        return np.full(length, NO_DAY, dtype=np.int64)
+    values = column
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        values = pd.to_datetime(values, errors="coerce")
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    days = values.to_numpy().astype("datetime64[D]")
+    out = days.astype(np.int64)
+    out[np.isnat(days)] = NO_DAY
+    return out
+
+
+def month_of_day(days: np.ndarray) -> np.ndarray:
+    """Month numbers (months since January 1970) of day numbers; NO_DAY stays NO_DAY."""
+    valid = days != NO_DAY
+    months = np.full(len(days), NO_DAY, dtype=np.int64)
+    months[valid] = days[valid].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return months
+
+
+def period_months(column: pd.Series) -> np.ndarray:
+    """Month numbers of a period column: 'YYYY-MM' text, pandas periods, or dates."""
+    if isinstance(column.dtype, pd.PeriodDtype):
+        valid = column.notna().to_numpy()
+        out = np.full(len(column), NO_DAY, dtype=np.int64)
+        out[valid] = (
+            column[valid].dt.year * 12 + column[valid].dt.month - 1 - 1970 * 12
+        ).to_numpy()
+        return out
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return month_of_day(day_numbers(column, len(column)))
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    parsed = pd.to_datetime(
+        pd.Series(uniques, dtype=object).astype(str), format="%Y-%m", errors="coerce"
+    )
+    table = np.append(month_of_day(day_numbers(parsed, len(parsed))), NO_DAY)
+    return table[codes]
+
+
+def as_of_numbers(as_of: date) -> tuple[int, int]:
+    """(day number, month number) of the as-of date."""
+    day = int(np.datetime64(as_of, "D").astype(np.int64))
+    month = int(np.datetime64(as_of, "M").astype(np.int64))
+    return day, month
+
+
+def column(frame: pd.DataFrame, name: str) -> pd.Series | None:
+    """The column, or None when the frame does not have it."""
+    return frame[name] if name in frame.columns else None
+
+
+def numbers(frame: pd.DataFrame, name: str, fill: float = np.nan) -> np.ndarray:
+    """A column as float64 (empty -> `fill`); a missing column is all `fill`."""
+    if name not in frame.columns:
+        return np.full(len(frame), fill, dtype=np.float64)
+    values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isnan(values), fill, values)
+
+
+def flags(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A boolean column as bool (empty -> False); a missing column is all False."""
+    if name not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return frame[name].fillna(False).astype(bool).to_numpy()
+
+
+def texts_equal(frame: pd.DataFrame, name: str, value: str) -> np.ndarray:
+    """Rows whose text column equals `value` (case-insensitive is the loader's job)."""
+    if name not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return (frame[name] == value).fillna(False).to_numpy(dtype=bool)
+
+
+def per_account(
+    codes: np.ndarray, n: int, weights: np.ndarray | None = None, where: np.ndarray | None = None
+) -> np.ndarray:
+    """Sum of `weights` (or the count of rows) per account code, over the rows in `where`.
+
+    Rows with code -1 (no known account) drop out.
+    """
+    keep = codes >= 0 if where is None else (codes >= 0) & where
+    w = None if weights is None else weights[keep]
+    return np.bincount(codes[keep], weights=w, minlength=n).astype(np.float64)

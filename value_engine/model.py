@@ -1,0 +1,332 @@
+"""The value model: what the engine computes, as frozen pydantic models.
+
+`mappings/value_model.yaml` is the ops admin's copy; `parse_value_model` validates such a
+mapping and raises one ConfigError listing every problem (key path and what is allowed).
+Reading the file is the caller's job: this package does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+
+from mappings.errors import ConfigError, ConfigProblem
+from value_engine import defaults
+from value_engine.checks import semantic_problems
+
+Priority = Literal["low", "medium", "high", "urgent"]
+Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "between", "is_null"]
+QUADRANT_KEYS = ("high_value_high_fit", "high_value_low_fit", "low_value_high_fit",
+                 "low_value_low_fit")  # fmt: skip
+PRESETS: dict[str, tuple[str, str, str, str]] = {
+    "value_matrix": ("Core", "Fix or Reprice", "Develop", "Deprioritize"),
+    "persona_value": (
+        "High-Value Loyalists",
+        "High-Value Potentials",
+        "Low-Value Loyalists",
+        "Low-Value Potentials",
+    ),
+    "value_chain": (
+        "High Value–High Alignment",
+        "High Value–Low Alignment",
+        "Low Value–High Alignment",
+        "Low Value–Low Alignment",
+    ),
+}
+"""Quadrant labels per preset, in the order of QUADRANT_KEYS."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Criterion(_Frozen):
+    """One input to a score: a feature, its weight, how it turns into 0-100 points."""
+
+    feature: str
+    weight: NonNegativeFloat
+    direction: Literal["higher_is_better", "lower_is_better"] = "higher_is_better"
+    transform: Literal["percentile", "linear", "category"] = "percentile"
+    bounds: tuple[float, float] | None = None
+    points: dict[str, float] = Field(default_factory=dict)
+    other_points: float = Field(0.0, ge=0, le=100)
+    missing: Literal["neutral", "worst", "exclude"] = "neutral"
+    label: str | None = Field(None, max_length=40)
+    good_text: str | None = Field(None, max_length=80)
+    bad_text: str | None = Field(None, max_length=80)
+
+    @model_validator(mode="after")
+    def _transform_needs(self) -> Criterion:
+        linear_ok = self.bounds is not None and self.bounds[0] < self.bounds[1]
+        if self.transform == "linear" and not linear_ok:
+            raise ValueError("a linear transform needs bounds [low, high] with low < high")
+        if self.transform == "category" and not self.points:
+            raise ValueError("a category transform needs points: {category: 0-100}")
+        bad = sorted(k for k, v in self.points.items() if not 0 <= v <= 100)
+        if bad:
+            raise ValueError(f"points must be within 0-100; check {', '.join(bad)}")
+        return self
+
+
+class Axis(_Frozen):
+    """The criteria of one score; weights are normalised to sum to one."""
+
+    criteria: tuple[Criterion, ...]
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Axis:
+        if not any(c.weight > 0 for c in self.criteria):
+            raise ValueError("at least one criterion needs a weight above 0")
+        return self
+
+
+class CostToServe(_Frozen):
+    """Unit costs that turn tickets into money."""
+
+    ticket_cost: dict[Priority, NonNegativeFloat] = Field(
+        default_factory=lambda: {"low": 25.0, "medium": 50.0, "high": 100.0, "urgent": 200.0}
+    )
+    escalation_cost: NonNegativeFloat = 400.0
+    effort_hour_cost: NonNegativeFloat = 60.0
+
+
+class Clv(_Frozen):
+    """Lifetime value settings (see value_engine.clv for the formula)."""
+
+    horizon_months: int = Field(36, ge=1, le=240)
+    discount_rate: float = Field(0.10, ge=0, le=1)
+    target_ltv_to_cac: PositiveFloat = 3.0
+    prior_monthly_retention: float = Field(0.95, gt=0, lt=1)
+    prior_strength_months: NonNegativeFloat = 12.0
+    default_cac: NonNegativeFloat = 5000.0
+    segment_cac: dict[str, NonNegativeFloat] = Field(default_factory=dict)
+
+
+class QuadrantLabels(_Frozen):
+    """Custom quadrant labels."""
+
+    high_value_high_fit: str = Field(min_length=1, max_length=40)
+    high_value_low_fit: str = Field(min_length=1, max_length=40)
+    low_value_high_fit: str = Field(min_length=1, max_length=40)
+    low_value_low_fit: str = Field(min_length=1, max_length=40)
+
+
+class Quadrants(_Frozen):
+    """How scores become quadrants: thresholds, hysteresis, labels."""
+
+    preset: Literal["value_matrix", "persona_value", "value_chain", "custom"] = "value_matrix"
+    labels: QuadrantLabels | None = None
+    method: Literal["percentile", "absolute"] = "percentile"
+    value_threshold: float = Field(50.0, ge=0, le=100)
+    fit_threshold: float = Field(50.0, ge=0, le=100)
+    hysteresis: float = Field(5.0, ge=0, le=50)
+
+    @model_validator(mode="after")
+    def _labels(self) -> Quadrants:
+        if self.preset == "custom" and self.labels is None:
+            raise ValueError("preset 'custom' needs labels: {high_value_high_fit: ..., ...}")
+        if len(set(self.label_tuple())) != 4:
+            raise ValueError("the four quadrant labels must differ")
+        return self
+
+    def label_tuple(self) -> tuple[str, str, str, str]:
+        """The labels in the order of QUADRANT_KEYS."""
+        if self.labels is not None:
+            return tuple(getattr(self.labels, k) for k in QUADRANT_KEYS)  # type: ignore[return-value]
+        return PRESETS[self.preset]
+
+
+class Condition(_Frozen):
+    """A test on one field, or `all` / `any` of nested conditions; data, never code."""
+
+    field: str | None = None
+    op: Operator | None = None
+    value: Any = None
+    all_: tuple[Condition, ...] | None = Field(None, alias="all")
+    any_: tuple[Condition, ...] | None = Field(None, alias="any")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Condition:
+        forms = [self.field is not None, self.all_ is not None, self.any_ is not None]
+        if sum(forms) != 1:
+            raise ValueError(
+                "a condition is either {field, op, value}, or all: [...], or any: [...]"
+            )
+        if self.field is not None:
+            _check_operand(self.op, self.value)
+        return self
+
+
+def _check_operand(op: str | None, value: Any) -> None:
+    if op is None:
+        raise ValueError(
+            "op is missing; allowed: ==, !=, <, <=, >, >=, in, not_in, between, is_null"
+        )
+    if op == "between":
+        ok = isinstance(value, list | tuple) and len(value) == 2
+        if not ok or not all(isinstance(v, int | float) for v in value) or value[0] > value[1]:
+            raise ValueError("'between' needs value: [low, high], two numbers with low <= high")
+    elif op in ("in", "not_in"):
+        if not isinstance(value, list | tuple) or not value:
+            raise ValueError(f"'{op}' needs value: a non-empty list")
+    elif op == "is_null":
+        if value is not None and not isinstance(value, bool):
+            raise ValueError("'is_null' takes value: true or false (or none)")
+    elif not isinstance(value, str | int | float | bool):
+        raise ValueError(f"'{op}' needs one value: a number, a text or true/false")
+
+
+class Rule(_Frozen):
+    """When the condition holds, the output is `then` (a label) or `then_column` (a column)."""
+
+    when: Condition
+    then: str | None = None
+    then_column: str | None = None
+
+    @model_validator(mode="after")
+    def _one_output(self) -> Rule:
+        if (self.then is None) == (self.then_column is None):
+            raise ValueError("give exactly one of then (a label) or then_column (a column name)")
+        return self
+
+
+class RuleSet(_Frozen):
+    """An ordered list of rules for one output field; the first match wins."""
+
+    field: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
+    target: Literal["accounts", "opportunities"]
+    labels: tuple[str, ...] = Field(min_length=1)
+    rules: tuple[Rule, ...] = ()
+    default: str | None = None
+    default_column: str | None = None
+
+    @model_validator(mode="after")
+    def _outputs_are_labels(self) -> RuleSet:
+        if (self.default is None) == (self.default_column is None):
+            raise ValueError("give exactly one of default (a label) or default_column")
+        outputs = [r.then for r in self.rules if r.then is not None]
+        if self.default is not None:
+            outputs.append(self.default)
+        bad = [o for o in outputs if o not in self.labels]
+        if bad:
+            raise ValueError(
+                f"output(s) {', '.join(repr(b) for b in bad)} are not labels of "
+                f"'{self.field}'; allowed: {', '.join(self.labels)}"
+            )
+        return self
+
+
+class Lookalike(_Frozen):
+    """How new logos borrow value from similar customers."""
+
+    min_group_size: int = Field(20, ge=1)
+
+
+class ValueModel(_Frozen):
+    """A whole value model (mappings/value_model.yaml)."""
+
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    rates: dict[str, PositiveFloat] = Field(default_factory=dict)
+    attributes: tuple[str, ...] = ()
+    size_bands: tuple[int, ...] = (50, 250, 1000, 5000)
+    cost_to_serve: CostToServe = Field(default_factory=CostToServe)
+    payment_terms_days: int = Field(30, ge=0, le=365)
+    advocacy_points: dict[
+        Literal["reference_customer", "referrals", "case_study", "product_feedback"],
+        NonNegativeFloat,
+    ] = Field(
+        default_factory=lambda: {
+            "reference_customer": 40.0,
+            "referrals": 15.0,
+            "case_study": 30.0,
+            "product_feedback": 10.0,
+        }
+    )
+    clv: Clv = Field(default_factory=Clv)
+    value: Axis = Field(default_factory=lambda: Axis(criteria=defaults.VALUE_CRITERIA))
+    fit: Axis = Field(default_factory=lambda: Axis(criteria=defaults.FIT_CRITERIA))
+    quadrants: Quadrants = Field(default_factory=Quadrants)
+    lookalike: Lookalike = Field(default_factory=Lookalike)
+    rules: tuple[RuleSet, ...] = Field(
+        default_factory=lambda: tuple(RuleSet.model_validate(r) for r in defaults.RULES)
+    )
+
+    @model_validator(mode="after")
+    def _semantics(self, info: ValidationInfo) -> ValueModel:
+        if info.context and info.context.get("checked"):
+            return self
+        problems = semantic_problems(self.model_dump(by_alias=True))
+        if problems:
+            raise ValueError("; ".join(f"{path}: {msg}" for path, msg in problems))
+        if list(self.size_bands) != sorted(set(self.size_bands)):
+            raise ValueError("size_bands must be increasing employee counts")
+        return self
+
+
+def parse_value_model(data: Any, source: str) -> ValueModel:
+    """Validate a parsed value-model mapping; every problem at once in one ConfigError."""
+    if not isinstance(data, Mapping):
+        raise ConfigError([ConfigProblem(source, "", "expected a mapping of keys at the top")])
+    problems = [ConfigProblem(source, p, m) for p, m in semantic_problems(data)]
+    try:
+        model = ValueModel.model_validate(data, context={"checked": True})
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc, source) + problems
+    else:
+        if list(model.size_bands) != sorted(set(model.size_bands)):
+            problems.append(ConfigProblem(source, "size_bands", "must be increasing numbers"))
+    if problems:
+        raise ConfigError(problems)
+    return model
+
+
+def _pydantic_problems(exc: ValidationError, source: str) -> list[ConfigProblem]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            allowed = allowed_keys(err["loc"][:-1])
+            msg = f"unknown key '{loc[-1]}'" + (
+                f"; allowed: {', '.join(allowed)}" if allowed else ""
+            )
+        elif err["type"] == "missing":
+            msg = "required key is missing; add it"
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+        out.append(ConfigProblem(source, ".".join(loc), msg))
+    return out
+
+
+def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed in the mapping at `loc` (a pydantic error location), best effort."""
+    current: Any = ValueModel
+    for part in loc:
+        fields = getattr(current, "model_fields", None)
+        if fields is None or not isinstance(part, str):
+            continue
+        by_alias = {(f.alias or n): f for n, f in fields.items()}
+        if part in by_alias:
+            current = _inner_model(by_alias[part].annotation) or current
+    fields = getattr(current, "model_fields", None) or {}
+    return sorted((f.alias or n) for n, f in fields.items())
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
