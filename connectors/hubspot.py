@@ -80,6 +80,7 @@ class HubSpotConnector:
             portal_key(connection.base_url, token.get_secret_value()), connection.rate_limits
         )
         self.api = HubSpotApi(client, limiter, timeout=connection.timeout_seconds, policy=policy)
+        self.last_windows: list[tuple[int, int, int]] = []
 
     def __repr__(self) -> str:
         c = self.connection
@@ -88,7 +89,8 @@ class HubSpotConnector:
     @property
     def calls(self) -> dict[str, int]:
         """API calls this connector made, by kind, plus the 429s it received."""
-        return {**dict(self.api.calls), "throttled_429": self.api.throttled}
+        kinds = dict.fromkeys(("read", "search", "associations", "write", "properties"), 0)
+        return {**kinds, **self.api.calls, "throttled_429": self.api.throttled}
 
     # -- describe ----------------------------------------------------------------------
     def describe(self, obj: str) -> ObjectSchema:
@@ -127,6 +129,7 @@ class HubSpotConnector:
             modified_property(om.object, om.cursor),
         )
         puller.window_target = self.connection.search_window_target
+        self.last_windows = puller.windows  # (start ms, end ms, total) per search window
         if since is None or full:
             started = datetime.now(UTC)
             yield from self._framed(table, om, puller, ((r, None) for r in puller.list_all()))

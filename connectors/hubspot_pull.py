@@ -19,7 +19,6 @@ deletions. Associations are read with v4 batch reads, every per-record page foll
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -104,22 +103,34 @@ class Puller:
 
     # -- incremental: search windows -------------------------------------------------
     def search(self, start: datetime, end: datetime) -> Iterator[tuple[list[Record], Cursor]]:
-        """Records modified in [start, end), ascending, each page with its cursor."""
-        stack = [(_ms(start), _ms(end))]
-        while stack:
-            lo, hi = stack.pop()
+        """Records modified in [start, end), ascending, each page with its cursor.
+
+        Windows adapt to the density seen so far: the first page of a window is its
+        probe, a window whose total exceeds the target is shrunk in proportion before
+        any of it is consumed, and the next window's length follows the last density.
+        """
+        lo, end_ms = _ms(start), _ms(end)
+        aim = self.window_target * 0.8
+        length = end_ms - lo
+        while lo < end_ms:
+            hi = min(end_ms, lo + max(1, int(length)))
             first = self._search_page([self._range(lo, hi)])
             total = int(first.total or 0)
             if total > self.window_target and hi - lo > 1:
-                parts = min(hi - lo, math.ceil(total / self.window_target))
-                cuts = [lo + (hi - lo) * i // parts for i in range(parts + 1)]
-                log.info(
-                    "%s: %d results in one window; split in %d", self.object_type, total, parts
-                )
-                stack.extend(reversed(list(zip(cuts[:-1], cuts[1:], strict=True))))
+                stamps = [_stamp(r.properties.get(self.stamp)) for r in _records(first.results)]
+                known = [s for s in stamps if s is not None]
+                if known and known[0] > lo:  # nothing lies before the first result
+                    lo = known[0]
+                    span = max(1, known[-1] - known[0] + 1)
+                    length = min(hi - lo, span * aim / max(1, len(known)))
+                else:
+                    length = (hi - lo) * aim / total
+                log.info("%s: %d results in one window; narrowing it", self.object_type, total)
                 continue
             self.windows.append((lo, hi, total))
             yield from self._window(first, lo, hi)
+            length = (hi - lo) * aim / total if total else (hi - lo) * 2
+            lo = hi
 
     def _range(self, lo: int, hi: int, strict: bool = False) -> list[dict[str, str]]:
         return [
