@@ -93,9 +93,8 @@ class SalesforceConnector:
         return None if t.used is None or t.limit is None else (t.used, t.limit)
 
     def check_quota(self, needed: int = 0, what: str = "this run") -> None:
-        """QuotaError if `needed` calls would take the org under the reserve (reads /limits)."""
-        if self.api_usage is None:
-            self.api.limits()
+        """QuotaError if `needed` calls would take the org under the reserve (one /limits call)."""
+        self.api.limits()
         self.api.transport.require(needed, what)
 
     # --- describe ---------------------------------------------------------------------

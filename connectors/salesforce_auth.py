@@ -109,7 +109,7 @@ class SalesforceTransport(requests.Session):
             f"reserve is {reserve} ({self.reserve_share:.0%} of the limit). Run again after the "
             "24-hour window frees requests, or lower api_reserve_share in the connection config",
             system="salesforce",
-            operation=what,
+            operation="quota",
             code="API_RESERVE",
         )
 
