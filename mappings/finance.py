@@ -1,0 +1,234 @@
+"""The finance mapping (`mappings/finance.yaml`): where the ERP export lives and how to read it.
+
+One source per canonical table (`finance`, optionally `invoices`): its kind (csv, parquet,
+excel, sql), where it is (a path, or a SQLAlchemy URL plus a query), and which source
+column feeds each canonical column (with a date format where needed). Plus the corporate
+currency, where exchange rates come from, and the quarantine threshold.
+
+Secrets never sit in this file: a SQL source names environment variables (`url_env` for
+the whole URL, or `password_env` for the password of `url`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from mappings.canonical import FINANCE, INVOICES
+from mappings.errors import ConfigError, ConfigProblem
+from mappings.yamlfile import load_model
+
+SHIPPED = Path(__file__).parent / "finance.yaml"
+
+MATCH_COLUMNS = ("domain", "customer_name")
+"""Extra finance columns used only to match ERP customers to CRM accounts."""
+FINANCE_EXTRA = (*MATCH_COLUMNS, "invoice_id")
+"""Columns a finance source may map beyond the canonical ones (invoice_id: duplicate check)."""
+
+ALLOWED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "finance": (*FINANCE.column_names, *FINANCE_EXTRA),
+    "invoices": (*INVOICES.column_names, *MATCH_COLUMNS),
+}
+DEFAULT_NEGATIVE: dict[str, tuple[str, ...]] = {"finance": ("revenue",), "invoices": ("amount",)}
+"""Columns where a negative value is normal (credit notes) unless the mapping says otherwise."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ColumnSpec(_Strict):
+    """One source column feeding a canonical column."""
+
+    source: str
+    format: str | None = None
+    """strptime format for dates and periods, e.g. "%Y-%m" or "%d.%m.%Y"."""
+    optional: bool = False
+    """The source may lack this column (it is then empty); otherwise a missing column stops."""
+
+
+class SourceSpec(_Strict):
+    """Where one table comes from."""
+
+    kind: Literal["csv", "parquet", "excel", "sql"]
+    path: str | None = None
+    """csv / parquet / excel: relative to the directory the loader is given."""
+    sheet: str | int | None = None
+    delimiter: str = ","
+    decimal: str = "."
+    thousands: str | None = None
+    encoding: str = "utf-8"
+    url: str | None = None
+    """sql: a SQLAlchemy URL without a password (`postgresql+psycopg://etl@db/erp`)."""
+    url_env: str | None = None
+    """sql: the name of an environment variable holding the whole URL."""
+    password_env: str | None = None
+    """sql: the name of an environment variable holding the password for `url`."""
+    query: str | None = None
+
+    @model_validator(mode="after")
+    def _where(self) -> SourceSpec:
+        if self.kind == "sql":
+            if self.path is not None:
+                raise ValueError("a sql source takes url (or url_env) and query, not path")
+            if (self.url is None) == (self.url_env is None):
+                raise ValueError("a sql source needs exactly one of url or url_env")
+            if not self.query:
+                raise ValueError("a sql source needs a query")
+            if self.url is not None:
+                try:
+                    parsed = make_url(self.url)
+                except ArgumentError:
+                    raise ValueError(
+                        "url is not a SQLAlchemy URL (dialect+driver://user@host/db)"
+                    ) from None
+                if parsed.password is not None:
+                    raise ValueError(
+                        "url must not contain a password: remove it and name an environment "
+                        "variable in password_env instead"
+                    )
+        else:
+            if not self.path:
+                raise ValueError(f"a {self.kind} source needs a path")
+            extra = [k for k in ("url", "url_env", "password_env", "query") if getattr(self, k)]
+            if extra:
+                raise ValueError(f"{', '.join(extra)} only apply to kind: sql")
+        if len(self.delimiter) != 1:
+            raise ValueError("delimiter must be one character, e.g. ',' or ';'")
+        return self
+
+    def resolved_url(self) -> URL:
+        """The SQL URL with the password from the environment; ConfigError names a missing var."""
+        if self.url_env is not None:
+            raw = os.environ.get(self.url_env)
+            if not raw:
+                raise ConfigError(
+                    f"environment variable {self.url_env} (finance source url_env) is not set; "
+                    "export it with the SQLAlchemy URL of the ERP database"
+                )
+            return make_url(raw)
+        url = make_url(self.url or "")
+        if self.password_env is not None:
+            password = os.environ.get(self.password_env)
+            if password is None:
+                raise ConfigError(
+                    f"environment variable {self.password_env} (finance source password_env) "
+                    "is not set; export it with the database password"
+                )
+            url = url.set(password=password)
+        return url
+
+    def describe(self) -> str:
+        """Where the data comes from, for messages (never with a password)."""
+        if self.kind != "sql":
+            return str(self.path)
+        if self.url_env is not None:
+            return f"sql query on ${self.url_env}"
+        return f"sql query on {make_url(self.url or '').render_as_string(hide_password=True)}"
+
+
+class TableSource(_Strict):
+    """One canonical table read from a source: where, and column by column."""
+
+    source: SourceSpec
+    columns: dict[str, ColumnSpec | str]
+    """canonical column -> source column name, or {source, format, optional}."""
+    allow_negative: tuple[str, ...] | None = None
+    """Columns where negative values are accepted; default: revenue (finance), amount (invoices)."""
+
+    def column(self, name: str) -> ColumnSpec | None:
+        spec = self.columns.get(name)
+        return ColumnSpec(source=spec) if isinstance(spec, str) else spec
+
+
+class RatesSpec(_Strict):
+    """Where exchange rates come from."""
+
+    kind: Literal["file", "crm", "none"] = "none"
+    """file: a CSV `currency,rate[,date]`; crm: the caller passes the CRM's rates; none: one
+    currency only (any other currency is quarantined)."""
+    path: str | None = None
+    direction: Literal["currency_per_corporate", "corporate_per_currency"] = (
+        "currency_per_corporate"
+    )
+    """currency_per_corporate (Salesforce's ConversionRate): 1 corporate unit = rate units of the
+    currency, so corporate = amount / rate. corporate_per_currency: corporate = amount * rate."""
+
+    @model_validator(mode="after")
+    def _path(self) -> RatesSpec:
+        if self.kind == "file" and not self.path:
+            raise ValueError("rates of kind file need a path (a CSV currency,rate[,date])")
+        if self.kind != "file" and self.path:
+            raise ValueError("path only applies to rates of kind file")
+        return self
+
+
+class QuarantineSpec(_Strict):
+    """How many bad rows a run tolerates."""
+
+    max_share: float = Field(default=0.01, ge=0.0, le=1.0)
+    """The run goes on only when quarantined rows / rows read is under this share."""
+
+
+class FinanceMapping(_Strict):
+    """A whole finance mapping file."""
+
+    corporate_currency: str = "EUR"
+    tables: dict[Literal["finance", "invoices"], TableSource]
+    rates: RatesSpec = RatesSpec()
+    quarantine: QuarantineSpec = QuarantineSpec()
+
+    @field_validator("corporate_currency")
+    @classmethod
+    def _iso(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha() or not value.isupper():
+            raise ValueError("corporate_currency must be an ISO 4217 code such as EUR or USD")
+        return value
+
+    @field_validator("tables")
+    @classmethod
+    def _columns(cls, tables: dict[str, TableSource]) -> dict[str, TableSource]:
+        if "finance" not in tables:
+            raise ValueError("tables.finance must be defined: it is the monthly finance export")
+        problems: list[str] = []
+        for name, table in tables.items():
+            allowed = ALLOWED_COLUMNS[name]
+            unknown = sorted(set(table.columns) - set(allowed))
+            if unknown:
+                problems.append(
+                    f"{name}: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}"
+                )
+            canonical = FINANCE if name == "finance" else INVOICES
+            missing = [
+                c.name for c in canonical.columns if c.required and c.name not in table.columns
+            ]
+            if missing:
+                problems.append(f"{name}: required column(s) {', '.join(missing)} must be mapped")
+            keys = {"account_id", "erp_customer_id"} & set(table.columns)
+            if not keys:
+                problems.append(f"{name}: map account_id or erp_customer_id (the customer key)")
+            bad_neg = sorted(set(table.allow_negative or ()) - set(allowed))
+            if bad_neg:
+                problems.append(f"{name}: allow_negative names unknown column(s) {bad_neg}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return tables
+
+    def negatives_allowed(self, table: str) -> tuple[str, ...]:
+        allowed = self.tables[table].allow_negative
+        return DEFAULT_NEGATIVE[table] if allowed is None else allowed
+
+
+def load_finance_mapping(path: Path | str = SHIPPED) -> FinanceMapping:
+    """Load and validate a finance mapping; every problem at once in one ConfigError."""
+    return load_model(Path(path), FinanceMapping)
+
+
+def config_problem(path: Path | str, message: str) -> ConfigError:
+    """A ConfigError about a finance source that is not about one YAML key."""
+    return ConfigError([ConfigProblem(str(path), "", message)])

@@ -1,0 +1,503 @@
+"""The state database: runs, cursors, the canonical mirror, change sets, write log, locks.
+
+`StateDB(url)` opens SQLite (default `sqlite:///.valuesync/state.db`, folder created) or
+PostgreSQL by URL, migrates the schema to the latest version (`sync/migrations.py`), and
+offers what a run needs. Bulk paths (mirror, change sets, results) are SQLAlchemy Core
+executemany in chunks with the dialect's `INSERT ... ON CONFLICT DO UPDATE`, never
+row-by-row ORM. A page and its cursor are stored in one transaction, so a cursor never
+moves past data that is not on disk. No secret is ever stored; the URL is shown masked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from connectors.base import Cursor, WriteResult
+from mappings.errors import StateError
+from sync import migrations, state_locks
+from sync.state_io import (
+    decode_frame,
+    encode_values,
+    frame_records,
+    mirror_rows,
+    upsert,
+)
+from sync.state_models import (
+    ChangeRow,
+    CursorRow,
+    MirrorRow,
+    QuarantineRow,
+    RejectedRow,
+    RunRow,
+    WriteResultRow,
+)
+
+DEFAULT_URL = "sqlite:///.valuesync/state.db"
+DEFAULT_LOCK_TTL = timedelta(minutes=15)
+RUN_STATUSES = ("running", "succeeded", "failed", "aborted")
+
+T_RUNS = RunRow.__table__  # type: ignore[attr-defined]
+T_CURSORS = CursorRow.__table__  # type: ignore[attr-defined]
+T_MIRROR = MirrorRow.__table__  # type: ignore[attr-defined]
+T_CHANGES = ChangeRow.__table__  # type: ignore[attr-defined]
+T_RESULTS = WriteResultRow.__table__  # type: ignore[attr-defined]
+T_REJECTED = RejectedRow.__table__  # type: ignore[attr-defined]
+T_QUARANTINE = QuarantineRow.__table__  # type: ignore[attr-defined]
+
+
+def utcnow() -> datetime:
+    """Aware UTC, as every timestamp in the state database."""
+    return datetime.now(UTC)
+
+
+def _aware(ts: datetime) -> datetime:
+    """A timestamp in UTC; a naive one is taken to be UTC already."""
+    return ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for SQLite (folder created, WAL, BEGIN IMMEDIATE) or PostgreSQL."""
+    parsed = sa.engine.make_url(url)
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise StateError(
+            f"state database URL uses '{backend}'; valuesync supports sqlite:///path and "
+            "postgresql+psycopg://user@host/db"
+        )
+    if backend == "postgresql":
+        return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # hide_parameters: customer field values never reach an error message or a log line.
+    engine = sa.create_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy issue BEGIN itself, so DDL is transactional and writers queue.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class StateDB:
+    """The facade every part of a run uses to read and write state."""
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = url or DEFAULT_URL
+        self.engine = make_engine(self.url)
+        if migrate:
+            self.migrate()
+
+    def __repr__(self) -> str:
+        masked = sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        return f"StateDB({masked!r})"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction; database failures become StateError (never with the URL)."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            orig = getattr(exc, "orig", None) or exc
+            first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+            raise StateError(
+                f"state database {self!r}: {first}; check that it is reachable and writable"
+            ) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema ---------------------------------------------------------------------------
+    def migrate(self, target: int = migrations.LATEST) -> list[int]:
+        """Apply missing migrations up to `target`; returns the versions applied."""
+        with self.transaction() as conn:
+            return migrations.migrate(conn, target)
+
+    def schema_version(self) -> int:
+        with self.transaction() as conn:
+            return migrations.current_version(conn)
+
+    # -- runs -----------------------------------------------------------------------------
+    def start_run(self, connection: str, kind: str = "sync") -> int:
+        """Record a new running run; returns its id."""
+        row = {
+            "connection": connection,
+            "kind": kind,
+            "status": "running",
+            "started_at": utcnow(),
+            "counts": "{}",
+            "api_calls": "{}",
+        }
+        with self.transaction() as conn:
+            return int(
+                conn.execute(sa.insert(T_RUNS).values(**row).returning(T_RUNS.c.id)).scalar_one()
+            )
+
+    def add_api_calls(self, run_id: int, calls: Mapping[str, int]) -> None:
+        """Add API calls by kind (e.g. {"rest": 3, "bulk": 1}) to the run's totals."""
+        with self.transaction() as conn:
+            current = json.loads(self._run_field(conn, run_id, "api_calls"))
+            for kind, n in calls.items():
+                current[kind] = current.get(kind, 0) + int(n)
+            conn.execute(
+                sa.update(T_RUNS)
+                .where(T_RUNS.c.id == run_id)
+                .values(api_calls=json.dumps(current, sort_keys=True))
+            )
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        *,
+        counts: Mapping[str, int] | None = None,
+        api_calls: Mapping[str, int] | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Close a run with its status, figures and (for failures) a message without secrets."""
+        if status not in RUN_STATUSES[1:]:
+            raise ValueError(f"status must be one of {RUN_STATUSES[1:]}")
+        if api_calls:
+            self.add_api_calls(run_id, api_calls)
+        values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "message": message}
+        if counts is not None:
+            values["counts"] = json.dumps(dict(counts), sort_keys=True)
+        with self.transaction() as conn:
+            conn.execute(sa.update(T_RUNS).where(T_RUNS.c.id == run_id).values(**values))
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        """One run as a dict (counts and api_calls decoded); StateError if unknown."""
+        with self.transaction() as conn:
+            row = conn.execute(sa.select(T_RUNS).where(T_RUNS.c.id == run_id)).mappings().first()
+        if row is None:
+            raise StateError(f"there is no run {run_id} in {self!r}; list runs to find its id")
+        return {
+            **row,
+            "counts": json.loads(row["counts"]),
+            "api_calls": json.loads(row["api_calls"]),
+        }
+
+    def runs(self, connection: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest runs, newest first."""
+        query = sa.select(T_RUNS.c.id).order_by(T_RUNS.c.id.desc()).limit(limit)
+        if connection is not None:
+            query = query.where(T_RUNS.c.connection == connection)
+        with self.transaction() as conn:
+            ids = list(conn.execute(query).scalars())
+        return [self.run(i) for i in ids]
+
+    def _run_field(self, conn: Connection, run_id: int, column: str) -> Any:
+        value = conn.execute(sa.select(T_RUNS.c[column]).where(T_RUNS.c.id == run_id)).scalar()
+        if value is None:
+            raise StateError(f"there is no run {run_id} in {self!r}")
+        return value
+
+    # -- cursors and mirror ---------------------------------------------------------------
+    def get_cursor(self, connection: str, obj: str) -> Cursor | None:
+        """Where the last stored page of `obj` ended, or None for a full pull."""
+        query = sa.select(T_CURSORS.c.modified_at, T_CURSORS.c.last_id).where(
+            T_CURSORS.c.connection == connection, T_CURSORS.c.object == obj
+        )
+        with self.transaction() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else Cursor(_aware(row[0]), row[1])
+
+    def _set_cursor(
+        self, conn: Connection, connection: str, obj: str, cursor: Cursor, run_id: int | None
+    ) -> None:
+        row = {
+            "connection": connection,
+            "object": obj,
+            "modified_at": _aware(cursor.modified_at),
+            "last_id": cursor.last_id,
+            "run_id": run_id,
+            "updated_at": utcnow(),
+        }
+        upsert(conn, T_CURSORS, [row], ["connection", "object"])
+
+    def set_cursor(
+        self, connection: str, obj: str, cursor: Cursor, run_id: int | None = None
+    ) -> None:
+        """Move a cursor on its own (prefer store_page, which stores the data with it)."""
+        with self.transaction() as conn:
+            self._set_cursor(conn, connection, obj, cursor, run_id)
+
+    def store_page(
+        self,
+        connection: str,
+        table: str,
+        frame: pd.DataFrame,
+        *,
+        key: str,
+        cursor: Cursor | None,
+        obj: str | None = None,
+        run_id: int | None = None,
+        deleted_ids: Sequence[str] = (),
+    ) -> int:
+        """Upsert a page into the mirror and move the cursor, in one transaction."""
+        with self.transaction() as conn:
+            n = self._upsert_mirror(conn, connection, table, frame, key, run_id, deleted_ids)
+            if cursor is not None:
+                self._set_cursor(conn, connection, obj or table, cursor, run_id)
+        return n
+
+    def upsert_mirror(
+        self,
+        connection: str,
+        table: str,
+        frame: pd.DataFrame,
+        *,
+        key: str,
+        run_id: int | None = None,
+        deleted_ids: Sequence[str] = (),
+    ) -> int:
+        """Bulk upsert canonical rows (keyed by `key`) into the mirror; returns rows written."""
+        with self.transaction() as conn:
+            return self._upsert_mirror(conn, connection, table, frame, key, run_id, deleted_ids)
+
+    def _upsert_mirror(
+        self,
+        conn: Connection,
+        connection: str,
+        table: str,
+        frame: pd.DataFrame,
+        key: str,
+        run_id: int | None,
+        deleted_ids: Sequence[str],
+    ) -> int:
+        now = utcnow()
+        rows = mirror_rows(
+            frame,
+            key=key,
+            connection=connection,
+            table=table,
+            run_id=run_id,
+            now=now,
+            dialect=conn.dialect.name,
+        )
+        upsert(conn, T_MIRROR, rows, ["connection", "table_name", "record_id"], prepared=True)
+        if deleted_ids:
+            tombstones = [
+                {
+                    "connection": connection,
+                    "table_name": table,
+                    "record_id": str(i),
+                    "data": "{}",
+                    "modified_at": None,
+                    "deleted": True,
+                    "run_id": run_id,
+                    "updated_at": now,
+                }
+                for i in deleted_ids
+            ]
+            upsert(
+                conn,
+                T_MIRROR,
+                tombstones,
+                ["connection", "table_name", "record_id"],
+                update=["deleted", "run_id", "updated_at"],
+            )
+        return len(rows) + len(deleted_ids)
+
+    def mirror_frame(
+        self, connection: str, table: str, *, include_deleted: bool = False
+    ) -> pd.DataFrame:
+        """The mirrored rows of a canonical table as a DataFrame (canonical types restored)."""
+        query = (
+            sa.select(T_MIRROR.c.data)
+            .where(T_MIRROR.c.connection == connection, T_MIRROR.c.table_name == table)
+            .order_by(T_MIRROR.c.record_id)
+        )
+        if not include_deleted:
+            query = query.where(T_MIRROR.c.deleted.is_(False))
+        with self.transaction() as conn:
+            data = list(conn.execute(query).scalars())
+        return decode_frame(data, table)
+
+    # -- change sets, results, rejects, quarantine ----------------------------------------
+    def record_changes(self, run_id: int, obj: str, changes: pd.DataFrame) -> int:
+        """Store planned changes (record_id, field, previous, new) before anything is pushed."""
+        prev, new = encode_values(changes["previous"]), encode_values(changes["new"])
+        rows = [
+            {
+                "run_id": run_id,
+                "object": obj,
+                "record_id": str(r),
+                "field": str(f),
+                "previous": p,
+                "new": n,
+                "status": "planned",
+            }
+            for r, f, p, n in zip(changes["record_id"], changes["field"], prev, new, strict=True)
+        ]
+        with self.transaction() as conn:
+            upsert(conn, T_CHANGES, rows, None)
+        return len(rows)
+
+    def record_write_result(self, run_id: int, obj: str, result: WriteResult) -> None:
+        """Log each record's outcome and mark its planned changes written or rejected."""
+        now = utcnow()
+        rows = [
+            {
+                "run_id": run_id,
+                "object": obj,
+                "record_id": str(i),
+                "ok": True,
+                "field": None,
+                "code": None,
+                "message": None,
+                "at": now,
+            }
+            for i in result.accepted
+        ]
+        rows += [
+            {
+                "run_id": run_id,
+                "object": obj,
+                "record_id": r.record_id,
+                "ok": False,
+                "field": r.field or None,
+                "code": r.code,
+                "message": r.message,
+                "at": now,
+            }
+            for r in result.rejected
+        ]
+        with self.transaction() as conn:
+            upsert(conn, T_RESULTS, rows, None)
+            for status, ids in (
+                ("written", result.accepted),
+                ("rejected", [r.record_id for r in result.rejected]),
+            ):
+                for start in range(0, len(ids), 500):
+                    conn.execute(
+                        sa.update(T_CHANGES)
+                        .where(
+                            T_CHANGES.c.run_id == run_id,
+                            T_CHANGES.c.object == obj,
+                            T_CHANGES.c.record_id.in_([str(i) for i in ids[start : start + 500]]),
+                        )
+                        .values(status=status)
+                    )
+
+    def set_change_status(self, run_id: int, status: str) -> None:
+        """Mark every change of a run (e.g. rolled_back after `rollback RUN`)."""
+        with self.transaction() as conn:
+            conn.execute(
+                sa.update(T_CHANGES).where(T_CHANGES.c.run_id == run_id).values(status=status)
+            )
+
+    def changes(self, run_id: int, obj: str | None = None) -> pd.DataFrame:
+        """A run's change set with previous and new values decoded from JSON."""
+        frame = self._frame(T_CHANGES, run_id, obj)
+        for col in ("previous", "new"):
+            frame[col] = [json.loads(v) for v in frame[col]]
+        return frame
+
+    def write_results(self, run_id: int, obj: str | None = None) -> pd.DataFrame:
+        return self._frame(T_RESULTS, run_id, obj)
+
+    def record_rejected(self, run_id: int, obj: str, rejected: pd.DataFrame) -> int:
+        """Store rows left out of a run (record_id, field, code, message)."""
+        rows = frame_records(
+            rejected, ["record_id", "field", "code", "message"], {"run_id": run_id, "object": obj}
+        )
+        with self.transaction() as conn:
+            upsert(conn, T_REJECTED, rows, None)
+        return len(rows)
+
+    def rejected(self, run_id: int, obj: str | None = None) -> pd.DataFrame:
+        return self._frame(T_REJECTED, run_id, obj)
+
+    def record_quarantine(self, run_id: int, report: pd.DataFrame) -> int:
+        """Store a finance quarantine report (file, line, column, value, reason)."""
+        renamed = report.rename(columns={"column": "column_name"})
+        rows = frame_records(
+            renamed, ["file", "line", "column_name", "value", "reason"], {"run_id": run_id}
+        )
+        with self.transaction() as conn:
+            upsert(conn, T_QUARANTINE, rows, None)
+        return len(rows)
+
+    def quarantine(self, run_id: int) -> pd.DataFrame:
+        return self._frame(T_QUARANTINE, run_id, None).rename(columns={"column_name": "column"})
+
+    def _frame(self, table: sa.Table, run_id: int, obj: str | None) -> pd.DataFrame:
+        query = sa.select(table).where(table.c.run_id == run_id).order_by(table.c.id)
+        if obj is not None:
+            query = query.where(table.c.object == obj)
+        with self.transaction() as conn:
+            result = conn.execute(query)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    # -- locks ----------------------------------------------------------------------------
+    def acquire_lock(
+        self,
+        connection: str,
+        owner: str,
+        *,
+        ttl: timedelta = DEFAULT_LOCK_TTL,
+        run_id: int | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Take the connection's lock; StateError (who holds it, until when) if it is taken."""
+        with self.transaction() as conn:
+            state_locks.acquire(
+                conn, connection, owner, ttl=ttl, now=_aware(now or utcnow()), run_id=run_id
+            )
+
+    def refresh_lock(
+        self,
+        connection: str,
+        owner: str,
+        *,
+        ttl: timedelta = DEFAULT_LOCK_TTL,
+        now: datetime | None = None,
+    ) -> None:
+        """Extend our lock; StateError if another run took it over after it expired."""
+        with self.transaction() as conn:
+            state_locks.refresh(conn, connection, owner, ttl=ttl, now=_aware(now or utcnow()))
+
+    def release_lock(self, connection: str, owner: str) -> bool:
+        with self.transaction() as conn:
+            return state_locks.release(conn, connection, owner)
+
+    @contextmanager
+    def lock(
+        self, connection: str, *, ttl: timedelta = DEFAULT_LOCK_TTL, run_id: int | None = None
+    ) -> Iterator[str]:
+        """Hold the connection's lock for a block; yields the owner token (for refresh_lock)."""
+        owner = new_owner()
+        self.acquire_lock(connection, owner, ttl=ttl, run_id=run_id)
+        try:
+            yield owner
+        finally:
+            self.release_lock(connection, owner)
+
+
+def new_owner() -> str:
+    """A lock owner token: host, process and a random part (tells people who holds it)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
