@@ -414,7 +414,7 @@ class StateDB:
         """A run's change set with previous and new values decoded from JSON."""
         frame = self._frame(T_CHANGES, run_id, obj)
         for col in ("previous", "new"):
-            frame[col] = [json.loads(v) for v in frame[col]]
+            frame[col] = pd.Series([json.loads(v) for v in frame[col]], dtype=object)
         return frame
 
     def write_results(self, run_id: int, obj: str | None = None) -> pd.DataFrame:
