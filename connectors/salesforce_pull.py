@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,14 @@ def pull_pages(
     yield from _rest_pages(api, plan, text, fields, since, total)
 
 
+def _query(sf: Any, text: str, deleted: bool, headers: dict[str, str]) -> Any:
+    return sf.query(text, include_deleted=deleted, headers=headers)
+
+
+def _more(sf: Any, url: str, headers: dict[str, str]) -> Any:
+    return sf.query_more(url, identifier_is_url=True, headers=headers)
+
+
 def _rest_pages(
     api: SalesforceApi, plan: PullPlan, text: str, fields: list[str], since: Cursor | None,
     total: int,
@@ -213,7 +222,7 @@ def _rest_pages(
         try:
             result = api.call(
                 f"query_more {plan.obj}",
-                lambda sf, u=next_url: sf.query_more(u, identifier_is_url=True, headers=headers),
+                partial(_more, url=next_url, headers=headers),
             )
         except FatalApiError as exc:
             if exc.code != "INVALID_QUERY_LOCATOR" or restarts >= MAX_LOCATOR_RESTARTS:
@@ -225,7 +234,7 @@ def _rest_pages(
             again = soql.select(plan.schema, fields, where, order_by=[plan.cursor_field, "Id"])
             result = api.call(
                 f"query {plan.obj}",
-                lambda sf, q=again: sf.query(q, include_deleted=plan.has_deleted, headers=headers),
+                partial(_query, text=again, deleted=plan.has_deleted, headers=headers),
             )
     raise FatalApiError(
         f"query on {plan.obj} returned more than {cap} pages; stopped to avoid a loop",

@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -154,7 +155,7 @@ class Pusher:
             }
             results = self.api.call(
                 f"collections update {obj}",
-                lambda sf, b=body: sf.restful("composite/sobjects", method="PATCH", json=b),
+                partial(_patch_collection, body=body),
             )
             for rec, res in zip(chunk, results or [], strict=False):
                 self._one(rec, bool(res.get("success")), res.get("errors") or [], retry)
@@ -194,6 +195,11 @@ class Pusher:
             else:
                 self._one(rec, True, [], retry)
         return retry
+
+
+def _patch_collection(sf: Any, body: dict[str, Any]) -> Any:
+    """One sObject Collections update (API-NOTES §A6); simple-salesforce has no helper."""
+    return sf.restful("composite/sobjects", method="PATCH", json=body)
 
 
 def bulk_csv(records: Sequence[Record]) -> str:
