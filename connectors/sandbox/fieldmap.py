@@ -61,6 +61,14 @@ SALESFORCE: dict[str, SideMap] = {
                 "renewal": "Existing Customer - Renewal",
                 "expansion": "Existing Customer - Upgrade",
             },
+            "stage": {
+                "prospecting": "Prospecting",
+                "qualification": "Qualification",
+                "proposal": "Proposal/Price Quote",
+                "negotiation": "Negotiation/Review",
+                "closed_won": "Closed Won",
+                "closed_lost": "Closed Lost",
+            },
         },
     ),
     "tickets": SideMap(
@@ -102,6 +110,38 @@ SALESFORCE: dict[str, SideMap] = {
     ),
 }
 
+CANONICAL_STAGES = (
+    "prospecting",
+    "qualification",
+    "proposal",
+    "negotiation",
+    "closed_won",
+    "closed_lost",
+)
+"""Canonical opportunity stages (added for the sample-data loader; both sides map them)."""
+
+HUBSPOT_INDUSTRIES: dict[str, str] = {
+    "Machinery": "MACHINERY",
+    "Manufacturing": "MECHANICAL_OR_INDUSTRIAL_ENGINEERING",
+    "Electronics": "ELECTRICAL_ELECTRONIC_MANUFACTURING",
+    "Retail": "RETAIL",
+    "Shipping": "LOGISTICS_AND_SUPPLY_CHAIN",
+    "Food & Beverage": "FOOD_BEVERAGES",
+    "Construction": "CONSTRUCTION",
+    "Consulting": "MANAGEMENT_CONSULTING",
+    "Technology": "INFORMATION_TECHNOLOGY_AND_SERVICES",
+    "Chemicals": "CHEMICALS",
+    "Healthcare": "HOSPITAL_HEALTH_CARE",
+    "Transportation": "TRANSPORTATION_TRUCKING_RAILROAD",
+    "Telecommunications": "TELECOMMUNICATIONS",
+    "Energy": "OIL_ENERGY",
+    "Apparel": "APPAREL_FASHION",
+    "Banking": "BANKING",
+    "Insurance": "INSURANCE",
+    "Utilities": "UTILITIES",
+}
+"""Canonical industry (Salesforce's standard picklist labels) -> HubSpot `industry` option."""
+
 HUBSPOT: dict[str, SideMap] = {
     "accounts": SideMap(
         "companies",
@@ -118,6 +158,7 @@ HUBSPOT: dict[str, SideMap] = {
             "created_at": "createdate",
             "modified_at": "hs_lastmodifieddate",
         },
+        {"industry": HUBSPOT_INDUSTRIES},
     ),
     "opportunities": SideMap(
         "deals",
@@ -134,7 +175,17 @@ HUBSPOT: dict[str, SideMap] = {
             "type": "dealtype",
             "modified_at": "hs_lastmodifieddate",
         },
-        {"type": {"new": "newbusiness", "renewal": "renewal", "expansion": "existingbusiness"}},
+        {
+            "type": {"new": "newbusiness", "renewal": "renewal", "expansion": "existingbusiness"},
+            "stage": {
+                "prospecting": "appointmentscheduled",
+                "qualification": "qualifiedtobuy",
+                "proposal": "presentationscheduled",
+                "negotiation": "contractsent",
+                "closed_won": "closedwon",
+                "closed_lost": "closedlost",
+            },
+        },
     ),
     "tickets": SideMap(
         "tickets",

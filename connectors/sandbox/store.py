@@ -60,6 +60,15 @@ class ObjectTable:
             return f"{self.id_prefix}{n:012d}AAA"[:18]
         return str(n)
 
+    def new_ids(self, count: int) -> list[str]:
+        """`count` fresh ids at once, the same sequence `new_id` gives (bulk loading)."""
+        start = next(self._seq)
+        self._seq = itertools.count(start + count)
+        nums = range(start, start + count)
+        if self.id_prefix:
+            return [f"{self.id_prefix}{n:012d}AAA"[:18] for n in nums]
+        return [str(n) for n in nums]
+
     def add_field(self, f: FieldDef) -> None:
         self.fields[f.name] = f
 
