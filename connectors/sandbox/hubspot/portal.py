@@ -236,8 +236,9 @@ class HubSpotPortal:
             "updatedAt": iso_ms(updated, short) if updated else None,
             "archived": bool(rec.get("_archived")),
         }
-        if rec.get("_archived"):
-            out["archivedAt"] = iso_ms(rec.get("_archived_at") or updated, short)
+        archived_at = rec.get("_archived_at") or updated
+        if rec.get("_archived") and archived_at:
+            out["archivedAt"] = iso_ms(archived_at, short)
         return out
 
     def associations_json(

@@ -120,8 +120,8 @@ def _matching_ids(
 ) -> list[str]:
     """Ids of the matching live records in result order (cached per query and store state)."""
     query = {k: body.get(k) for k in ("filterGroups", "sorts", "query")}
-    key = (table.name, json.dumps(query, sort_keys=True, default=str))
-    key += (len(table.records), portal.write_seq)
+    text = json.dumps(query, sort_keys=True, default=str)
+    key = (table.name, text, len(table.records), portal.write_seq)
     hit = cache.get(key)
     if hit is not None:
         cache.move_to_end(key)

@@ -155,6 +155,7 @@ def parse_sorts(table: ObjectTable, sorts: Any) -> list[tuple[str, bool]]:
     """[{"propertyName","direction"}] or ["-createdate", "name"] -> [(property, descending)]."""
     out: list[tuple[str, bool]] = []
     for s in sorts or []:
+        name: Any
         if isinstance(s, str):
             name, desc = s.lstrip("-"), s.startswith("-")
         elif isinstance(s, dict):
