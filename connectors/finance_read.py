@@ -8,6 +8,7 @@ row in an Excel sheet (header = row 1), the row ordinal in Parquet and SQL resul
 from __future__ import annotations
 
 import csv
+import importlib.util
 import logging
 import time
 from dataclasses import dataclass
@@ -157,6 +158,11 @@ def _read_parquet(spec: SourceSpec, path: Path) -> RawTable:
 
 def _read_excel(spec: SourceSpec, path: Path) -> RawTable:
     sheet = 0 if spec.sheet is None else spec.sheet
+    if path.suffix.lower() in (".xlsx", ".xlsm") and importlib.util.find_spec("openpyxl") is None:
+        raise ConfigError(
+            f"{path}: reading Excel files needs the openpyxl package; install it "
+            "(pip install openpyxl) or export the sheet as CSV."
+        )
     try:
         frame = pd.read_excel(path, sheet_name=sheet, dtype=object)
     except ImportError:
@@ -192,9 +198,12 @@ def _read_sql(spec: SourceSpec) -> RawTable:
     try:
         with engine.connect() as conn:
             frame = pd.read_sql_query(sa.text(spec.query or ""), conn)
-    except SQLAlchemyError as exc:
-        orig = getattr(exc, "orig", None) or exc
-        first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    except (SQLAlchemyError, pd.errors.DatabaseError) as exc:
+        # pandas wraps the SQLAlchemy error, which wraps the driver's: report the driver's.
+        inner = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
+        orig = getattr(inner, "orig", None) or inner or exc
+        text = str(orig).strip()
+        first = text.splitlines()[0] if text else type(orig).__name__
         raise ConnectorError(
             f"{label}: {first}; check the query and the database in finance.yaml",
             system="finance",
