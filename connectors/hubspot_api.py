@@ -21,13 +21,13 @@ import json
 import logging
 import socket
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import urllib3
 
-from connectors.hubspot_limits import PortalLimiter
+from connectors.hubspot_limits import Headers, PortalLimiter, header
 from connectors.retry import DEFAULT_POLICY, RetryPolicy, retrying
 from mappings.errors import (
     AuthError,
@@ -99,14 +99,12 @@ def property_errors(message: str) -> list[PropertyError]:
     return out
 
 
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    for key, value in (headers or {}).items():
-        if key.lower() == "retry-after":
-            try:
-                return max(0.0, float(value))
-            except ValueError:
-                return None
-    return None
+def _retry_after(headers: Headers) -> float | None:
+    value = header(headers, "Retry-After")
+    try:
+        return None if value is None else max(0.0, float(value))
+    except ValueError:
+        return None
 
 
 class HubSpotApi:
@@ -221,7 +219,7 @@ class HubSpotApi:
         self,
         kind: str,
         body: dict[str, Any],
-        headers: Mapping[str, str] | None,
+        headers: Headers,
         kw: dict[str, Any],
     ) -> Exception:
         self.throttled += 1

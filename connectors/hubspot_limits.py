@@ -22,7 +22,7 @@ import hashlib
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from mappings.errors import QuotaError
@@ -31,16 +31,26 @@ from mappings.hubspot_connection import RateLimits
 SEARCH = "search"
 
 
-def _header(headers: Mapping[str, str] | None, name: str) -> int | None:
+Headers = Mapping[str, str] | Iterable[tuple[str, str]] | None
+
+
+def header(headers: Headers, name: str) -> str | None:
+    """One response header, case-insensitive (urllib3 gives a mapping, some stubs a list)."""
     if not headers:
         return None
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            try:
-                return int(float(value))
-            except (TypeError, ValueError):
-                return None
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for key, value in pairs:
+        if str(key).lower() == name.lower():
+            return str(value)
     return None
+
+
+def _header(headers: Headers, name: str) -> int | None:
+    value = header(headers, name)
+    try:
+        return None if value is None else int(float(value))
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -143,7 +153,7 @@ class PortalLimiter:
             )
 
     # -- after a call --------------------------------------------------------------
-    def observe(self, kind: str, headers: Mapping[str, str] | None) -> None:
+    def observe(self, kind: str, headers: Headers) -> None:
         """Learn from X-HubSpot-RateLimit-* headers (absent on search and some errors)."""
         with self._lock:
             daily = _header(headers, "X-HubSpot-RateLimit-Daily")

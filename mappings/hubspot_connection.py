@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -28,35 +28,34 @@ class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class _TokenAuth(_Strict):
-    token_env: str = "HUBSPOT_ACCESS_TOKEN"
-    """Name of the environment variable that holds the token (never the token itself)."""
+DEFAULT_TOKEN_ENV = {"private_app": "HUBSPOT_ACCESS_TOKEN", "oauth": "HUBSPOT_OAUTH_TOKEN"}
+
+
+class Auth(_Strict):
+    """How valuesync authenticates: a private-app token or an OAuth access token.
+
+    Both are sent as `Authorization: Bearer <token>`; only private apps get daily-limit
+    headers. The token is refreshed outside valuesync for OAuth.
+    """
+
+    kind: Literal["private_app", "oauth"] = "private_app"
+    token_env: str | None = None
+    """Name of the environment variable holding the token (never the token itself);
+    default HUBSPOT_ACCESS_TOKEN (private_app) or HUBSPOT_OAUTH_TOKEN (oauth)."""
 
     @field_validator("token_env")
     @classmethod
-    def _is_env_name(cls, value: str) -> str:
-        if _TOKEN_LIKE.match(value) or not _ENV_NAME.match(value):
+    def _is_env_name(cls, value: str | None) -> str | None:
+        if value is not None and (_TOKEN_LIKE.match(value) or not _ENV_NAME.match(value)):
             raise ValueError(
                 "must name an environment variable (e.g. HUBSPOT_ACCESS_TOKEN), not hold a "
                 "token; put the token in that variable"
             )
         return value
 
-
-class PrivateAppAuth(_TokenAuth):
-    """A private-app access token (`pat-…`); HubSpot reports daily limits for it."""
-
-    kind: Literal["private_app"] = "private_app"
-
-
-class OAuthAuth(_TokenAuth):
-    """An OAuth access token obtained elsewhere; refreshed outside valuesync."""
-
-    kind: Literal["oauth"]
-    token_env: str = "HUBSPOT_OAUTH_TOKEN"
-
-
-Auth = Annotated[PrivateAppAuth | OAuthAuth, Field(discriminator="kind")]
+    @property
+    def env_name(self) -> str:
+        return self.token_env or DEFAULT_TOKEN_ENV[self.kind]
 
 
 class RateLimits(_Strict):
@@ -86,7 +85,7 @@ class HubSpotConnection(_Strict):
     """One HubSpot portal connection."""
 
     system: Literal["hubspot"] = "hubspot"
-    auth: Auth = Field(default_factory=PrivateAppAuth)
+    auth: Auth = Field(default_factory=Auth)
     base_url: str = "https://api.hubapi.com"
     """HubSpot, or any HubSpot-compatible endpoint (e.g. http://127.0.0.1:PORT)."""
     timeout_seconds: float = Field(30.0, gt=0)
@@ -107,14 +106,14 @@ class HubSpotConnection(_Strict):
     def token(self, env: Mapping[str, str] | None = None, source: str = "") -> SecretStr:
         """The access token from the environment; a ConfigError naming the variable if unset."""
         env = os.environ if env is None else env
-        value = env.get(self.auth.token_env, "").strip()
+        value = env.get(self.auth.env_name, "").strip()
         if not value:
             raise ConfigError(
                 [
                     ConfigProblem(
                         source,
                         "auth.token_env",
-                        f"environment variable {self.auth.token_env} is not set; export the "
+                        f"environment variable {self.auth.env_name} is not set; export the "
                         f"HubSpot {self.auth.kind.replace('_', '-')} token in it",
                     )
                 ]
