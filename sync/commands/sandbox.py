@@ -1,0 +1,162 @@
+"""`valuesync sandbox serve`: a seeded local Salesforce + HubSpot for trying valuesync out.
+
+Seeds the sample population (connectors/sandbox/sampledata.py) into the sandbox CRM,
+writes the sample files (finance.csv is the finance export), prints how to point the
+real clients at it, and serves on 127.0.0.1 until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from connectors.sandbox.faults import PROFILES
+from connectors.sandbox.fieldmap import HUBSPOT, SALESFORCE
+from connectors.sandbox.store import Store
+from mappings.errors import ConfigError, ConfigProblem
+
+CRMS = ("salesforce", "hubspot", "both")
+DEFAULT_DATA_DIR = Path(".valuesync/sandbox-data")
+console = Console()
+
+
+def check_choice(option: str, value: str, allowed: tuple[str, ...]) -> None:
+    """A ConfigError naming the option and its allowed values when `value` is not one of them."""
+    if value not in allowed:
+        problem = ConfigProblem(
+            file="command line",
+            key_path=option,
+            message=f"unknown value {value!r}; allowed: {', '.join(allowed)}",
+        )
+        raise ConfigError([problem])
+
+
+def holdings_table(sf_store: Store | None, hs_store: Store | None, finance_rows: int) -> Table:
+    """Objects and record counts on each side, plus the finance export's rows."""
+    table = Table(title="What the sandbox holds", show_lines=False)
+    table.add_column("canonical")
+    table.add_column("Salesforce object")
+    table.add_column("records", justify="right")
+    table.add_column("HubSpot object")
+    table.add_column("records", justify="right")
+    for name, sf in SALESFORCE.items():
+        hs = HUBSPOT[name]
+        sf_n = len(sf_store.table(sf.object).records) if sf_store else 0
+        hs_n = len(hs_store.table(hs.object).records) if hs_store else 0
+        table.add_row(name, sf.object, f"{sf_n:,}", hs.object, f"{hs_n:,}")
+    table.add_row("finance", "finance.csv (ERP export)", f"{finance_rows:,}", "", "")
+    return table
+
+
+def client_help(url: str, server: Any, ca_path: Path | None) -> str:
+    """How to point simple-salesforce and hubspot-api-client at the sandbox (API-NOTES §0)."""
+    c = server.sf.credentials
+    verify = f', verify="{ca_path}"' if ca_path else ""
+    hs_tls = f', ssl_ca_cert="{ca_path}"' if ca_path else ""
+    return (
+        f"[bold]Salesforce[/] username [cyan]{c.username}[/]  password [cyan]{c.password}[/]  "
+        f"security token [cyan]{c.security_token}[/]\n"
+        f"           consumer key [cyan]{c.consumer_key}[/]  "
+        f"consumer secret [cyan]{c.consumer_secret}[/]\n"
+        f"[bold]HubSpot[/]    private-app token [cyan]{server.hs.token}[/]\n\n"
+        "simple-salesforce always builds https://*.salesforce.com URLs, so give it a session\n"
+        "that rewrites them onto the sandbox:\n"
+        "  from simple_salesforce import Salesforce\n"
+        "  from connectors.sandbox.clients import RewritingSession\n"
+        f'  sf = Salesforce(username="{c.username}", password="{c.password}",\n'
+        f'                  security_token="{c.security_token}",\n'
+        f'                  session=RewritingSession("{url}"{verify}))\n'
+        "hubspot-api-client takes the host directly:\n"
+        "  from hubspot import HubSpot\n"
+        f'  api = HubSpot(access_token="{server.hs.token}", host="{url}"{hs_tls})'
+    )
+
+
+def serve(
+    crm: str = typer.Option("both", help="Which CRM side to seed: salesforce, hubspot or both."),
+    port: int = typer.Option(8765, help="Port on 127.0.0.1 (0 picks a free port)."),
+    accounts: int = typer.Option(
+        500, min=2, help="Sample accounts to seed (with related records)."
+    ),
+    seed: int = typer.Option(7, help="Random seed: the same seed gives the same data."),
+    faults: str = typer.Option(
+        "none", help=f"Fault profile: {', '.join(PROFILES)} (429s, 5xx, drops, limits)."
+    ),
+    tls: bool = typer.Option(False, "--tls/--no-tls", help="Serve https with a throw-away CA."),
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help=f"Where to write the sample files (default {DEFAULT_DATA_DIR})."),
+    ] = None,
+) -> None:
+    """Run the seeded sandbox CRM (Salesforce + HubSpot wire protocols) until Ctrl-C."""
+    check_choice("--crm", crm, CRMS)
+    check_choice("--faults", faults, tuple(PROFILES))
+    from connectors.sandbox.load import build_sandbox
+    from connectors.sandbox.sampledata import write_files
+
+    with console.status(f"seeding {accounts:,} accounts (seed {seed})"):
+        sf_store, hs_store, data = build_sandbox(accounts, seed, crm)
+    out = data_dir or DEFAULT_DATA_DIR
+    write_files(data, out)
+    server = _start(sf_store, hs_store, faults, port, tls)
+    try:
+        _announce(server, sf_store, hs_store, len(data.finance), faults, out)
+        _wait_for_stop()
+    finally:
+        server.stop()
+        console.print("sandbox stopped")
+
+
+def _start(
+    sf_store: Store | None, hs_store: Store | None, faults: str, port: int, tls: bool
+) -> Any:
+    from connectors.sandbox.server import SandboxServer
+
+    server = SandboxServer(
+        sf_store=sf_store, hs_store=hs_store, profile=PROFILES[faults], port=port, tls=tls
+    )
+    try:
+        return server.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); "
+            "choose another port with --port, or --port 0 for a free one"
+        ) from exc
+
+
+def _announce(
+    server: Any,
+    sf_store: Store | None,
+    hs_store: Store | None,
+    finance_rows: int,
+    faults: str,
+    data_dir: Path,
+) -> None:
+    url = server.url
+    console.print(Panel.fit(f"[bold green]sandbox CRM serving on {url}[/]", title="valuesync"))
+    console.print(client_help(url, server, server.ca_path))
+    console.print(holdings_table(sf_store, hs_store, finance_rows))
+    console.print(f"fault profile: [bold]{faults}[/]   sample files: {data_dir}/")
+    if server.ca_path:
+        console.print(f"CA certificate: {server.ca_path}")
+    console.print("Press Ctrl-C to stop.")
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
