@@ -111,7 +111,7 @@ class Puller:
         """
         lo, end_ms = _ms(start), _ms(end)
         aim = self.window_target * 0.8
-        length = end_ms - lo
+        length: float = end_ms - lo
         while lo < end_ms:
             hi = min(end_ms, lo + max(1, int(length)))
             first = self._search_page([self._range(lo, hi)])

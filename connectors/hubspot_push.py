@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -64,7 +64,7 @@ def wire_value(value: Any) -> str | None:
 
 
 def inputs_from(
-    ids: Sequence[Any], columns: dict[str, Sequence[Any]], current: dict[str, dict[str, str]]
+    ids: Sequence[Any], columns: Mapping[str, Sequence[Any]], current: dict[str, dict[str, str]]
 ) -> list[Input]:
     """De-duplicated inputs (later rows win per property) with only changed properties."""
     merged: dict[str, dict[str, str]] = {}

@@ -18,7 +18,7 @@ from connectors.base import FieldInfo, ObjectSchema
 from connectors.hubspot_api import HubSpotApi
 from mappings.crm import OUTPUT_COLUMNS, CrmMapping
 from mappings.errors import ConfigError, ConfigProblem
-from mappings.yamlfile import read_yaml
+from mappings.yamlfile import YamlDoc, read_yaml
 
 COMPATIBLE: dict[str, set[str]] = {
     "picklist": {"enumeration"},
@@ -72,6 +72,7 @@ class _Checker:
         self.path = path
         self.cache: dict[str, dict[str, dict[str, Any]]] = {}
         self.problems: list[ConfigProblem] = []
+        self.doc: YamlDoc | None
         try:
             self.doc = read_yaml(path)
         except ConfigError:

@@ -61,23 +61,23 @@ class Auth(_Strict):
 class RateLimits(_Strict):
     """Client-side limits; the X-HubSpot-RateLimit-* headers tighten them when present."""
 
-    ten_second_limit: int = Field(100, ge=1)
+    ten_second_limit: int = Field(default=100, ge=1)
     """Calls per rolling interval (Free/Starter private apps: 100 per 10 s)."""
-    interval_seconds: float = Field(10.0, gt=0)
-    search_per_second: float = Field(4.0, gt=0)
+    interval_seconds: float = Field(default=10.0, gt=0)
+    search_per_second: float = Field(default=4.0, gt=0)
     """Search has its own, stricter limit (4-5 per second per portal)."""
-    daily_limit: int | None = Field(None, ge=1)
+    daily_limit: int | None = Field(default=None, ge=1)
     """Daily calls of the portal when headers do not say (OAuth); None = learn from headers."""
-    daily_reserve_share: float = Field(0.2, ge=0, lt=1)
+    daily_reserve_share: float = Field(default=0.2, ge=0, lt=1)
     """Stop cleanly when the portal's remaining daily calls would fall under this share."""
 
 
 class Cadence(_Strict):
     """How often the expensive full reads run, independent of incremental cursors."""
 
-    full_reconciliation_hours: float = Field(168.0, gt=0)
+    full_reconciliation_hours: float = Field(default=168.0, gt=0)
     """A full list read (archived records included) at least this often."""
-    associations_refresh_hours: float = Field(24.0, gt=0)
+    associations_refresh_hours: float = Field(default=24.0, gt=0)
     """Association changes do not bump hs_lastmodifieddate, so re-read them all this often."""
 
 
@@ -88,12 +88,12 @@ class HubSpotConnection(_Strict):
     auth: Auth = Field(default_factory=Auth)
     base_url: str = "https://api.hubapi.com"
     """HubSpot, or any HubSpot-compatible endpoint (e.g. http://127.0.0.1:PORT)."""
-    timeout_seconds: float = Field(30.0, gt=0)
-    rate_limits: RateLimits = Field(default_factory=RateLimits)
-    cadence: Cadence = Field(default_factory=Cadence)
-    cursor_overlap_seconds: float = Field(60.0, ge=0)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    rate_limits: RateLimits = Field(default_factory=lambda: RateLimits())
+    cadence: Cadence = Field(default_factory=lambda: Cadence())
+    cursor_overlap_seconds: float = Field(default=60.0, ge=0)
     """Incremental pulls start this far before the cursor (search indexing lags writes)."""
-    search_window_target: int = Field(5_000, ge=200, le=9_800)
+    search_window_target: int = Field(default=5_000, ge=200, le=9_800)
     """Adaptive windows aim at this many results; none may reach the 10,000 search cap."""
 
     @field_validator("base_url")
