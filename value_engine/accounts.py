@@ -50,7 +50,7 @@ def score_accounts(
     value = axis_scores(work, model.value, customers)
     fit = axis_scores(work, model.fit, customers)
     icp = axis_scores(work, model.fit, customers, icp_only=True)
-    table = pd.DataFrame({"account_id": work["account_id"].to_numpy()})
+    table = pd.DataFrame({"account_id": work["account_id"]})
     table["value_score"] = value.score
     table["fit_score"] = np.where(customers, fit.score, icp.score)
     for name in ("clv", "clv_gross", "max_acquisition_cost", "monthly_retention"):

@@ -129,10 +129,9 @@ def payment_features(inv: Invoices, n: int, day: int, terms_days: int) -> dict[s
     }
 
 
-def deal_features(opps: pd.DataFrame, index: AccountIndex, day: int) -> dict[str, np.ndarray]:
+def deal_features(opps: pd.DataFrame, codes: np.ndarray, n: int, day: int) -> dict[str, np.ndarray]:
     """Renewals won in the last 24 months, won deals, and the open pipeline."""
-    n, rows = index.size, len(opps)
-    codes = account_codes(opps, index)
+    rows = len(opps)
     closed = day_numbers(column(opps, "close_date"), rows)
     won = flags(opps, "is_won") & (closed != NO_DAY) & (closed < day)
     renewal = texts_equal(opps, "type", "renewal")

@@ -65,6 +65,7 @@ def _rules_problems(rulesets: list[Any], attrs: tuple[str, ...]) -> list[Problem
             if field in FEATURE_BY_NAME or field in ACCOUNT_OUTPUTS or field in seen:
                 problems.append((f"rules.{i}.field", f"'{field}' is already a field; pick another"))
             seen.append(field)
+        problems += _label_problems(rs, i)
         for j, rule in enumerate(_list(rs.get("rules"))):
             path = f"rules.{i}.rules.{j}"
             problems += _condition_problems(_map(rule).get("when"), f"{path}.when", allowed)
@@ -73,6 +74,20 @@ def _rules_problems(rulesets: list[Any], attrs: tuple[str, ...]) -> list[Problem
             )
         problems += _column_problem(rs.get("default_column"), f"rules.{i}.default_column", allowed)
     return problems
+
+
+def _label_problems(rs: Mapping[str, Any], i: int) -> list[Problem]:
+    """Every constant output (then, default) must be one of the rule set's labels."""
+    labels = [str(x) for x in _list(rs.get("labels"))]
+    allowed = ", ".join(labels) or "(no labels given)"
+    outputs = [(f"rules.{i}.rules.{j}.then", _map(r).get("then"))
+               for j, r in enumerate(_list(rs.get("rules")))]  # fmt: skip
+    outputs.append((f"rules.{i}.default", rs.get("default")))
+    return [
+        (path, f"'{value}' is not a label of '{rs.get('field')}'; allowed: {allowed}")
+        for path, value in outputs
+        if isinstance(value, str) and value not in labels
+    ]
 
 
 def _condition_problems(cond: Any, path: str, allowed: set[str]) -> list[Problem]:

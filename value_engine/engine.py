@@ -36,7 +36,7 @@ class EngineResult:
     """What one computation produced.
 
     accounts: one row per account (sorted by account_id); opportunities: one row per
-    opportunity (sorted by opportunity_id); features: the inputs of the scores per account;
+    opportunity (in input order); features: the inputs of the scores per account;
     cuts: the score thresholds of the quadrants.
     """
 
@@ -72,7 +72,8 @@ def compute(
     labels indexed by account_id: the first enables hysteresis, the second forces the
     quadrant used by the rules (the computed one stays in `computed_quadrant`).
     """
-    features, index = compute_features(frames, model, as_of)
+    fs = compute_features(frames, model, as_of)
+    features, index = fs.frame, fs.index
     previous = align(previous_quadrants, index.ids, model.quadrants, "previous_quadrants")
     forced = align(overrides, index.ids, model.quadrants, "overrides")
     scored = score_accounts(features, model, previous)
@@ -80,7 +81,7 @@ def compute(
     opps_frame = frames.get("opportunities")
     opps = score_opportunities(
         opps_frame if opps_frame is not None else pd.DataFrame({"opportunity_id": []}),
-        accounts, scored, index, model,
+        fs.opportunity_codes, accounts, scored, model,
     )  # fmt: skip
     return EngineResult(_rounded(accounts), _rounded(opps), features, scored.cuts)
 
@@ -103,23 +104,25 @@ def _account_table(scored: Scored, model: ValueModel, forced: pd.Series | None) 
     return table
 
 
-def _account_reasons(scored: Scored, model: ValueModel, forced: pd.Series | None) -> np.ndarray:
+def _account_reasons(scored: Scored, model: ValueModel, forced: pd.Series | None) -> pd.Series:
     customers = scored.work["is_customer"].to_numpy()
-    prefix = np.full(len(customers), "", dtype=object)
+    by_hand = np.full(len(customers), -1, dtype=np.int64)
     if forced is not None:
-        prefix = np.where(forced.notna().to_numpy(), "Quadrant set by hand", prefix)
-    reason = explain.reasons(scored.work, [scored.value, scored.fit], model.currency, prefix)
+        by_hand[forced.notna().to_numpy()] = 0
+    prefix = explain.Part(["quadrant set by hand"], by_hand)
+    axes = [scored.value, scored.fit]
+    reason = explain.reasons(scored.work, axes, model.currency, [prefix])
     new = np.flatnonzero(~customers)
-    if len(new):
-        table = scored.table
-        lead = lookalike_prefix(
-            table["lookalike_level"].to_numpy()[new], table["lookalike_size"].to_numpy()[new]
-        )
-        lead = np.where(prefix[new] == "", lead, prefix[new] + "; " + lead)
-        icp = scored.icp.take(new)
-        work = scored.work.iloc[new].reset_index(drop=True)
-        reason[new] = explain.reasons(work, [icp], model.currency, prefix=lead, slots=2)
-    return reason
+    if not len(new):
+        return reason
+    table = scored.table
+    lead = lookalike_prefix(
+        table["lookalike_level"].to_numpy()[new], table["lookalike_size"].to_numpy()[new]
+    )
+    work = scored.work.iloc[new].reset_index(drop=True)
+    parts = [explain.Part(prefix.table, by_hand[new]), lead]
+    predicted = explain.reasons(work, [scored.icp.take(new)], model.currency, parts, slots=2)
+    return explain.replace_rows(reason, new, predicted)
 
 
 def _rounded(table: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,7 @@ so the cost stays linear in the rows and small.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,38 +27,64 @@ MAX_REASON = 255
 MAX_PHRASE = 70
 MIN_CONTRIBUTION = 0.5
 SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+TEXT = pd.StringDtype("pyarrow")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of the reasons: distinct texts and, per row, which one (-1: none)."""
+
+    table: list[str]
+    codes: np.ndarray
 
 
 def reasons(
     features: pd.DataFrame,
     axes: Sequence[AxisScores],
     currency: str,
-    prefix: np.ndarray | None = None,
+    prefix: Sequence[Part] = (),
     slots: int = 3,
-) -> np.ndarray:
-    """The reason text of every row (an object array of str)."""
+) -> pd.Series:
+    """The reason text of every row (a string Series with a fresh 0..n-1 index)."""
     crits = [c for a in axes for c in a.criteria]
     n = len(features)
-    if not crits:
-        return prefix if prefix is not None else np.full(n, "", dtype=object)
-    contrib = np.hstack([a.contributions for a in axes])
-    points = np.hstack([a.points for a in axes])
-    missing = np.hstack([a.missing for a in axes])
-    size = np.where(missing, 0.0, np.abs(contrib))
-    order = np.argsort(-size, axis=1, kind="stable")[:, :slots]
-    rows = np.arange(n)
-    parts = [] if prefix is None else [prefix]
-    for s in range(order.shape[1]):
-        j = order[:, s]
-        strong = size[rows, j] >= MIN_CONTRIBUTION
-        text = np.full(n, "", dtype=object)
-        for jj in np.unique(j[strong]):
-            sel = np.flatnonzero(strong & (j == jj))
-            good = contrib[sel, jj] > 0
-            text[sel] = _phrases(features, crits[jj], points[sel, jj], good, sel, currency)
-        parts.append(text)
-    parts.append(_missing_text(missing, crits))
-    return _join(parts)
+    parts = list(prefix)
+    if crits:
+        contrib = np.hstack([a.contributions for a in axes])
+        points = np.hstack([a.points for a in axes])
+        missing = np.hstack([a.missing for a in axes])
+        size = np.where(missing, 0.0, np.abs(contrib))
+        order = np.argsort(-size, axis=1, kind="stable")[:, :slots]
+        rows = np.arange(n)
+        for s in range(order.shape[1]):
+            j = order[:, s]
+            strong = size[rows, j] >= MIN_CONTRIBUTION
+            codes, table = np.full(n, -1, dtype=np.int64), []
+            for jj in np.unique(j[strong]):
+                sel = np.flatnonzero(strong & (j == jj))
+                good = contrib[sel, jj] > 0
+                local, texts = _phrases(features, crits[jj], points[sel, jj], good, sel, currency)
+                codes[sel] = local + len(table)
+                table += texts
+            parts.append(Part(table, codes))
+        parts.append(_missing_part(missing, crits))
+    return join(parts, n)
+
+
+def join(parts: Sequence[Part], n: int) -> pd.Series:
+    """Join the parts present in each row with '; ', the first one capitalised, max 255."""
+    if not parts:
+        return pd.Series(pd.array([""] * n, dtype=TEXT))
+    present = np.stack([p.codes >= 0 for p in parts])
+    first = np.argmax(present, axis=0)
+    result = None
+    for i, part in enumerate(parts):
+        m = len(part.table)
+        table = [t[:1].upper() + t[1:] for t in part.table] + ["; " + t for t in part.table] + [""]
+        idx = np.where(part.codes < 0, 2 * m, part.codes + np.where(first < i, m, 0))
+        column = pd.array(table, dtype=TEXT).take(idx)
+        result = column if result is None else result + column
+    return pd.Series(result).str.slice(0, MAX_REASON)
 
 
 def _phrases(
@@ -67,7 +94,8 @@ def _phrases(
     good: np.ndarray,
     sel: np.ndarray,
     currency: str,
-) -> np.ndarray:
+) -> tuple[np.ndarray, list[str]]:
+    """Per selected row, the code of its phrase; and the distinct phrases."""
     feature = _feature(crit)
     raw = features[crit.feature].to_numpy()[sel]
     keys, values = _value_keys(raw, feature.display)
@@ -82,7 +110,7 @@ def _phrases(
         value = _display(values[key - 1], feature.display, currency) if key > 0 else "n/a"
         text = template.format(value=value, top=t, bottom=max(1, 100 - t), label=feature.label)
         texts.append(text[:MAX_PHRASE])
-    return np.asarray(texts, dtype=object)[codes]
+    return codes.astype(np.int64), texts
 
 
 def _feature(crit: Criterion) -> Feature:
@@ -136,7 +164,7 @@ def money(v: float, currency: str) -> str:
     return f"{sign}{unit}{v / 1e6:.1f}M"
 
 
-def _missing_text(missing: np.ndarray, crits: Sequence[Criterion]) -> np.ndarray:
+def _missing_part(missing: np.ndarray, crits: Sequence[Criterion]) -> Part:
     """'no data: margin, payment' for the criteria (with weight) a row has no data for.
 
     A criterion nobody has data for (e.g. advocacy signals that are not mapped) is left out:
@@ -148,20 +176,20 @@ def _missing_text(missing: np.ndarray, crits: Sequence[Criterion]) -> np.ndarray
     for j in weighted:
         bits |= missing[:, j].astype(np.int64) << j
     codes, uniques = pd.factorize(bits)
-    texts = []
-    for u in uniques:
+    table: list[str] = []
+    lookup = np.full(len(uniques), -1, dtype=np.int64)
+    for u_i, u in enumerate(uniques):
         labels = list(dict.fromkeys(_feature(crits[j]).label for j in weighted if int(u) >> j & 1))
-        more = f" +{len(labels) - 3} more" if len(labels) > 3 else ""
-        texts.append(f"no data: {', '.join(labels[:3])}{more}" if labels else "")
-    return np.asarray(texts, dtype=object)[codes]
+        if labels:
+            more = f" +{len(labels) - 3} more" if len(labels) > 3 else ""
+            lookup[u_i] = len(table)
+            table.append(f"no data: {', '.join(labels[:3])}{more}")
+    return Part(table, lookup[codes])
 
 
-def _join(parts: Sequence[np.ndarray]) -> np.ndarray:
-    """Join non-empty parts with '; ', capitalise the first letter, cut at 255 characters."""
-    result = parts[0]
-    for part in parts[1:]:
-        joined = np.where(result == "", part, result + "; " + part)
-        result = np.where(part == "", result, joined)
-    codes, uniques = pd.factorize(result)
-    fixed = [(u[:1].upper() + u[1:])[:MAX_REASON] for u in uniques]
-    return np.asarray(fixed, dtype=object)[codes]
+def replace_rows(base: pd.Series, rows: np.ndarray, values: pd.Series) -> pd.Series:
+    """`base` with the given rows replaced by `values` (without a per-row loop)."""
+    combined = pd.concat([base, values], ignore_index=True)
+    idx = np.arange(len(base))
+    idx[rows] = len(base) + np.arange(len(rows))
+    return combined.take(idx).reset_index(drop=True)

@@ -31,6 +31,7 @@ Service, payment and deals: see value_engine.activity. Rates per 100k: escalatio
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -55,24 +56,37 @@ from value_engine.model import ValueModel
 WINDOW = 24
 
 
+@dataclass(frozen=True)
+class FeatureSet:
+    """The features (one row per account, sorted by account_id) and the links behind them."""
+
+    frame: pd.DataFrame
+    index: AccountIndex
+    opportunity_codes: np.ndarray
+    """The account code of each opportunity row (-1: no known account)."""
+
+
 def compute_features(
     frames: Mapping[str, pd.DataFrame], model: ValueModel, as_of: date
-) -> tuple[pd.DataFrame, AccountIndex]:
+) -> FeatureSet:
     """One row per account (sorted by account_id) with every feature of the catalogue."""
     index, accounts = account_index(frames["accounts"])
     day, month = as_of_numbers(as_of)
     n = index.size
     inv = activity.invoice_arrays(_frame(frames, "invoices"), index)
-    feats: dict[str, object] = {"account_id": accounts["account_id"].to_numpy()}
+    opps = _frame(frames, "opportunities")
+    opp_codes = account_codes(opps, index)
+    feats: dict[str, object] = {"account_id": accounts["account_id"]}
     rev24, cost24 = _money(feats, _frame(frames, "finance"), inv, index, month)
     _shape(feats, rev24, cost24)
+    del rev24, cost24
     feats.update(activity.ticket_features(_frame(frames, "tickets"), index, month, model))
     feats.update(activity.payment_features(inv, n, day, model.payment_terms_days))
-    feats.update(activity.deal_features(_frame(frames, "opportunities"), index, day))
+    feats.update(activity.deal_features(opps, opp_codes, n, day))
     feats.update(_attributes(accounts, model))
     out = pd.DataFrame(feats)
     _derived(out, accounts, month, model)
-    return out, index
+    return FeatureSet(out, index, opp_codes)
 
 
 def _frame(frames: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:

@@ -22,10 +22,10 @@ NO_DAY = np.iinfo(np.int64).min
 
 @dataclass(frozen=True)
 class AccountIndex:
-    """The accounts in account_id order, and lookups from ids to codes."""
+    """The account ids in sorted order (position = account code) and their ERP ids."""
 
-    ids: pd.Index
-    erp_ids: pd.Index
+    ids: pd.Series
+    erp_ids: pd.Series
 
     @property
     def size(self) -> int:
@@ -38,16 +38,16 @@ def account_index(accounts: pd.DataFrame) -> tuple[AccountIndex, pd.DataFrame]:
         raise DataError("accounts: the column account_id is missing; add it")
     ids = accounts["account_id"]
     if ids.isna().any():
-        rows = np.flatnonzero(ids.isna().to_numpy())[:5].tolist()
+        rows = (np.flatnonzero(ids.isna().to_numpy())[:5] + 1).tolist()
         raise DataError(f"accounts: account_id is empty in row(s) {rows}; every account needs one")
     ordered = accounts.sort_values("account_id", kind="stable").reset_index(drop=True)
     dup = ordered["account_id"].duplicated()
     if dup.any():
-        rows = np.flatnonzero(dup.to_numpy())[:5].tolist()
-        raise DataError(f"accounts: account_id repeats (sorted rows {rows}); ids must be unique")
-    erp = ordered["erp_id"] if "erp_id" in ordered.columns else pd.Series(dtype=object)
-    erp_ids = pd.Index(erp.where(~erp.duplicated(keep=False)))
-    return AccountIndex(pd.Index(ordered["account_id"]), erp_ids), ordered
+        count = int(dup.sum())
+        raise DataError(f"accounts: {count} account_id value(s) repeat; ids must be unique")
+    erp = ordered["erp_id"] if "erp_id" in ordered.columns else pd.Series([None] * len(ordered))
+    erp = erp.where(~erp.duplicated(keep=False))  # an ERP id shared by two accounts links none
+    return AccountIndex(ordered["account_id"], erp.reset_index(drop=True)), ordered
 
 
 def account_codes(frame: pd.DataFrame, index: AccountIndex) -> np.ndarray:
@@ -55,18 +55,28 @@ def account_codes(frame: pd.DataFrame, index: AccountIndex) -> np.ndarray:
     codes = np.full(len(frame), -1, dtype=np.int64)
     if "account_id" in frame.columns:
         codes = _lookup(frame["account_id"], index.ids)
-    if "erp_customer_id" in frame.columns and len(index.erp_ids):
+    if "erp_customer_id" in frame.columns and index.erp_ids.notna().any():
         unknown = codes < 0
         if unknown.any():
             codes[unknown] = _lookup(frame["erp_customer_id"][unknown], index.erp_ids)
     return codes
 
 
-def _lookup(values: pd.Series, ids: pd.Index) -> np.ndarray:
-    # Factorise first: hashing each distinct id once is far cheaper than a lookup per row.
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    table = np.append(ids.get_indexer(uniques), -1)
-    return table[codes].astype(np.int64, copy=False)
+def _lookup(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Position in `keys` of each value (-1: not there).
+
+    Factorising keys and values together hashes every string once; the keys come first, so
+    their codes give the positions directly (a second lookup of the uniques is not needed).
+    """
+    if values.dtype != keys.dtype:
+        values = values.astype(keys.dtype) if len(values) else values
+    both = pd.concat([keys, values], ignore_index=True)
+    codes, _ = pd.factorize(both, use_na_sentinel=True)
+    head, tail = codes[: len(keys)], codes[len(keys) :]
+    table = np.full(int(codes.max(initial=-1)) + 2, -1, dtype=np.int64)
+    known = head >= 0
+    table[head[known]] = np.flatnonzero(known)
+    return table[tail]
 
 
 def day_numbers(column: pd.Series | None, length: int) -> np.ndarray:
@@ -150,8 +160,10 @@ def per_account(
 ) -> np.ndarray:
     """Sum of `weights` (or the count of rows) per account code, over the rows in `where`.
 
-    Rows with code -1 (no known account) drop out.
+    Rows with code -1 (no known account) drop out: they land in an extra bin that is cut off.
     """
-    keep = codes >= 0 if where is None else (codes >= 0) & where
-    w = None if weights is None else weights[keep]
-    return np.bincount(codes[keep], weights=w, minlength=n).astype(np.float64)
+    idx = codes if codes.min(initial=0) >= 0 else np.where(codes >= 0, codes, n)
+    w = weights
+    if where is not None:
+        w = where.astype(np.float64) if w is None else np.where(where, w, 0.0)
+    return np.bincount(idx, weights=w, minlength=n + 1)[:n].astype(np.float64)

@@ -212,18 +212,11 @@ class RuleSet(_Frozen):
     default_column: str | None = None
 
     @model_validator(mode="after")
-    def _outputs_are_labels(self) -> RuleSet:
+    def _one_default(self) -> RuleSet:
+        # Whether outputs are labels is checked with the whole model (value_engine.checks),
+        # so that it is reported together with every other problem.
         if (self.default is None) == (self.default_column is None):
             raise ValueError("give exactly one of default (a label) or default_column")
-        outputs = [r.then for r in self.rules if r.then is not None]
-        if self.default is not None:
-            outputs.append(self.default)
-        bad = [o for o in outputs if o not in self.labels]
-        if bad:
-            raise ValueError(
-                f"output(s) {', '.join(repr(b) for b in bad)} are not labels of "
-                f"'{self.field}'; allowed: {', '.join(self.labels)}"
-            )
         return self
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from value_engine import explain
 from value_engine.accounts import Scored
 from value_engine.catalog import OPPORTUNITY_COLUMNS
-from value_engine.frames import AccountIndex, account_codes, numbers
+from value_engine.frames import numbers
 from value_engine.lookalike import LEVEL_TEXT, predict
 from value_engine.model import ValueModel
 from value_engine.quadrants import assign, bands
@@ -24,39 +24,35 @@ from value_engine.rules import apply_rules
 from value_engine.scoring import axis_scores, is_icp_criterion
 
 CARRIED = ("value_score", "fit_score", "clv", "clv_gross", "max_acquisition_cost", "quadrant",
-           "computed_quadrant", "value_band", "fit_band", "reason")  # fmt: skip
+           "computed_quadrant", "value_band", "fit_band")  # fmt: skip
 
 
 def score_opportunities(
-    opps: pd.DataFrame, accounts: pd.DataFrame, scored: Scored, index: AccountIndex,
+    opps: pd.DataFrame, codes: np.ndarray, accounts: pd.DataFrame, scored: Scored,
     model: ValueModel,
 ) -> pd.DataFrame:  # fmt: skip
-    """One row per opportunity (sorted by opportunity_id) with scores, rules and reason."""
-    if "opportunity_id" in opps.columns:
-        opps = opps.sort_values("opportunity_id", kind="stable").reset_index(drop=True)
-    codes = account_codes(opps, index)
+    """One row per opportunity, in input order, with scores, rules and reason.
+
+    `codes` holds each opportunity's account code (-1: no known account).
+    """
     known = codes >= 0
     safe = np.where(known, codes, 0)
     customer = known & scored.work["is_customer"].to_numpy()[safe]
-    table = pd.DataFrame({"opportunity_id": _col(opps, "opportunity_id")})
-    table["account_id"] = _col(opps, "account_id")
-    for name in OPPORTUNITY_COLUMNS:
+    table = pd.DataFrame(index=pd.RangeIndex(len(opps)))
+    for name in ("opportunity_id", "account_id", *OPPORTUNITY_COLUMNS):
         if name in opps.columns:
-            table[name] = opps[name].to_numpy()
+            table[name] = opps[name].reset_index(drop=True)
     account_fields = list(CARRIED) + [r.field for r in model.rules if r.target == "accounts"]
     for name in account_fields:
         table[name] = _carry(accounts[name], safe, customer)
     table["predicted"] = ~customer
     table["lookalike_size"] = 0
-    if (~customer).any():
-        _predict(table, opps, codes, ~customer, scored, model)
+    reason = accounts["reason"].take(np.where(customer, codes, 0)).reset_index(drop=True)
+    new = np.flatnonzero(~customer)
+    if len(new):
+        reason = explain.replace_rows(reason, new, _predict(table, opps, codes, new, scored, model))
+    table["reason"] = reason
     return apply_rules(table, model, "opportunities")
-
-
-def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
-    if name in frame.columns:
-        return frame[name].to_numpy()
-    return np.full(len(frame), None, dtype=object)
 
 
 def _carry(column: pd.Series, codes: np.ndarray, keep: np.ndarray) -> pd.Categorical | np.ndarray:
@@ -74,7 +70,8 @@ def _carry(column: pd.Series, codes: np.ndarray, keep: np.ndarray) -> pd.Categor
 def _predict(
     table: pd.DataFrame, opps: pd.DataFrame, codes: np.ndarray, new: np.ndarray, scored: Scored,
     model: ValueModel,
-) -> None:  # fmt: skip
+) -> pd.Series:  # fmt: skip
+    """Fill the predicted columns of the new-logo rows `new`; return their reasons."""
     work, n_acc = scored.work, len(scored.work)
     customers = work["is_customer"].to_numpy()
     icp_cols = {"industry", "size_band"} | {
@@ -98,11 +95,10 @@ def _predict(
         "quadrant": quadrant, "computed_quadrant": quadrant, "value_band": vband,
         "fit_band": fband, "lookalike_size": pred["lookalike_size"].to_numpy(),
     }  # fmt: skip
-    prefix = lookalike_prefix(pred["lookalike_level"].to_numpy(), pred["lookalike_size"].to_numpy())
-    updates["reason"] = explain.reasons(targets, [icp], model.currency, prefix=prefix, slots=2)
-    idx = np.flatnonzero(new)
     for name, values in updates.items():
-        _put(table, name, idx, values)
+        _put(table, name, new, values)
+    lead = lookalike_prefix(pred["lookalike_level"].to_numpy(), pred["lookalike_size"].to_numpy())
+    return explain.reasons(targets, [icp], model.currency, [lead], slots=2)
 
 
 def _put(table: pd.DataFrame, name: str, idx: np.ndarray, values: object) -> None:
@@ -117,7 +113,7 @@ def _put(table: pd.DataFrame, name: str, idx: np.ndarray, values: object) -> Non
     table[name] = array
 
 
-def lookalike_prefix(level: np.ndarray, size: np.ndarray) -> np.ndarray:
+def lookalike_prefix(level: np.ndarray, size: np.ndarray) -> explain.Part:
     """'New logo: predicted from 42 look-alike customers (same industry)' per row."""
     combo = level.astype(np.int64) * 10_000_000 + np.minimum(size, 9_999_999)
     codes, uniques = pd.factorize(combo)
@@ -125,9 +121,9 @@ def lookalike_prefix(level: np.ndarray, size: np.ndarray) -> np.ndarray:
     for u in uniques:
         lv, count = divmod(int(u), 10_000_000)
         if count == 0:
-            texts.append("New logo: no customers to compare with yet")
+            texts.append("new logo: no customers to compare with yet")
         else:
             texts.append(
-                f"New logo: predicted from {count} look-alike customers ({LEVEL_TEXT[lv]})"
+                f"new logo: predicted from {count} look-alike customers ({LEVEL_TEXT[lv]})"
             )
-    return np.asarray(texts, dtype=object)[codes]
+    return explain.Part(texts, codes.astype(np.int64))

@@ -76,9 +76,12 @@ def percentile_points(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
         return np.full(len(x), np.nan)
     if n == 1:
         return np.where(np.isnan(x), np.nan, NEUTRAL)
-    less = np.searchsorted(ref, x, side="left")
-    less_eq = np.searchsorted(ref, x, side="right")
-    pts = np.clip((less + less_eq - 1) / (2.0 * (n - 1)), 0.0, 1.0) * 100.0
+    order = np.argsort(x, kind="stable")  # sorted queries make the binary searches cheap
+    xs = x[order]
+    less = np.searchsorted(ref, xs, side="left")
+    less_eq = np.searchsorted(ref, xs, side="right")
+    pts = np.empty(len(x))
+    pts[order] = np.clip((less + less_eq - 1) / (2.0 * (n - 1)), 0.0, 1.0) * 100.0
     return np.where(np.isnan(x), np.nan, pts)
 
 
