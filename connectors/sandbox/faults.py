@@ -95,6 +95,8 @@ class FaultController:
         """Change profile fields at run time, e.g. `configure(lock_row_share=0.1)`."""
         with self._lock:
             self.profile = replace(self.profile, **changes)
+            if "seed" in changes:
+                self._rng = random.Random(self.profile.seed)
 
     def inject(self, kind: FaultKind, times: int = 1, path: str = ".*") -> None:
         """Make the next `times` requests whose path matches `path` fail with `kind`."""
@@ -186,9 +188,16 @@ def error_body(path: str, status: int, retry_after: int) -> tuple[bytes, list[tu
                 "category": "INTERNAL_ERROR",
             }
     elif status == 429:
-        body = [{"message": "Too many requests, retry later", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+        body = [
+            {"message": "Too many requests, retry later", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+        ]
     else:
-        body = [{"message": "An unexpected error occurred. Please try again.", "errorCode": "UNKNOWN_EXCEPTION"}]
+        body = [
+            {
+                "message": "An unexpected error occurred. Please try again.",
+                "errorCode": "UNKNOWN_EXCEPTION",
+            }
+        ]
     return json.dumps(body).encode(), headers
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import time
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,8 +56,9 @@ class IngestJob:
     error_message: str | None = None
     final_state: str = "JobComplete"
     """The state processing ended in, shown once the InProgress polls are used up."""
-    polls_in_progress: int = 1
-    """Polls that still see InProgress after UploadComplete (a real job takes a while)."""
+    ready_at: float = 0.0
+    """time.monotonic() when processing is done: like Salesforce, a job completes by time,
+    not by how often it is polled (SalesforceOrg.bulk_processing_seconds after close)."""
     modstamp: datetime | None = None
 
     def info(self) -> dict[str, Any]:
@@ -167,6 +169,7 @@ class IngestJobs:
         wanted = body.get("state")
         if wanted == "UploadComplete" and job.state == "Open":
             job.state = "UploadComplete"
+            job.ready_at = time.monotonic() + self.org.bulk_processing_seconds
             self._process(job)
         elif wanted == "Aborted" and job.state in ("Open", "UploadComplete", "InProgress"):
             job.state = "Aborted"
@@ -203,13 +206,8 @@ class IngestJobs:
         job = self._job(request)
         if isinstance(job, Response):
             return job
-        if job.state == "UploadComplete":
-            job.state = "InProgress"
-        elif job.state == "InProgress":
-            if job.polls_in_progress > 0:
-                job.polls_in_progress -= 1
-            else:
-                job.state = job.final_state
+        if job.state in ("UploadComplete", "InProgress"):
+            job.state = "InProgress" if time.monotonic() < job.ready_at else job.final_state
         return self.org.json(job.info())
 
     async def delete(self, request: Request) -> Response:

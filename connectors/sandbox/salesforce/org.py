@@ -47,12 +47,13 @@ class SalesforceOrg:
     credentials: Credentials = field(default_factory=Credentials)
     base_url: str = ""
     """Set by the server once it knows its port, e.g. http://127.0.0.1:54321."""
+    bulk_processing_seconds: float = 0.0
+    """How long a Bulk 2.0 ingest job stays InProgress after UploadComplete."""
 
     def __post_init__(self) -> None:
         self.sessions: set[str] = set()
         self.api_used = 0
         self._lock = threading.Lock()
-        self.calls_by_path: dict[str, int] = {}
 
     # --- sessions -------------------------------------------------------------------
     def new_session(self) -> str:
@@ -101,10 +102,18 @@ class SalesforceOrg:
     # --- responses ------------------------------------------------------------------
     def json(self, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         """A JSON response with the `Sforce-Limit-Info` header Salesforce sends on REST calls."""
-        return JSONResponse(data, status_code=status, headers={**self.limit_headers(), **(headers or {})})
+        return JSONResponse(
+            data, status_code=status, headers={**self.limit_headers(), **(headers or {})}
+        )
 
     def error(
-        self, status: int, code: str, message: str, fields: list[str] | None = None, *, count: bool = True
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[str] | None = None,
+        *,
+        count: bool = True,
     ) -> Response:
         """Salesforce's REST error: a JSON *list* of {message, errorCode[, fields]}."""
         body: dict[str, Any] = {"message": message, "errorCode": code}

@@ -21,7 +21,9 @@ from starlette.routing import BaseRoute, Route
 
 from connectors.sandbox.salesforce.org import API_VERSION, USER_ID, SalesforceOrg, sf_datetime
 from connectors.sandbox.salesforce.schema import field_for, org_table_for
-from connectors.sandbox.store import FieldDef
+from connectors.sandbox.salesforce.soql import compile_query
+from connectors.sandbox.salesforce.soql_lex import SoqlError
+from connectors.sandbox.store import FieldDef, ObjectTable, Store
 
 BASE = "/services/data/v{version}/tooling/sobjects/CustomField"
 _DEV_NAME = re.compile(r"^([A-Za-z][A-Za-z0-9]*__)?[A-Za-z][A-Za-z0-9_]*__c$")
@@ -197,9 +199,57 @@ class CustomFields:
         return Response(status_code=204, headers=self.org.limit_headers())
 
 
+_QUERY_FIELDS = (
+    FieldDef("Id", "id", updateable=False),
+    FieldDef("DeveloperName", "string"),
+    FieldDef("NamespacePrefix", "string"),
+    FieldDef("TableEnumOrId", "string"),
+    FieldDef("FullName", "string"),
+    FieldDef("Metadata", "textarea"),
+)
+
+
+def tooling_query(registry: CustomFields, text: str) -> dict[str, Any]:
+    """Run a Tooling SOQL query over the CustomField registry, e.g. to read a field's Metadata.
+
+    Tooling answers `SELECT Id, Metadata FROM CustomField WHERE ...` with the same shape
+    as REST query; `Metadata` and `FullName` may only be selected when the query returns
+    at most one record (tooling_api_objects_customfield.htm).
+    """
+    store = Store()
+    table = store.add_table(ObjectTable("CustomField", _QUERY_FIELDS))
+    store.insert_many(
+        "CustomField", ({**r.to_json(), "_id": r.id} for r in registry.fields.values())
+    )
+    query = compile_query(store, text)
+    rows = query.run(store)
+    wants_metadata = any(c.name in ("Metadata", "FullName") for c in query.columns)
+    if wants_metadata and len(rows) > 1:
+        raise SoqlError(
+            "MALFORMED_QUERY",
+            "When retrieving results with Metadata or FullName fields, the query qualifications"
+            " must specify no more than one row for retrieval. Result size: " + str(len(rows)),
+        )
+    records = [
+        {"attributes": {"type": "CustomField", "url": f"{_tooling_url()}/{r['_id']}"}}
+        | {c.name: r.get(c.name) for c in query.columns}
+        for r in rows
+    ]
+    if query.count_only:
+        return {"size": len(rows), "totalSize": len(rows), "done": True, "records": []}
+    return {"size": len(records), "totalSize": len(records), "done": True,
+            "queryLocator": None, "entityTypeName": "CustomField", "records": records}  # fmt: skip
+
+
 def routes(org: SalesforceOrg) -> list[BaseRoute]:
     """Tooling CustomField routes (with and without trailing slash), all authenticated."""
     registry = CustomFields(org)
+
+    async def query(request: Request) -> Response:
+        try:
+            return org.json(tooling_query(registry, request.query_params.get("q", "")))
+        except SoqlError as exc:
+            return org.error(exc.status, exc.code, exc.message)
 
     def guarded(handler: Any) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -211,6 +261,7 @@ def routes(org: SalesforceOrg) -> list[BaseRoute]:
         (BASE, registry.create, ["POST"]),
         (BASE + "/{field_id}", registry.get, ["GET"]),
         (BASE + "/{field_id}", registry.update, ["PATCH"]),
+        ("/services/data/v{version}/tooling/query", query, ["GET"]),
     ]
     out: list[BaseRoute] = []
     for path, handler, methods in table:

@@ -92,11 +92,6 @@ def test_field_of_the_wrong_type_is_an_error_that_says_so(org, connect):
     assert "2 problems" in text and "exists as string" in text and "writes number" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sandbox: no Tooling query endpoint (GET /tooling/query/?q=SELECT Id, Metadata FROM "
-    "CustomField ...), which Salesforce offers and which finds the CustomField Id to PATCH",
-)
 def test_provision_adds_labels_the_model_gained(org, connect):
     server = org(accounts=1)
     sf = connect(server)

@@ -83,12 +83,6 @@ def test_bulk_above_threshold_writes_everything_and_joins_failures_by_id(org, co
     assert server.sf.api_used - used == result.calls["bulk_ingest"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sandbox: an ingest job stays InProgress for a fixed number of status polls "
-    "(UploadComplete -> InProgress -> InProgress -> JobComplete) whatever the elapsed time, "
-    "so create + upload + close + 3 polls = 6 calls; Salesforce completes by time",
-)
 def test_bulk_push_costs_at_most_5_calls_per_object(org, connect):
     server = org(accounts=300)
     sf = connect(server, bulk_write_threshold=100, bulk_poll_seconds=0.5)
