@@ -12,8 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import time
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any

@@ -217,7 +217,7 @@ def tooling_query(registry: CustomFields, text: str) -> dict[str, Any]:
     at most one record (tooling_api_objects_customfield.htm).
     """
     store = Store()
-    table = store.add_table(ObjectTable("CustomField", _QUERY_FIELDS))
+    store.add_table(ObjectTable("CustomField", _QUERY_FIELDS))
     store.insert_many(
         "CustomField", ({**r.to_json(), "_id": r.id} for r in registry.fields.values())
     )
