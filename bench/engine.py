@@ -29,7 +29,7 @@ from value_engine import ValueModel, compute
 
 AS_OF = date(2025, 7, 1)
 INDUSTRIES = ("Machinery", "Manufacturing", "Electronics", "Retail", "Shipping", "Consulting",
-              "Technology", "Chemicals", "Healthcare", "Energy", "Apparel", "Construction")  # fmt: skip
+              "Technology", "Chemicals", "Healthcare", "Energy", "Apparel")  # fmt: skip
 REGIONS = ("Germany", "Austria", "Switzerland", "United Kingdom", "France", "Netherlands", "Italy")
 
 

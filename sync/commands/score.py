@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -30,33 +31,49 @@ FORMATS = ("csv", "parquet")
 OUTPUTS = {"accounts": "account_scores", "opportunities": "opportunity_scores"}
 
 
-def score(
-    directory: Path = typer.Argument(
-        ...,
+DirectoryArg = Annotated[
+    Path,
+    typer.Argument(
         help="Folder with accounts.csv|parquet and optionally opportunities, tickets, invoices, "
-        "finance, rates. Example: valuesync score ./export",
+        "finance, rates. Example: valuesync score ./export --as-of 2025-07-01",
         show_default=False,
+        metavar="DIR",
     ),
-    model: Path | None = typer.Option(
-        None, "--model", help="Value model YAML (default: the shipped mappings/value_model.yaml)."
+]
+ModelOpt = Annotated[
+    Path | None,
+    typer.Option("--model", help="Value model YAML (default: the shipped value_model.yaml)."),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Score as of this date, YYYY-MM-DD (exclusive; default: today)."),
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", help="Folder for account_scores / opportunity_scores (default: DIR/scores)."
     ),
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="Score as of this date, YYYY-MM-DD (exclusive; default: today)."
+]
+FormatOpt = Annotated[str, typer.Option("--format", help="Output format: csv or parquet.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print the quadrant distribution as JSON, not a table.")
+]
+WhatIfOpt = Annotated[
+    bool,
+    typer.Option(
+        "--what-if", help="Also show quadrant changes for 12/36/60 months and ±10 % cost."
     ),
-    out: Path | None = typer.Option(
-        None,
-        "--out",
-        help="Folder for account_scores and opportunity_scores (default: DIR/scores).",
-    ),
-    fmt: str = typer.Option("csv", "--format", help="Output format: csv or parquet."),
-    json_output: bool = typer.Option(
-        False, "--json", help="Print the quadrant distribution as JSON instead of a table."
-    ),
-    whatif: bool = typer.Option(
-        False,
-        "--what-if",
-        help="Also show quadrant changes for 12/36/60-month horizons and ±10 % cost.",
-    ),
+]
+
+
+def score(
+    directory: DirectoryArg,
+    model: ModelOpt = None,
+    as_of: AsOfOpt = None,
+    out: OutOpt = None,
+    fmt: FormatOpt = "csv",
+    json_output: JsonOpt = False,
+    whatif: WhatIfOpt = False,
 ) -> int:
     """Score every account and opportunity in DIR; write the scores; print the value matrix."""
     if fmt not in FORMATS:
