@@ -88,7 +88,8 @@ def normalise_name(values: pd.Series) -> pd.Series:
     legal suffixes or whitespace; blank -> NA."""
     s = values.astype("string").str.normalize("NFKD").str.encode("ascii", "ignore")
     s = s.str.decode("ascii").astype("string").str.casefold()
-    s = s.str.replace("&", " ", regex=False).str.replace(r"[^\w\s]", " ", regex=True)
+    # Dots vanish ("S.A." -> "sa", "B.V." -> "bv"); other punctuation separates words.
+    s = s.str.replace(".", "", regex=False).str.replace(r"[^\w\s]|_", " ", regex=True)
     s = s.str.replace(r"\s+", " ", regex=True).str.strip()
     s = s.str.replace(_SUFFIX_RE, "", regex=True).str.replace(" ", "", regex=False)
     return s.replace("", pd.NA)

@@ -227,7 +227,8 @@ def _check_keys(
     for key in mapped:
         no_key &= frame[key].isna().to_numpy()
     if no_key.any():
-        source = spec.column(mapped[0]).source  # type: ignore[union-attr]
+        present = [k for k in mapped if spec.column(k).source in raw.frame]  # type: ignore[union-attr]
+        source = spec.column((present or mapped)[-1]).source  # type: ignore[union-attr]
         reasons = _reasons(no_key, f"no customer key; fill {' or '.join(mapped)}")
         values = raw.frame[source] if source in raw.frame else pd.Series([""] * len(frame))
         problems.append(_report(raw, reasons, source, values.reset_index(drop=True)))
