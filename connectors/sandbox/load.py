@@ -201,17 +201,24 @@ def _case_columns(
     closed = t["closed_at"].notna().to_numpy()
     status = np.where(closed, "Closed", np.where(t["is_escalation"].to_numpy(), "Escalated", "New"))
     start = len(store.table("Case").records) + 1
-    subject = t["category"].str.replace("_", " ").str.capitalize() + " from " + t["account_id"]
+    subject = _ticket_subjects(data)
     cols.update(
         {
             "Status": status.tolist(),
             "IsClosed": closed.tolist(),
             "CaseNumber": [f"{i:08d}" for i in range(start, start + len(t))],
-            "Subject": subject.tolist(),
+            "Subject": subject,
             "Origin": "Email",
         }
     )
     return cols
+
+
+def _ticket_subjects(data: SampleData) -> list[str]:
+    """ "Special request from Alpha Precision GmbH": category and company, per ticket."""
+    t = data.tickets
+    company = t["account_id"].map(data.accounts.set_index("account_id")["name"])
+    return (t["category"].str.replace("_", " ").str.capitalize() + " from " + company).tolist()
 
 
 def _sf_invoice_columns(
@@ -268,10 +275,10 @@ def _hs_ticket_columns(store: Store, data: SampleData, cache: Cache | None) -> d
     t = data.tickets
     cols = _columns(t, HUBSPOT["tickets"], store, None, cache)
     closed = t["closed_at"].notna().to_numpy()
-    subject = t["category"].str.replace("_", " ").str.capitalize() + " from " + t["account_id"]
+    subject = _ticket_subjects(data)
     cols.update(
         {
-            "subject": subject.tolist(),
+            "subject": subject,
             "hs_pipeline": "0",
             "hs_pipeline_stage": np.where(closed, "4", "1").tolist(),
         }

@@ -90,9 +90,9 @@ def make_opportunities(rng: np.random.Generator, pop: Population, as_of: date) -
     modified = np.where(is_open, created + rng.random(n) * (end - created), close + 3600)
     modified = np.minimum(modified.astype(np.int64), end)
     share = np.where(otype == "expansion", rng.uniform(0.1, 0.4, n), rng.uniform(0.8, 1.2, n))
-    stage = np.where(is_open, np.asarray(OPEN_STAGES, dtype=object)[rng.integers(0, 4, n)], None)
-    stage = np.where(
-        status == "won", "closed_won", np.where(status == "lost", "closed_lost", stage)
+    open_stage = np.asarray(OPEN_STAGES, dtype=object)[rng.integers(0, 4, n)]
+    stage = np.select(
+        [status == "won", status == "lost"], ["closed_won", "closed_lost"], open_stage
     )
     close_day = close // DAY
     year = pd.Series(_days(close_day).dt.year.astype(str).to_numpy(dtype=object))
