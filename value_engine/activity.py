@@ -36,6 +36,7 @@ from value_engine.frames import (
     column,
     day_numbers,
     flags,
+    label_codes,
     month_of_day,
     numbers,
     per_account,
@@ -102,7 +103,7 @@ def _priority_cost(tickets: pd.DataFrame, unit: dict[str, float]) -> np.ndarray:
     prices = np.array([unit.get(p, 0.0) for p in PRIORITIES] + [unit.get("medium", 0.0)])
     if "priority" not in tickets.columns:
         return np.full(len(tickets), prices[-1])
-    codes = pd.Categorical(tickets["priority"], categories=list(PRIORITIES)).codes
+    codes = label_codes(tickets["priority"], PRIORITIES)
     return prices[codes]
 
 

@@ -79,6 +79,15 @@ def _lookup(values: pd.Series, keys: pd.Series) -> np.ndarray:
     return table[tail]
 
 
+def label_codes(values: pd.Series, labels: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Position of each value in `labels` (-1: empty or not a label); each distinct value once."""
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    table = np.append(
+        pd.Index(list(labels), dtype=object).get_indexer(np.asarray(uniques, dtype=object)), -1
+    )
+    return table[codes].astype(np.int64, copy=False)
+
+
 def day_numbers(column: pd.Series | None, length: int) -> np.ndarray:
     """Whole days since 1970-01-01 for each row; NO_DAY where the date is empty."""
     if column is None:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mappings.errors import DataError
+from value_engine.frames import label_codes
 from value_engine.model import Quadrants
 
 
@@ -71,7 +72,7 @@ def decode(labels: pd.Series | None, q: Quadrants, n: int) -> tuple[np.ndarray, 
     """(value was high, fit was high) as 1.0 / 0.0 / NaN for each label; unknown labels -> NaN."""
     if labels is None:
         return np.full(n, np.nan), np.full(n, np.nan)
-    codes = pd.Categorical(labels, categories=list(q.label_tuple())).codes
+    codes = label_codes(labels, q.label_tuple())
     value_high = np.where(codes < 0, np.nan, (codes < 2).astype(np.float64))
     fit_high = np.where(codes < 0, np.nan, (codes % 2 == 0).astype(np.float64))
     return value_high, fit_high
