@@ -26,6 +26,9 @@ class RewritingSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         url = _SF_HOST.sub(self.base_url, url if isinstance(url, str) else url.decode())
+        # requests lets REQUESTS_CA_BUNDLE override a session's `verify` (psf/requests#3829),
+        # so the sandbox CA is passed per request.
+        kwargs.setdefault("verify", self.verify)
         return super().request(method, url, *args, **kwargs)
 
 
