@@ -36,7 +36,7 @@ from connectors.finance_rates import (
 from connectors.finance_read import QUARANTINE_COLUMNS, RawTable, empty_quarantine, read_source
 from connectors.finance_validate import Checked, check_table, columns_of
 from mappings.errors import ConfigError, DataError
-from mappings.finance import FinanceMapping, load_finance_mapping
+from mappings.finance import FinanceMapping, TableName, load_finance_mapping
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,11 @@ def _rates(mapping: FinanceMapping, base: Path, given: pd.DataFrame | None) -> p
 
 
 def _convert(
-    raw: RawTable, checked: Checked, table: str, mapping: FinanceMapping, rates: pd.DataFrame
+    raw: RawTable,
+    checked: Checked,
+    table: TableName,
+    mapping: FinanceMapping,
+    rates: pd.DataFrame,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     frame = checked.frame
     if table == "finance":

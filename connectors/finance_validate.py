@@ -200,7 +200,7 @@ def _to_datetime(source: pd.Series, fmt: str | None, kind: str) -> pd.Series:
 
 
 def _reasons(bad: np.ndarray, reason: str) -> pd.Series:
-    return pd.Series(np.where(bad, reason, None), dtype=object)
+    return pd.Series(reason, index=pd.RangeIndex(len(bad)), dtype=object).where(bad, None)
 
 
 def _report(raw: RawTable, reasons: pd.Series, column: str, source: pd.Series) -> pd.DataFrame:

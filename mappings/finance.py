@@ -175,11 +175,14 @@ class QuarantineSpec(_Strict):
     """The run goes on only when quarantined rows / rows read is under this share."""
 
 
+TableName = Literal["finance", "invoices"]
+
+
 class FinanceMapping(_Strict):
     """A whole finance mapping file."""
 
     corporate_currency: str = "EUR"
-    tables: dict[Literal["finance", "invoices"], TableSource]
+    tables: dict[TableName, TableSource]
     rates: RatesSpec = RatesSpec()
     quarantine: QuarantineSpec = QuarantineSpec()
 
@@ -219,7 +222,7 @@ class FinanceMapping(_Strict):
             raise ValueError("; ".join(problems))
         return tables
 
-    def negatives_allowed(self, table: str) -> tuple[str, ...]:
+    def negatives_allowed(self, table: TableName) -> tuple[str, ...]:
         allowed = self.tables[table].allow_negative
         return DEFAULT_NEGATIVE[table] if allowed is None else allowed
 
