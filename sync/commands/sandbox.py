@@ -55,27 +55,39 @@ def holdings_table(sf_store: Store | None, hs_store: Store | None, finance_rows:
     return table
 
 
+def credentials_table(server: Any) -> Table:
+    """The sandbox-only credentials each side accepts."""
+    c = server.sf.credentials
+    t = Table(title="Credentials (sandbox only)", show_header=False)
+    t.add_column("side")
+    t.add_column("what")
+    t.add_column("value", style="cyan")
+    for what, value in (
+        ("username", c.username),
+        ("password", c.password),
+        ("security token", c.security_token),
+        ("consumer key (OAuth)", c.consumer_key),
+        ("consumer secret (OAuth)", c.consumer_secret),
+    ):
+        t.add_row("Salesforce", what, value)
+    t.add_row("HubSpot", "private-app token", server.hs.token)
+    return t
+
+
 def client_help(url: str, server: Any, ca_path: Path | None) -> str:
     """How to point simple-salesforce and hubspot-api-client at the sandbox (API-NOTES §0)."""
     c = server.sf.credentials
     verify = f', verify="{ca_path}"' if ca_path else ""
     hs_tls = f', ssl_ca_cert="{ca_path}"' if ca_path else ""
     return (
-        f"[bold]Salesforce[/] username [cyan]{c.username}[/]  password [cyan]{c.password}[/]  "
-        f"security token [cyan]{c.security_token}[/]\n"
-        f"           consumer key [cyan]{c.consumer_key}[/]  "
-        f"consumer secret [cyan]{c.consumer_secret}[/]\n"
-        f"[bold]HubSpot[/]    private-app token [cyan]{server.hs.token}[/]\n\n"
-        "simple-salesforce always builds https://*.salesforce.com URLs, so give it a session\n"
-        "that rewrites them onto the sandbox:\n"
-        "  from simple_salesforce import Salesforce\n"
-        "  from connectors.sandbox.clients import RewritingSession\n"
-        f'  sf = Salesforce(username="{c.username}", password="{c.password}",\n'
-        f'                  security_token="{c.security_token}",\n'
-        f'                  session=RewritingSession("{url}"{verify}))\n'
-        "hubspot-api-client takes the host directly:\n"
-        "  from hubspot import HubSpot\n"
-        f'  api = HubSpot(access_token="{server.hs.token}", host="{url}"{hs_tls})'
+        "# simple-salesforce builds https://*.salesforce.com URLs; a session rewrites them:\n"
+        "from simple_salesforce import Salesforce\n"
+        "from connectors.sandbox.clients import RewritingSession\n"
+        f'sf = Salesforce(username="{c.username}", password="{c.password}", '
+        f'security_token="{c.security_token}", session=RewritingSession("{url}"{verify}))\n'
+        "# hubspot-api-client takes the host directly:\n"
+        "from hubspot import HubSpot\n"
+        f'api = HubSpot(access_token="{server.hs.token}", host="{url}"{hs_tls})'
     )
 
 
@@ -141,7 +153,8 @@ def _announce(
 ) -> None:
     url = server.url
     console.print(Panel.fit(f"[bold green]sandbox CRM serving on {url}[/]", title="valuesync"))
-    console.print(client_help(url, server, server.ca_path))
+    console.print(credentials_table(server))
+    console.print(client_help(url, server, server.ca_path), soft_wrap=True, highlight=False)
     console.print(holdings_table(sf_store, hs_store, finance_rows))
     console.print(f"fault profile: [bold]{faults}[/]   sample files: {data_dir}/")
     if server.ca_path:

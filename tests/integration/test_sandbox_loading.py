@@ -132,3 +132,15 @@ def test_loaders_return_every_canonical_key(seeded: tuple) -> None:
     assert set(sf_ids) == keys == set(hs_ids)
     assert sf_ids["S0000001"].startswith("001") and len(sf_ids["S0000001"]) == 18
     assert hs_ids["S0000001"] == "1"
+
+
+def test_both_clients_reach_a_seeded_tls_sandbox(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    sf_store, hs_store, _ = build_sandbox(40, seed=1)
+    server = make_sandbox(sf_store=sf_store, hs_store=hs_store, tls=True)
+    assert server.url.startswith("https://") and server.ca_path is not None
+    sf = salesforce_client(server.url, ca_path=str(server.ca_path))
+    assert sf.query("SELECT COUNT() FROM Account")["totalSize"] == 40
+    api = hubspot_client(server.url, ssl_ca_cert=str(server.ca_path))
+    assert len(api.crm.companies.basic_api.get_page(limit=25).results) == 25
