@@ -13,7 +13,9 @@ from typing import Any
 
 import requests
 
-_SF_HOST = re.compile(r"^https://(?:[A-Za-z0-9.-]+\.salesforce\.com|127\.0\.0\.1:\d+|localhost:\d+)")
+_SF_HOST = re.compile(
+    r"^https://(?:[A-Za-z0-9.-]+\.salesforce\.com|127\.0\.0\.1:\d+|localhost:\d+)"
+)
 
 
 class RewritingSession(requests.Session):

@@ -53,7 +53,9 @@ class SandboxServer:
             faults=self.faults,
             credentials=credentials or Credentials(),
         )
-        self.hs = HubSpotPortal(store=hs_store or new_portal_store(), faults=self.faults, token=hubspot_token)
+        self.hs = HubSpotPortal(
+            store=hs_store or new_portal_store(), faults=self.faults, token=hubspot_token
+        )
         self.host = host
         self.port = port
         self.tls = tls
