@@ -46,6 +46,7 @@ from value_engine.frames import (
     account_index,
     as_of_numbers,
     day_numbers,
+    hundredths,
     month_of_day,
     numbers,
     per_account,
@@ -141,7 +142,8 @@ def _monthly(
     if where is not None:
         keep &= where
     flat = codes[keep] * WINDOW + (months[keep] - (month - WINDOW))
-    return np.bincount(flat, weights=values[keep], minlength=n * WINDOW).reshape(n, WINDOW)
+    sums = np.bincount(flat, weights=hundredths(values[keep]), minlength=n * WINDOW)
+    return (sums / 100.0).reshape(n, WINDOW)
 
 
 def _shape(feats: dict[str, object], rev24: np.ndarray, cost24: np.ndarray) -> None:

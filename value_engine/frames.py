@@ -164,15 +164,25 @@ def texts_equal(frame: pd.DataFrame, name: str, value: str) -> np.ndarray:
     return (frame[name] == value).fillna(False).to_numpy(dtype=bool)
 
 
+def hundredths(values: np.ndarray) -> np.ndarray:
+    """Values as whole hundredths (cents), still float64.
+
+    Sums of whole numbers below 2^53 are exact in float64, so a total no longer depends on
+    the order of the rows: permuting the input cannot change a single bit of the result.
+    """
+    return np.round(values * 100.0)
+
+
 def per_account(
     codes: np.ndarray, n: int, weights: np.ndarray | None = None, where: np.ndarray | None = None
 ) -> np.ndarray:
-    """Sum of `weights` (or the count of rows) per account code, over the rows in `where`.
+    """Sum of `weights` (to the cent) or the count of rows per account code, over `where`.
 
     Rows with code -1 (no known account) drop out: they land in an extra bin that is cut off.
     """
     idx = codes if codes.min(initial=0) >= 0 else np.where(codes >= 0, codes, n)
-    w = weights
+    w = None if weights is None else hundredths(weights)
     if where is not None:
         w = where.astype(np.float64) if w is None else np.where(where, w, 0.0)
-    return np.bincount(idx, weights=w, minlength=n + 1)[:n].astype(np.float64)
+    sums = np.bincount(idx, weights=w, minlength=n + 1)[:n].astype(np.float64)
+    return sums if weights is None else sums / 100.0

@@ -99,13 +99,21 @@ def _finance(rng: np.random.Generator, ids: np.ndarray, d: Draw) -> pd.DataFrame
     if n > 1:  # B: erratic, with quiet months; totals still exact
         rev[1] = np.array([0, 18, 0, 2, 30, 0, 1, 25, 0, 3, 20, 1] * 2, dtype=float)
         rev[1] = rev[1] / rev[1][12:].sum() * 100_000
-    cost = rev * (1 - d.margin[:, None])
+    rev = _to_cents(rev, d.revenue)
+    cost = _to_cents(rev * (1 - d.margin[:, None]), d.revenue * (1 - d.margin))
     keep = rev > 0
     row, col = np.nonzero(keep)
     return pd.DataFrame({
         "account_id": ids[row], "period": MONTHS[col].astype(str), "revenue": rev[keep],
         "cost_of_delivery": cost[keep], "currency": "EUR",
     })  # fmt: skip
+
+
+def _to_cents(monthly: np.ndarray, last_12m: np.ndarray) -> np.ndarray:
+    """Whole cents per month; the last month absorbs the rounding so 12-month totals are exact."""
+    out = np.round(monthly, 2)
+    out[:, -1] += np.round(last_12m, 2) - out[:, 12:].sum(axis=1)
+    return np.round(out, 2)
 
 
 def _tickets(rng: np.random.Generator, ids: np.ndarray, d: Draw) -> pd.DataFrame:
