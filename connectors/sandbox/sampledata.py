@@ -6,10 +6,10 @@ recurrence, plus the pair of customers from shared/DESIGN.md ("A" and "B": the s
 €100,000 trailing-12-month revenue, very different value). Everything is vectorised
 with one numpy Generator, so the same seed always gives the same frames.
 
-Column types: str columns are `object` (None when empty), datetimes are
-`datetime64[ns, UTC]`, dates are `datetime64[ns]` at midnight (NaT when empty),
-`period` is a "YYYY-MM" string. Account keys are stable sample keys ("S0000001");
-the loaders assign each CRM's own ids.
+Column types: str columns are pandas strings (NA when empty), datetimes are
+`datetime64[..., UTC]`, dates are naive `datetime64` at midnight (NaT when empty),
+`period` is a "YYYY-MM" string, floats are float64, ints int64, flags bool. Account
+keys are stable sample keys ("S0000001"); the loaders assign each CRM's own ids.
 """
 
 from __future__ import annotations

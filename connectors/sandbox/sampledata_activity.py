@@ -58,37 +58,19 @@ def _utc(seconds: np.ndarray) -> pd.Series:
 
 
 def _days(days: np.ndarray) -> pd.Series:
-    """Days since the epoch (NaN for empty) -> datetime64[ns] dates."""
+    """Days since the epoch (NaN for empty) -> datetime64 dates at midnight."""
     return pd.Series(pd.to_datetime(days, unit="D"))
 
 
 def make_opportunities(rng: np.random.Generator, pop: Population, as_of: date) -> pd.DataFrame:
     """~3 deals per account: the first is the won new-logo deal, then renewals and expansions."""
-    kind, end = pop.kind, as_of_end_s(as_of)
-    counts = 1 + rng.poisson(PARAMS.of("opportunities", kind) - 1)
+    counts = 1 + rng.poisson(PARAMS.of("opportunities", pop.kind) - 1)
     counts[:2] = (4, 6)
     acc, seq = _expand(counts)
-    n = len(acc)
-    k = kind[acc]
-    renewal = rng.random(n) < np.where(k == 1, 0.4, 0.6)
-    otype = np.where(seq == 0, "new", np.where(renewal, "renewal", "expansion")).astype(object)
-    r = rng.random(n)
-    won_p = PARAMS.of("win_p", k) * 0.8
-    status = np.where(r < 0.2, "open", np.where(r < 0.2 + won_p, "won", "lost"))
-    status[seq == 0] = "won"
+    otype, status = _deal_outcomes(rng, pop.kind[acc], seq)
     _pair_deals(otype, status, acc)
-    created_acc = pop.created_s[acc]
-    close = np.where(
-        seq == 0,
-        created_acc + rng.integers(14, 90, n) * DAY,
-        created_acc + rng.random(n) * (end - created_acc),
-    ).astype(np.int64)
-    is_open = status == "open"
-    close = np.where(is_open, end + rng.integers(7, 180, n) * DAY, np.minimum(close, end))
-    created = np.maximum(created_acc, close - rng.integers(14, 120, n) * DAY)
-    created = np.where(is_open, end - rng.integers(1, 90, n) * DAY, np.minimum(created, end))
-    modified = np.where(is_open, created + rng.random(n) * (end - created), close + 3600)
-    modified = np.minimum(modified.astype(np.int64), end)
+    close, created, modified = _deal_stamps(rng, pop.created_s[acc], seq, status, as_of)
+    n = len(acc)
     share = np.where(otype == "expansion", rng.uniform(0.1, 0.4, n), rng.uniform(0.8, 1.2, n))
     open_stage = np.asarray(OPEN_STAGES, dtype=object)[rng.integers(0, 4, n)]
     stage = np.select(
@@ -99,12 +81,11 @@ def make_opportunities(rng: np.random.Generator, pop: Population, as_of: date) -
     label = pd.Series(otype).map(
         {"new": "New business", "renewal": "Renewal", "expansion": "Expansion"}
     )
-    names = take_str(pop.accounts["name"], acc) + " - " + label + " " + year
     return pd.DataFrame(
         {
             "opportunity_id": keys("O", n),
             "account_id": take_str(pop.accounts["account_id"], acc),
-            "name": names.to_numpy(dtype=object),
+            "name": (take_str(pop.accounts["name"], acc) + " - " + label + " " + year),
             "amount": np.round(pop.revenue_t12[acc] * share * _rate(pop)[acc], -2),
             "currency": take_str(pop.currency, acc),
             "stage": stage.astype(object),
@@ -116,6 +97,42 @@ def make_opportunities(rng: np.random.Generator, pop: Population, as_of: date) -
             "modified_at": _utc(modified),
         }
     )
+
+
+def _deal_outcomes(
+    rng: np.random.Generator, k: np.ndarray, seq: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Deal type and status (open / won / lost); an account's first deal is its won new logo."""
+    n = len(k)
+    renewal = rng.random(n) < np.where(k == 1, 0.4, 0.6)
+    otype = np.where(seq == 0, "new", np.where(renewal, "renewal", "expansion")).astype(object)
+    r = rng.random(n)
+    won_p = PARAMS.of("win_p", k) * 0.8
+    status = np.where(r < 0.2, "open", np.where(r < 0.2 + won_p, "won", "lost"))
+    status[seq == 0] = "won"
+    return otype, status
+
+
+def _deal_stamps(
+    rng: np.random.Generator,
+    created_acc: np.ndarray,
+    seq: np.ndarray,
+    status: np.ndarray,
+    as_of: date,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Close, created and modified epoch seconds: closed deals in the past, open ones ahead."""
+    n, end = len(seq), as_of_end_s(as_of)
+    close = np.where(
+        seq == 0,
+        created_acc + rng.integers(14, 90, n) * DAY,
+        created_acc + rng.random(n) * (end - created_acc),
+    ).astype(np.int64)
+    is_open = status == "open"
+    close = np.where(is_open, end + rng.integers(7, 180, n) * DAY, np.minimum(close, end))
+    created = np.maximum(created_acc, close - rng.integers(14, 120, n) * DAY)
+    created = np.where(is_open, end - rng.integers(1, 90, n) * DAY, np.minimum(created, end))
+    modified = np.where(is_open, created + rng.random(n) * (end - created), close + 3600)
+    return close, created, np.minimum(modified.astype(np.int64), end)
 
 
 def _pair_deals(otype: np.ndarray, status: np.ndarray, acc: np.ndarray) -> None:
