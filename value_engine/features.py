@@ -141,8 +141,10 @@ def _monthly(
     keep = (codes >= 0) & (months >= month - WINDOW) & (months < month)
     if where is not None:
         keep &= where
-    flat = codes[keep] * WINDOW + (months[keep] - (month - WINDOW))
-    sums = np.bincount(flat, weights=hundredths(values[keep]), minlength=n * WINDOW)
+    # Rows outside the window go to one extra bin (cut off) instead of being copied out.
+    flat = np.where(keep, codes * WINDOW + (months - (month - WINDOW)), n * WINDOW)
+    weights = np.where(keep, hundredths(values), 0.0)
+    sums = np.bincount(flat, weights=weights, minlength=n * WINDOW + 1)[: n * WINDOW]
     return (sums / 100.0).reshape(n, WINDOW)
 
 

@@ -97,18 +97,27 @@ def day_numbers(column: pd.Series | None, length: int) -> np.ndarray:
         values = pd.to_datetime(values, errors="coerce")
     if getattr(values.dt, "tz", None) is not None:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    days = values.to_numpy().astype("datetime64[D]")
-    out = days.astype(np.int64)
-    out[np.isnat(days)] = NO_DAY
-    return out
+    stamps = values.to_numpy()
+    unit, count = np.datetime_data(stamps.dtype)
+    per_day = np.timedelta64(1, "D") // np.timedelta64(count, unit)
+    raw = stamps.view(np.int64)
+    # Integer floor division is exact and much faster than a datetime64 unit conversion.
+    return np.where(np.isnat(stamps), NO_DAY, raw // per_day)
 
 
 def month_of_day(days: np.ndarray) -> np.ndarray:
-    """Month numbers (months since January 1970) of day numbers; NO_DAY stays NO_DAY."""
+    """Month numbers (months since January 1970) of day numbers; NO_DAY stays NO_DAY.
+
+    Looked up in a table of the days between the earliest and the latest date: a gather is
+    far cheaper than a calendar conversion per row.
+    """
     valid = days != NO_DAY
-    months = np.full(len(days), NO_DAY, dtype=np.int64)
-    months[valid] = days[valid].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    return months
+    if not valid.any():
+        return np.full(len(days), NO_DAY, dtype=np.int64)
+    first, last = int(days[valid].min()), int(days[valid].max())
+    table = np.arange(first, last + 1).astype("datetime64[D]").astype("datetime64[M]")
+    table = np.append(table.astype(np.int64), NO_DAY)
+    return table[np.where(valid, days - first, last - first + 1)]
 
 
 def period_months(column: pd.Series) -> np.ndarray:
