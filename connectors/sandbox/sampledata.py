@@ -26,6 +26,7 @@ from connectors.sandbox import sampledata_activity as activity
 from connectors.sandbox import sampledata_finance as finance
 from connectors.sandbox.sampledata_people import (
     ARCHETYPES,
+    EUR_RATE,
     Population,
     make_population,
 )
@@ -109,16 +110,19 @@ def generate(accounts: int, seed: int = 7, as_of: date = date(2026, 6, 30)) -> S
 def write_files(
     data: SampleData, directory: Path | str, fmt: Literal["csv", "parquet"] = "csv"
 ) -> list[Path]:
-    """Write the five tables as `accounts.csv` ... `finance.csv` (or `.parquet`); return the paths.
+    """Write the five tables as `accounts.csv` ... `finance.csv` (or `.parquet`) and
+    `rates.csv`; return the paths.
 
-    `finance.csv` is the monthly export an ops admin drops in for the finance join.
+    `finance.csv` is the monthly export an ops admin drops in for the finance join;
+    `rates` (currency, rate: EUR per unit) lets `valuesync score DIR` convert the USD and
+    GBP deals and invoices.
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"unknown format {fmt!r}: use 'csv' or 'parquet'")
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    for name, frame in data.tables().items():
+    for name, frame in {**data.tables(), "rates": rates_frame()}.items():
         path = out / f"{name}.{fmt}"
         if fmt == "csv":
             _for_csv(frame).to_csv(path, index=False)
@@ -126,6 +130,13 @@ def write_files(
             frame.to_parquet(path, index=False)
         paths.append(path)
     return paths
+
+
+def rates_frame() -> pd.DataFrame:
+    """Conversion rates of the sample currencies: EUR per unit of each."""
+    return pd.DataFrame(
+        {"currency": list(EUR_RATE), "rate": [round(1 / r, 6) for r in EUR_RATE.values()]}
+    )
 
 
 def _for_csv(frame: pd.DataFrame) -> pd.DataFrame:

@@ -209,8 +209,10 @@ def test_stamps_are_ordered_and_not_after_as_of(data: SampleData) -> None:
 def test_write_files_round_trips(tmp_path, fmt: str) -> None:
     d = generate(120, seed=2)
     paths = write_files(d, tmp_path, fmt=fmt)
-    assert sorted(p.name for p in paths) == sorted(f"{t}.{fmt}" for t in TABLES)
+    assert sorted(p.name for p in paths) == sorted(f"{t}.{fmt}" for t in [*TABLES, "rates"])
     read = pd.read_csv if fmt == "csv" else pd.read_parquet
+    rates = read(tmp_path / f"rates.{fmt}").set_index("currency")["rate"]
+    assert rates["EUR"] == 1.0 and 1.1 < rates["GBP"] < 1.25 and 0.85 < rates["USD"] < 1.0
     fin = read(tmp_path / f"finance.{fmt}")
     assert len(fin) == len(d.finance)
     assert {"customer_name", "domain", "erp_customer_id", "period"} <= set(fin.columns)
