@@ -265,6 +265,10 @@ def insert_records(
     table = store.table(sobject)
     now = stamp or store.clock.now()
     prepared = [_with_system_fields(table, dict(row), now) for row in rows]
+    if sobject == "Case":  # numbered in insertion order, after any existing cases
+        start = len(table.records) + 1
+        for n, row in enumerate(prepared, start):
+            row.setdefault("CaseNumber", f"{n:08d}")
     return store.insert_many(sobject, prepared)
 
 
@@ -282,7 +286,6 @@ def _with_system_fields(table: ObjectTable, row: Record, now: datetime) -> Recor
     if table.name == "Opportunity" and row.get("StageName") in OPPORTUNITY_STAGES:
         row["IsClosed"], row["IsWon"] = OPPORTUNITY_STAGES[row["StageName"]]
     if table.name == "Case":
-        row.setdefault("CaseNumber", f"{len(table.records) + 1:08d}")
         row.setdefault("IsClosed", row.get("Status") == "Closed")
         row.setdefault("IsEscalated", False)
     return row
