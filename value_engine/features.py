@@ -78,9 +78,9 @@ def compute_features(
     opps = _frame(frames, "opportunities")
     opp_codes = account_codes(opps, index)
     feats: dict[str, object] = {"account_id": accounts["account_id"]}
-    rev24, cost24 = _money(feats, _frame(frames, "finance"), inv, index, month)
-    _shape(feats, rev24, cost24)
-    del rev24, cost24
+    rev24 = _money(feats, _frame(frames, "finance"), inv, index, month)
+    _shape(feats, rev24)
+    del rev24
     feats.update(activity.ticket_features(_frame(frames, "tickets"), index, month, model))
     feats.update(activity.payment_features(inv, n, day, model.payment_terms_days))
     feats.update(activity.deal_features(opps, opp_codes, n, day))
@@ -101,7 +101,8 @@ def _money(
     inv: activity.Invoices,
     index: AccountIndex,
     month: int,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
+    """Revenue, cost and acquisition-cost features; returns the accounts x 24 revenue matrix."""
     n = index.size
     codes = account_codes(finance, index)
     months = period_months(finance["period"]) if "period" in finance.columns else codes * 0
@@ -109,16 +110,19 @@ def _money(
     revenue = numbers(finance, "revenue", 0.0)
     cost = numbers(finance, "cost_of_delivery", 0.0)
     has_fin = per_account(codes, n, where=before) > 0
-    inv_months = month_of_day(inv.issue)
-    sold = ~inv.void & (inv.issue != NO_DAY)
-    rev24 = np.where(
-        has_fin[:, None],
-        _monthly(codes, months, revenue, n, month),
-        _monthly(inv.codes, inv_months, inv.amount, n, month, sold),
+    # Invoices count only for accounts without any finance row: select those rows first.
+    inv_rows = np.flatnonzero(
+        ~inv.void & (inv.issue != NO_DAY) & ~has_fin[np.maximum(inv.codes, 0)]
     )
-    cost24 = np.where(has_fin[:, None], _monthly(codes, months, cost, n, month), np.nan)
-    inv_life = per_account(inv.codes, n, inv.amount, sold & (inv_months < month))
-    feats["revenue_lifetime"] = np.where(has_fin, per_account(codes, n, revenue, before), inv_life)
+    inv_codes, inv_amount = inv.codes[inv_rows], inv.amount[inv_rows]
+    inv_months = month_of_day(inv.issue[inv_rows])
+    rev24 = _monthly(codes, months, revenue, n, month) + _monthly(
+        inv_codes, inv_months, inv_amount, n, month
+    )
+    recent = (months >= month - 12) & before
+    feats["cost_of_delivery_12m"] = np.where(has_fin, per_account(codes, n, cost, recent), np.nan)
+    inv_life = per_account(inv_codes, n, inv_amount, inv_months < month)
+    feats["revenue_lifetime"] = per_account(codes, n, revenue, before) + inv_life
     cost_life = per_account(codes, n, cost, before)
     feats["margin_lifetime"] = np.where(has_fin, feats["revenue_lifetime"] - cost_life, np.nan)
     acq = numbers(finance, "acquisition_cost")
@@ -126,7 +130,7 @@ def _money(
     acq_sum = per_account(codes, n, np.nan_to_num(acq), before)
     feats["finance_acquisition_cost"] = np.where(has_acq, acq_sum, np.nan)
     feats["has_finance"] = has_fin
-    return rev24, cost24
+    return rev24
 
 
 def _monthly(
@@ -148,11 +152,10 @@ def _monthly(
     return (sums / 100.0).reshape(n, WINDOW)
 
 
-def _shape(feats: dict[str, object], rev24: np.ndarray, cost24: np.ndarray) -> None:
+def _shape(feats: dict[str, object], rev24: np.ndarray) -> None:
     """Totals, recurrence, predictability and retention counts from the monthly matrix."""
     feats["revenue_12m"] = rev24[:, 12:].sum(axis=1)
     feats["revenue_prior_12m"] = rev24[:, :12].sum(axis=1)
-    feats["cost_of_delivery_12m"] = cost24[:, 12:].sum(axis=1)
     active = rev24 > 0
     feats["months_with_revenue_24"] = active.sum(axis=1).astype(np.float64)
     first = np.where(active.any(axis=1), active.argmax(axis=1), WINDOW)
