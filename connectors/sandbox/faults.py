@@ -19,6 +19,7 @@ import random
 import re
 import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -40,7 +41,7 @@ class FaultProfile:
     lock_row_share: float = 0.0
     """Share of records in a Salesforce write answered UNABLE_TO_LOCK_ROW (once per record)."""
     reject_ids: frozenset[str] = frozenset()
-    """Records a validation rule rejects on every write (Salesforce FIELD_CUSTOM_VALIDATION_EXCEPTION)."""
+    """Records a validation rule rejects on every write (FIELD_CUSTOM_VALIDATION_EXCEPTION)."""
     expire_session_every: int = 0
     """Every Nth authenticated Salesforce call finds its session expired (one-shot)."""
     sf_daily_limit: int = 5_000_000
@@ -90,6 +91,9 @@ class FaultController:
         self.injected: Counter[str] = Counter()
         self.authenticated_calls = 0
         self.locked_once: set[str] = set()
+        self.observers: list[Callable[[str, str], None]] = []
+        """Called with (method, path) for every request before it is handled; tests use it
+        to act at an exact point of a client's work (e.g. kill a run at the Nth write)."""
 
     def configure(self, **changes: Any) -> None:
         """Change profile fields at run time, e.g. `configure(lock_row_share=0.1)`."""
@@ -213,6 +217,8 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
+        for observe in list(self.controller.observers):
+            observe(scope["method"], path)
         kind = self.controller.next_fault(path)
         if kind == "slow":
             await asyncio.sleep(self.controller.profile.slow_seconds)
