@@ -31,8 +31,6 @@ import pandas as pd
 from mappings.canonical import PRIORITIES, SPECIAL_REQUEST
 from value_engine.frames import (
     NO_DAY,
-    AccountIndex,
-    account_codes,
     column,
     day_numbers,
     flags,
@@ -59,11 +57,11 @@ class Invoices:
     void: np.ndarray
 
 
-def invoice_arrays(invoices: pd.DataFrame, index: AccountIndex) -> Invoices:
-    """The invoice columns the engine needs, converted once."""
+def invoice_arrays(invoices: pd.DataFrame, codes: np.ndarray) -> Invoices:
+    """The invoice columns the engine needs, converted once (`codes`: account codes)."""
     n = len(invoices)
     return Invoices(
-        codes=account_codes(invoices, index),
+        codes=codes,
         issue=day_numbers(column(invoices, "issue_date"), n),
         due=day_numbers(column(invoices, "due_date"), n),
         paid=day_numbers(column(invoices, "paid_date"), n),
@@ -73,11 +71,10 @@ def invoice_arrays(invoices: pd.DataFrame, index: AccountIndex) -> Invoices:
 
 
 def ticket_features(
-    tickets: pd.DataFrame, index: AccountIndex, month: int, model: ValueModel
+    tickets: pd.DataFrame, codes: np.ndarray, n: int, month: int, model: ValueModel
 ) -> dict[str, np.ndarray]:
     """Ticket counts and cost to serve over the last 12 months (and lifetime cost)."""
-    n, rows = index.size, len(tickets)
-    codes = account_codes(tickets, index)
+    rows = len(tickets)
     months = month_of_day(day_numbers(column(tickets, "created_at"), rows))
     recent = (months >= month - 12) & (months < month)
     costs = model.cost_to_serve
