@@ -80,7 +80,7 @@ def ticket_features(
     costs = model.cost_to_serve
     escalated = flags(tickets, "is_escalation")
     hours = numbers(tickets, "effort_hours", 0.0)
-    cost = _priority_cost(tickets, costs.ticket_cost)
+    cost = _priority_cost(tickets, {str(k): v for k, v in costs.ticket_cost.items()})
     cost += escalated * costs.escalation_cost + hours * costs.effort_hour_cost
     special = texts_equal(tickets, "category", SPECIAL_REQUEST)
     return {

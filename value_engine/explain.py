@@ -59,7 +59,8 @@ def reasons(
         for s in range(order.shape[1]):
             j = order[:, s]
             strong = size[rows, j] >= MIN_CONTRIBUTION
-            codes, table = np.full(n, -1, dtype=np.int64), []
+            codes = np.full(n, -1, dtype=np.int64)
+            table: list[str] = []
             for jj in np.unique(j[strong]):
                 sel = np.flatnonzero(strong & (j == jj))
                 good = contrib[sel, jj] > 0
@@ -185,7 +186,7 @@ def _missing_part(missing: np.ndarray, crits: Sequence[Criterion]) -> Part:
     A criterion nobody has data for (e.g. advocacy signals that are not mapped) is left out:
     that is a choice of the mapping, not a gap in one record.
     """
-    mapped = ~missing.all(axis=0)
+    mapped = ~np.asarray(missing.all(axis=0), dtype=bool)
     weighted = [j for j, c in enumerate(crits) if c.weight > 0 and mapped[j]][:62]
     bits = np.zeros(missing.shape[0], dtype=np.int64)
     for j in weighted:

@@ -99,7 +99,7 @@ def day_numbers(column: pd.Series | None, length: int) -> np.ndarray:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
     stamps = values.to_numpy()
     unit, count = np.datetime_data(stamps.dtype)
-    per_day = np.timedelta64(1, "D") // np.timedelta64(count, unit)
+    per_day = int(np.timedelta64(1, "D").astype(f"timedelta64[{unit}]").astype(np.int64)) // count
     raw = stamps.view(np.int64)
     # Integer floor division is exact and much faster than a datetime64 unit conversion.
     return np.where(np.isnat(stamps), NO_DAY, raw // per_day)

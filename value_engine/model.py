@@ -26,6 +26,7 @@ from value_engine import defaults
 from value_engine.checks import semantic_problems
 
 Priority = Literal["low", "medium", "high", "urgent"]
+Signal = Literal["reference_customer", "referrals", "case_study", "product_feedback"]
 Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "not_in", "between", "is_null"]
 QUADRANT_KEYS = ("high_value_high_fit", "high_value_low_fit", "low_value_high_fit",
                  "low_value_low_fit")  # fmt: skip
@@ -60,11 +61,11 @@ class Criterion(_Frozen):
     transform: Literal["percentile", "linear", "category"] = "percentile"
     bounds: tuple[float, float] | None = None
     points: dict[str, float] = Field(default_factory=dict)
-    other_points: float = Field(0.0, ge=0, le=100)
+    other_points: float = Field(default=0.0, ge=0, le=100)
     missing: Literal["neutral", "worst", "exclude"] = "neutral"
-    label: str | None = Field(None, max_length=40)
-    good_text: str | None = Field(None, max_length=80)
-    bad_text: str | None = Field(None, max_length=80)
+    label: str | None = Field(default=None, max_length=40)
+    good_text: str | None = Field(default=None, max_length=80)
+    bad_text: str | None = Field(default=None, max_length=80)
 
     @model_validator(mode="after")
     def _transform_needs(self) -> Criterion:
@@ -91,11 +92,14 @@ class Axis(_Frozen):
         return self
 
 
+_TICKET_COSTS: dict[Priority, float] = {"low": 25.0, "medium": 50.0, "high": 100.0, "urgent": 200.0}
+
+
 class CostToServe(_Frozen):
     """Unit costs that turn tickets into money."""
 
     ticket_cost: dict[Priority, NonNegativeFloat] = Field(
-        default_factory=lambda: {"low": 25.0, "medium": 50.0, "high": 100.0, "urgent": 200.0}
+        default_factory=lambda: dict(_TICKET_COSTS)
     )
     escalation_cost: NonNegativeFloat = 400.0
     effort_hour_cost: NonNegativeFloat = 60.0
@@ -104,10 +108,10 @@ class CostToServe(_Frozen):
 class Clv(_Frozen):
     """Lifetime value settings (see value_engine.clv for the formula)."""
 
-    horizon_months: int = Field(36, ge=1, le=240)
-    discount_rate: float = Field(0.10, ge=0, le=1)
+    horizon_months: int = Field(default=36, ge=1, le=240)
+    discount_rate: float = Field(default=0.10, ge=0, le=1)
     target_ltv_to_cac: PositiveFloat = 3.0
-    prior_monthly_retention: float = Field(0.95, gt=0, lt=1)
+    prior_monthly_retention: float = Field(default=0.95, gt=0, lt=1)
     prior_strength_months: NonNegativeFloat = 12.0
     default_cac: NonNegativeFloat = 5000.0
     segment_cac: dict[str, NonNegativeFloat] = Field(default_factory=dict)
@@ -128,9 +132,9 @@ class Quadrants(_Frozen):
     preset: Literal["value_matrix", "persona_value", "value_chain", "custom"] = "value_matrix"
     labels: QuadrantLabels | None = None
     method: Literal["percentile", "absolute"] = "percentile"
-    value_threshold: float = Field(50.0, ge=0, le=100)
-    fit_threshold: float = Field(50.0, ge=0, le=100)
-    hysteresis: float = Field(5.0, ge=0, le=50)
+    value_threshold: float = Field(default=50.0, ge=0, le=100)
+    fit_threshold: float = Field(default=50.0, ge=0, le=100)
+    hysteresis: float = Field(default=5.0, ge=0, le=50)
 
     @model_validator(mode="after")
     def _labels(self) -> Quadrants:
@@ -153,8 +157,8 @@ class Condition(_Frozen):
     field: str | None = None
     op: Operator | None = None
     value: Any = None
-    all_: tuple[Condition, ...] | None = Field(None, alias="all")
-    any_: tuple[Condition, ...] | None = Field(None, alias="any")
+    all_: tuple[Condition, ...] | None = Field(default=None, alias="all")
+    any_: tuple[Condition, ...] | None = Field(default=None, alias="any")
 
     @model_validator(mode="after")
     def _one_form(self) -> Condition:
@@ -223,34 +227,32 @@ class RuleSet(_Frozen):
 class Lookalike(_Frozen):
     """How new logos borrow value from similar customers."""
 
-    min_group_size: int = Field(20, ge=1)
+    min_group_size: int = Field(default=20, ge=1)
+
+
+_ADVOCACY: dict[Signal, float] = {
+    "reference_customer": 40.0,
+    "referrals": 15.0,
+    "case_study": 30.0,
+    "product_feedback": 10.0,
+}
 
 
 class ValueModel(_Frozen):
     """A whole value model (mappings/value_model.yaml)."""
 
-    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     rates: dict[str, PositiveFloat] = Field(default_factory=dict)
     attributes: tuple[str, ...] = ()
     size_bands: tuple[int, ...] = (50, 250, 1000, 5000)
-    cost_to_serve: CostToServe = Field(default_factory=CostToServe)
-    payment_terms_days: int = Field(30, ge=0, le=365)
-    advocacy_points: dict[
-        Literal["reference_customer", "referrals", "case_study", "product_feedback"],
-        NonNegativeFloat,
-    ] = Field(
-        default_factory=lambda: {
-            "reference_customer": 40.0,
-            "referrals": 15.0,
-            "case_study": 30.0,
-            "product_feedback": 10.0,
-        }
-    )
-    clv: Clv = Field(default_factory=Clv)
-    value: Axis = Field(default_factory=lambda: Axis(criteria=defaults.VALUE_CRITERIA))
-    fit: Axis = Field(default_factory=lambda: Axis(criteria=defaults.FIT_CRITERIA))
-    quadrants: Quadrants = Field(default_factory=Quadrants)
-    lookalike: Lookalike = Field(default_factory=Lookalike)
+    cost_to_serve: CostToServe = CostToServe()
+    payment_terms_days: int = Field(default=30, ge=0, le=365)
+    advocacy_points: dict[Signal, NonNegativeFloat] = Field(default_factory=lambda: dict(_ADVOCACY))
+    clv: Clv = Clv()
+    value: Axis = Axis.model_validate({"criteria": defaults.VALUE_CRITERIA})
+    fit: Axis = Axis.model_validate({"criteria": defaults.FIT_CRITERIA})
+    quadrants: Quadrants = Quadrants()
+    lookalike: Lookalike = Lookalike()
     rules: tuple[RuleSet, ...] = Field(
         default_factory=lambda: tuple(RuleSet.model_validate(r) for r in defaults.RULES)
     )
