@@ -144,6 +144,30 @@ def _v2_indexes(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX ix_vs_runs_connection ON vs_runs (connection, id)"))
 
 
+def _v3_scores_marks(conn: Connection) -> None:
+    """Per-run scores (reports, rollback context) and per-connection marks (cadences)."""
+    md = sa.MetaData()
+    ts = sa.DateTime(timezone=True)
+    sa.Table(
+        "vs_scores",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("run_id", sa.Integer, nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("record_id", sa.String(100), nullable=False),
+        sa.Column("data", sa.Text, nullable=False),
+    )
+    sa.Table(
+        "vs_marks",
+        md,
+        sa.Column("connection", sa.String(200), primary_key=True),
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("at", ts, nullable=False),
+    )
+    md.create_all(conn)
+    conn.execute(sa.text("CREATE INDEX ix_vs_scores_run_id ON vs_scores (run_id, kind)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -151,6 +175,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _v1_tables,
     ),
     Migration(2, "indexes by run id and mirror modified stamp", _v2_indexes),
+    Migration(3, "per-run account and opportunity scores; connection marks", _v3_scores_marks),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -35,6 +35,7 @@ from sync.state_io import (
     upsert,
 )
 from sync.state_log import RunLog
+from sync.state_runs import RunState
 from sync.state_models import (
     CursorRow,
     MirrorRow,
@@ -43,7 +44,15 @@ from sync.state_models import (
 
 DEFAULT_URL = "sqlite:///.valuesync/state.db"
 DEFAULT_LOCK_TTL = timedelta(minutes=15)
-RUN_STATUSES = ("running", "succeeded", "failed", "aborted")
+RUN_STATUSES = (
+    "running",
+    "succeeded",
+    "succeeded_with_rejections",
+    "failed",
+    "aborted",
+    "planned",
+    "abandoned",
+)
 
 T_RUNS = RunRow.__table__  # type: ignore[attr-defined]
 T_CURSORS = CursorRow.__table__  # type: ignore[attr-defined]
@@ -92,7 +101,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-class StateDB(RunLog):
+class StateDB(RunLog, RunState):
     """The facade every part of a run uses to read and write state."""
 
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
@@ -164,7 +173,7 @@ class StateDB(RunLog):
         run_id: int,
         status: str,
         *,
-        counts: Mapping[str, int] | None = None,
+        counts: Mapping[str, Any] | None = None,
         api_calls: Mapping[str, int] | None = None,
         message: str | None = None,
     ) -> None:
@@ -175,7 +184,7 @@ class StateDB(RunLog):
             self.add_api_calls(run_id, api_calls)
         values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "message": message}
         if counts is not None:
-            values["counts"] = json.dumps(dict(counts), sort_keys=True)
+            values["counts"] = json.dumps(dict(counts), sort_keys=True, default=str)
         with self.transaction() as conn:
             conn.execute(sa.update(T_RUNS).where(T_RUNS.c.id == run_id).values(**values))
 

@@ -132,6 +132,26 @@ class LockRow(SQLModel, table=True):
     expires_at: datetime
 
 
+class ScoreRow(SQLModel, table=True):
+    """One scored account or opportunity of a run (the engine's row as JSON)."""
+
+    __tablename__ = "vs_scores"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int
+    kind: str = Field(max_length=20)
+    record_id: str = Field(max_length=100)
+    data: str = Field(sa_type=JSON)
+
+
+class MarkRow(SQLModel, table=True):
+    """When something last happened on a connection (e.g. a full reconciliation read)."""
+
+    __tablename__ = "vs_marks"
+    connection: str = Field(primary_key=True, max_length=200)
+    name: str = Field(primary_key=True, max_length=100)
+    at: datetime
+
+
 TABLES = (
     SchemaVersion,
     RunRow,
@@ -142,4 +162,6 @@ TABLES = (
     RejectedRow,
     QuarantineRow,
     LockRow,
+    ScoreRow,
+    MarkRow,
 )
