@@ -13,7 +13,8 @@ from pathlib import Path
 import mappings
 from mappings.errors import ConfigError
 from mappings.yamlfile import read_yaml
-from value_engine.model import ValueModel, parse_value_model
+from value_engine.model import ValueModel
+from value_engine.parse import parse_value_model
 
 SHIPPED_VALUE_MODEL = Path(mappings.__file__).parent / "value_model.yaml"
 """The default value model shipped with valuesync."""

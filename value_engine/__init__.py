@@ -9,7 +9,8 @@ No I/O, no network, no clock: `as_of` is a parameter. Entry points:
 """
 
 from value_engine.engine import EngineResult, compute, output_labels
-from value_engine.model import ValueModel, parse_value_model
+from value_engine.model import ValueModel
+from value_engine.parse import parse_value_model
 from value_engine.whatif import Scenario, WhatIf, horizon_scenarios, what_if
 
 __all__ = [
