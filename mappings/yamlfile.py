@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from mappings.errors import ConfigError, ConfigProblem
+from mappings.validation import validation_problems
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -68,49 +69,11 @@ def read_yaml(path: Path) -> YamlDoc:
     return YamlDoc(Path(path), text)
 
 
-def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The field names allowed at `loc` (the parent of an unknown key), best effort."""
-    current: Any = model
-    for part in loc[:-1]:
-        fields = getattr(current, "model_fields", None)
-        if fields is None:
-            return []
-        if isinstance(part, str) and part in fields:
-            current = _inner_model(fields[part].annotation)
-        else:  # a dict key or list index: stay on the value type
-            continue
-    fields = getattr(current, "model_fields", None)
-    return sorted(fields) if fields else []
-
-
-def _inner_model(annotation: Any) -> Any:
-    """The BaseModel inside Optional[...] / dict[str, ...] / list[...], if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def problems_from(
     exc: ValidationError, model: type[BaseModel], doc: YamlDoc
 ) -> list[ConfigProblem]:
     """One ConfigProblem per pydantic error, with key path, line and allowed values."""
-    out: list[ConfigProblem] = []
-    for err in exc.errors():
-        loc = tuple(str(p) for p in err["loc"])
-        key_path = ".".join(loc)
-        if err["type"] == "extra_forbidden":
-            allowed = _allowed(model, err["loc"])
-            msg = "unknown key" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
-        elif err["type"] == "missing":
-            msg = "required key is missing; add it"
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-        out.append(ConfigProblem(str(doc.path), key_path, msg, doc.line(loc)))
-    return out
+    return validation_problems(exc, model, str(doc.path), doc.line)
 
 
 def load_model(path: Path, model: type[M]) -> M:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from mappings.errors import ConfigError, ConfigProblem
+from mappings.validation import validation_problems
 from value_engine.checks import semantic_problems
 from value_engine.model import ValueModel
 
@@ -25,51 +26,10 @@ def parse_value_model(data: Any, source: str) -> ValueModel:
     try:
         model = ValueModel.model_validate(data, context={"checked": True})
     except ValidationError as exc:
-        problems = _pydantic_problems(exc, source) + problems
+        problems = validation_problems(exc, ValueModel, source) + problems
     else:
         if list(model.size_bands) != sorted(set(model.size_bands)):
             problems.append(ConfigProblem(source, "size_bands", "must be increasing numbers"))
     if problems:
         raise ConfigError(problems)
     return model
-
-
-def _pydantic_problems(exc: ValidationError, source: str) -> list[ConfigProblem]:
-    out = []
-    for err in exc.errors():
-        loc = tuple(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            allowed = allowed_keys(err["loc"][:-1])
-            msg = f"unknown key '{loc[-1]}'" + (
-                f"; allowed: {', '.join(allowed)}" if allowed else ""
-            )
-        elif err["type"] == "missing":
-            msg = "required key is missing; add it"
-        else:
-            msg = err["msg"].removeprefix("Value error, ")
-        out.append(ConfigProblem(source, ".".join(loc), msg))
-    return out
-
-
-def allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The keys allowed in the mapping at `loc` (a pydantic error location), best effort."""
-    current: Any = ValueModel
-    for part in loc:
-        fields = getattr(current, "model_fields", None)
-        if fields is None or not isinstance(part, str):
-            continue
-        by_alias = {(f.alias or n): f for n, f in fields.items()}
-        if part in by_alias:
-            current = _inner_model(by_alias[part].annotation) or current
-    fields = getattr(current, "model_fields", None) or {}
-    return sorted((f.alias or n) for n, f in fields.items())
-
-
-def _inner_model(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
