@@ -1,0 +1,76 @@
+"""Steps 7-8 of a run: the change set on disk first, then pushes, each result as it returns.
+
+Changes are pushed per object in chunks of one API batch (200 records per sObject
+Collections call, 100 per HubSpot batch update; one Bulk 2.0 job above the Salesforce
+threshold). Each chunk's per-record results are recorded before the next is sent, so a
+run stopped between two chunks leaves an exact record of what reached the CRM. A rejected
+record is logged with the CRM's error and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from connectors.base import WriteResult
+from sync.connect import Setup, clear_value, write_chunk
+from sync.diff import push_frame
+from sync.reports import ObjectCounts, Progress
+from sync.state import StateDB
+
+log = logging.getLogger(__name__)
+REJECTED_COLUMNS = ["object", "record_id", "field", "code", "message"]
+NOT_WRITE_CALLS = {"throttled_429", "login", "describe", "limits"}
+
+
+def record_change_sets(state: StateDB, run_id: int, changes: dict[str, pd.DataFrame]) -> int:
+    """Store every planned change (with its previous value) before the first write."""
+    return sum(
+        state.record_changes(run_id, table, frame) for table, frame in changes.items() if len(frame)
+    )
+
+
+def push_changes(
+    setup: Setup,
+    connector: Any,
+    state: StateDB,
+    run_id: int,
+    changes: dict[str, pd.DataFrame],
+    counts: dict[str, ObjectCounts],
+    progress: Progress,
+    keep_lock: Callable[[], None],
+) -> pd.DataFrame:
+    """Push every table's changes; returns the rejected rows of all of them."""
+    rejected: list[pd.DataFrame] = []
+    clear = clear_value(setup.crm)
+    for table, frame in changes.items():
+        if frame.empty:
+            continue
+        wide = push_frame(frame, clear)
+        c = counts.setdefault(table, ObjectCounts())
+        size = write_chunk(setup, len(wide))
+        task = f"push {table}"
+        progress.start(task, total=len(wide))
+        for start in range(0, len(wide), size):
+            chunk = wide.iloc[start : start + size].reset_index(drop=True)
+            result: WriteResult = connector.push(table, chunk)
+            state.record_write_result(run_id, table, result)
+            bad = {r.record_id for r in result.rejected}
+            c.written += len(set(result.accepted) - bad)
+            c.rejected += len(bad)
+            c.write_calls += sum(n for k, n in result.calls.items() if k not in NOT_WRITE_CALLS)
+            if result.rejected:
+                rejected.append(result.rejected_frame().assign(object=table))
+            progress.advance(task, len(chunk))
+            keep_lock()
+        progress.finish(task)
+        log.info(
+            "%s: %s written %d, rejected %d in %d call(s)",
+            setup.name, table, c.written, c.rejected, c.write_calls,
+        )  # fmt: skip
+    if not rejected:
+        return pd.DataFrame(columns=REJECTED_COLUMNS)
+    return pd.concat(rejected, ignore_index=True)[REJECTED_COLUMNS]
