@@ -19,12 +19,31 @@ from rich.console import Console
 
 from mappings.errors import ConfigError, ConnectorError, DataError, StateError, ValuesyncError
 
+EPILOG = """\
+Examples:
+
+  $ valuesync init acme --crm salesforce && cd acme
+
+  $ valuesync check && valuesync fields provision && valuesync plan
+
+  $ valuesync run --json > run.json
+
+Exit codes: 0 ok; 1 a run finished with rejected records, or check found problems;
+2 configuration or data error (the message names file, line and key); 3 CRM or network
+error; 4 the state database is locked by another run, or unusable.
+
+Every command reads ./valuesync.yaml unless --project PATH is given; --json prints one
+JSON document to stdout (progress and logs go to stderr). Logs: VALUESYNC_LOG_LEVEL=INFO.
+"""
+
 app = typer.Typer(
     name="valuesync",
     help="Compute what each CRM customer is worth and how well it fits; write it back to the CRM.",
+    epilog=EPILOG,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 sandbox_app = typer.Typer(help="The local sandbox CRM (Salesforce + HubSpot wire protocols).")
 app.add_typer(sandbox_app, name="sandbox")
@@ -40,10 +59,32 @@ EXIT_CODES: dict[type[ValuesyncError], int] = {
 
 
 def _register() -> None:
-    from sync.commands import demo, sandbox
+    from sync.commands import (
+        check,
+        demo,
+        fields,
+        init,
+        plan,
+        rollback,
+        run,
+        runs,
+        sandbox,
+        schedule,
+        status,
+    )
 
     sandbox_app.command("serve")(sandbox.serve)
     app.command("demo")(demo.demo)
+    app.command("init", epilog=init.EPILOG)(init.init)
+    app.command("check", epilog=check.EPILOG)(check.check)
+    app.add_typer(fields.app, name="fields")
+    app.command("plan", epilog=plan.EPILOG)(plan.plan)
+    app.command("run", epilog=run.EPILOG)(run.run)
+    app.command("status", epilog=status.EPILOG)(status.status)
+    app.add_typer(runs.app, name="runs")
+    app.command("rollback", epilog=rollback.EPILOG)(rollback.rollback)
+    app.add_typer(schedule.schedule_app, name="schedule")
+    app.add_typer(schedule.scheduler_app, name="scheduler")
     try:
         from sync.commands import score
     except ImportError:  # the engine's command lands with the value engine
@@ -64,12 +105,18 @@ def main() -> None:
         level=os.environ.get("VALUESYNC_LOG_LEVEL", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    if "VALUESYNC_LOG_LEVEL" not in os.environ:
+        # Scheduled runs and refusals are what a scheduler process is for: show them.
+        logging.getLogger("sync.scheduler").setLevel(logging.INFO)
     _register()
     try:
-        app(standalone_mode=False)
+        rv = app(standalone_mode=False)
     except ValuesyncError as exc:
+        code = exit_code_for(exc)
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(exit_code_for(exc))
+        if "--json" in sys.argv[1:]:
+            _json_error(exc, code)
+        sys.exit(code)
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
@@ -80,3 +127,17 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    # Non-standalone click returns a command's return value (an exit code) or typer.Exit's.
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _json_error(exc: ValuesyncError, code: int) -> None:
+    """With --json, stdout still gets one document: the error, its problems, the exit code."""
+    import json
+
+    problems = [
+        {"file": p.file, "line": p.line, "key_path": p.key_path, "message": p.message}
+        for p in getattr(exc, "problems", ())
+    ]
+    doc = {"error": {"type": type(exc).__name__, "message": str(exc), "problems": problems}}
+    sys.stdout.write(json.dumps({**doc, "exit_code": code}, indent=2) + "\n")
