@@ -194,3 +194,29 @@ def make_site(tmp_path: Path) -> Iterator[Callable[..., Site]]:
     yield factory
     for s in sites:
         s.server.stop()
+
+
+def edit(site: Site, table: str, record_id: str, fields: dict[str, Any]) -> None:
+    """Change CRM fields of one record through the real client, as a person would."""
+    from connectors.sandbox.clients import hubspot_client, salesforce_client
+
+    obj = _objects(site.crm)[table]
+    if site.crm == "salesforce":
+        getattr(salesforce_client(site.server.url), obj).update(record_id, fields)
+        return
+    from hubspot.crm.objects import SimplePublicObjectInput
+
+    api = getattr(hubspot_client(site.server.url).crm, obj).basic_api
+    api.update(record_id, SimplePublicObjectInput(properties={k: str(v) for k, v in fields.items()}))
+
+
+def out_field(site: Site, table: str, column: str) -> str:
+    """The CRM field of an output column (or 'quadrant_override' for the override field)."""
+    from sync.connect import load_setup
+
+    setup = load_setup(site.project(), None)
+    if column == "quadrant_override":
+        found = setup.override_field(table)
+        assert found is not None
+        return found
+    return setup.outputs(table)[column]
