@@ -65,6 +65,8 @@ class FinanceGaps:
 
     unmatched_finance: pd.DataFrame
     accounts_without_finance: pd.DataFrame
+    figures: Mapping[str, float] = field(default_factory=dict)
+    """Counts only (a run stores the join's figures, not the lists), e.g. unmatched_customers."""
 
 
 @dataclass(frozen=True)
@@ -296,7 +298,9 @@ def driver_phrases(reasons: pd.Series) -> pd.Series:
     """Each reason split into its phrases, figures replaced by '…', first letter capitalised."""
     parts = reasons.str.split("; ").explode()
     parts = parts[parts.notna() & (parts != "")]
-    generic = parts.str.replace(NUMBER, "…", regex=True).str.replace("…-…", "…", regex=False)
+    generic = parts.str.replace(NUMBER, "…", regex=True).str.replace(
+        r"…(?:[-–]?…)+", "…", regex=True
+    )
     return generic.str[:1].str.upper() + generic.str[1:]
 
 

@@ -200,6 +200,15 @@ def _finance(data: ReportData) -> str:
     if gaps is None:
         return "<p class='muted'>Finance matching: not available for this source.</p>"
     parts = []
+    if gaps.figures:
+        figures = pd.DataFrame(
+            {
+                "finance join": [k.replace("_", " ") for k in gaps.figures],
+                "count": list(gaps.figures.values()),
+            }
+        )
+        parts.append("<h3>Finance join of the run</h3>" + table(figures))
+        return "".join(parts)
     for title, frame in (
         ("Finance customers matching no account", gaps.unmatched_finance),
         ("Accounts without finance data", gaps.accounts_without_finance),

@@ -21,7 +21,8 @@ from value_engine.quadrants import thresholds
 from value_engine.whatif import cost_scenarios
 
 REQUIRED = ("account_id", "value_score", "fit_score", "quadrant")
-DONE = ("succeeded", "succeeded_with_rejections")
+DONE = ("succeeded", "succeeded_with_rejections", "planned")
+"""Runs whose scores a report may show (a plan computes the same scores without writing)."""
 
 
 def scores_from_frames(

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from mappings.errors import ConfigError
-from mappings.project import DEFAULT_FILE, DEFAULT_STATE_URL, LoadedProject, load_project
+from mappings.project import DEFAULT_FILE, LoadedProject, load_project
 from sync.config_files import load_value_model
 from sync.report import write_report
 from sync.report_data import DEFAULT_MAX_POINTS, FinanceGaps, ReportInput, Scores
@@ -214,29 +214,21 @@ def _limit(runs: list[dict[str, Any]]) -> int | None:
 
 
 def _finance(runs: list[dict[str, Any]]) -> FinanceGaps | None:
-    """Finance gaps as lists, when the pipeline stored them with the latest run."""
+    """The finance-join figures the pipeline stored with the latest run, if any."""
     import pandas as pd
 
     for run in runs[:1]:
         fin = (run.get("counts") or {}).get("finance") or {}
-        unmatched, without = fin.get("unmatched_finance"), fin.get("accounts_without_finance")
-        if isinstance(unmatched, list) and isinstance(without, list):
-            return FinanceGaps(pd.DataFrame(unmatched), pd.DataFrame(without))
+        figures = {k: v for k, v in fin.items() if isinstance(v, int | float)}
+        if figures:
+            return FinanceGaps(pd.DataFrame(), pd.DataFrame(), figures)
     return None
 
 
 def open_state(project: LoadedProject) -> Any:
     """The project's state database, opened as the pipeline opens it."""
-    try:
-        from sync.pipeline import open_state as pipeline_open_state
-    except ImportError:  # until the pipeline lands: the project's URL as written
-        from sync.state import StateDB
+    from sync.pipeline import open_state as pipeline_open_state
 
-        state = project.project.state
-        import os
-
-        url = state.url or (os.environ.get(state.url_env) if state.url_env else None)
-        return StateDB(url or DEFAULT_STATE_URL)
     return pipeline_open_state(project)
 
 
