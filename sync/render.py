@@ -139,6 +139,9 @@ def transitions_table(frame: pd.DataFrame | None) -> Table | None:
     """Quadrant now in the CRM (rows) x quadrant computed (columns); moves highlighted."""
     if frame is None or frame.empty:
         return None
+    first = frame.columns[0]
+    if not pd.api.types.is_numeric_dtype(frame[first]):  # the CRM-side labels as a column
+        frame = frame.set_index(first)
     cols = [str(c) for c in frame.columns]
     table = _table("Quadrant moves: in the CRM now (rows) -> computed (columns)", ["", *cols], cols)
     for label, row in frame.iterrows():
@@ -225,7 +228,7 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> Table:
     cols = ["id", "connection", "kind", "status", "started (UTC)", "seconds", "written", "rej."]
     table = _table("Runs", cols, ["id", "seconds", "written", "rej."])
     for r in runs:
-        counts = r.get("counts") or {}
+        totals = run_totals(r.get("counts") or {})
         table.add_row(
             str(r["id"]),
             r["connection"],
@@ -233,8 +236,8 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> Table:
             status_text(r["status"]),
             f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
             _seconds(r),
-            _cell(counts.get("written", "")),
-            _cell(counts.get("rejected", "")),
+            _cell(totals.get("written", "")),
+            _cell(totals.get("rejected", "")),
         )
     return table
 
@@ -248,3 +251,15 @@ def _seconds(r: Mapping[str, Any]) -> str:
     if not r.get("finished_at"):
         return ""
     return f"{(r['finished_at'] - r['started_at']).total_seconds():,.1f}"
+
+
+def run_totals(counts: Mapping[str, Any]) -> dict[str, int]:
+    """A stored run's per-object counts summed over objects (pulled, written, ...)."""
+    objects = counts.get("objects")
+    totals: dict[str, int] = {}
+    if isinstance(objects, Mapping):
+        for per_object in objects.values():
+            for key, value in per_object.items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    totals[key] = totals.get(key, 0) + value
+    return totals

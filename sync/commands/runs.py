@@ -17,8 +17,8 @@ from sync.commands.options import (
     load,
     open_state,
 )
-from sync.commands.status import _flat_counts, _iso
-from sync.render import frame_table, mapping_table, out, runs_table, status_text
+from sync.commands.status import _iso
+from sync.render import frame_table, mapping_table, out, run_totals, runs_table, status_text
 from sync.reports import _records
 
 app = typer.Typer(help="The history of runs in the state database.", no_args_is_help=True)
@@ -110,7 +110,7 @@ def _print_run(
     )
     if run.get("message"):
         out.print(f"message: {run['message']}", highlight=False)
-    counts = _flat_counts(run["counts"])
+    counts = run_totals(run["counts"])
     for title, values, key, value in (
         ("Counts", counts, "what", "count"),
         ("API calls", run["api_calls"], "kind", "calls"),

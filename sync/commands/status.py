@@ -18,7 +18,7 @@ from sync.commands.options import (
     load,
     open_state,
 )
-from sync.render import out, status_text
+from sync.render import out, run_totals, status_text
 from sync.state_locks import LOCKS
 
 EPILOG = examples("valuesync status", "valuesync status --connection acme-sf --json")
@@ -96,7 +96,7 @@ def _text(row: dict[str, Any]) -> str:
             f"  last run:  {last['id']} ({last['kind']}) {status_text(last['status'])}, "
             f"started {last['started_at']}, finished {last['finished_at'] or '-'}"
         )
-        counts = _flat_counts(last["counts"])
+        counts = run_totals(last["counts"])
         if counts:
             lines.append("  counts:    " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         if last.get("message"):
@@ -113,19 +113,6 @@ def _text(row: dict[str, Any]) -> str:
         )
     lines.append(f"  next run:  {row['next_run'] or 'not scheduled (valuesync schedule add)'}")
     return "\n".join(lines)
-
-
-def _flat_counts(counts: dict[str, Any]) -> dict[str, int]:
-    """Totals of numeric counts, summed over objects when counts are per object."""
-    totals: dict[str, int] = {}
-    for key, value in counts.items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            totals[key] = totals.get(key, 0) + int(value)
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                if isinstance(v, int | float) and not isinstance(v, bool):
-                    totals[k] = totals.get(k, 0) + int(v)
-    return totals
 
 
 def _utc(ts: datetime) -> datetime:
