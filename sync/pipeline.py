@@ -198,6 +198,8 @@ def _execute(
         timer = _timer(phases)
         with timer("finance"):
             finance = load_finance_for(setup, state, run_id, day)
+        with timer("check"):
+            preflight(setup, connector)
         with timer("pull"):
             puller = Puller(setup, connector, state, run_id, progress, lock.keep)
             counts = puller.pull_all(full=full)
@@ -229,6 +231,13 @@ def _execute(
         state.finish_run(run_id, report.status, counts=_run_counts(report),
                          api_calls=report.api_calls)  # fmt: skip
         return report
+
+
+def preflight(setup: Setup, connector: Any) -> None:
+    """The mapping against the CRM's describe before anything is pulled or written."""
+    problems = connector.check_mapping(setup.mapping, setup.mapping_path, setup.labels())
+    if problems:
+        raise ConfigError(problems)
 
 
 def _status(write: bool, counts: Mapping[str, Any]) -> str:
