@@ -121,14 +121,26 @@ def main() -> None:
         err_console.print("aborted")
         sys.exit(130)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if _is_click_exception(exc):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         raise
     # Non-standalone click returns a command's return value (an exit code) or typer.Exit's.
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _is_click_exception(exc: Exception) -> bool:
+    """Usage errors, from click or from the copy of click that newer Typer versions vendor."""
+    import click
+
+    kinds: list[type[Exception]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException as VendoredClickException
+    except ImportError:  # Typer versions that use click itself
+        pass
+    else:
+        kinds.append(VendoredClickException)
+    return isinstance(exc, tuple(kinds))
 
 
 def _json_error(exc: ValuesyncError, code: int) -> None:

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -132,11 +132,27 @@ def job_defaults(misfire_grace: int = DEFAULT_MISFIRE_GRACE) -> dict[str, Any]:
     return {"coalesce": True, "max_instances": 1, "misfire_grace_time": misfire_grace}
 
 
-def make_scheduler(
-    url: str, *, blocking: bool = False, misfire_grace: int = DEFAULT_MISFIRE_GRACE
-) -> BaseScheduler:
-    cls = BlockingScheduler if blocking else BackgroundScheduler
-    return cls(
+class _Executor(ThreadPoolExecutor):
+    """A thread pool that drops a job due while the scheduler shuts down (instead of the
+    RuntimeError a closed pool raises: the loop may be mid-way when SIGTERM arrives)."""
+
+    stopping = False
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.stopping = True
+        super().shutdown(wait)
+
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        if self.stopping:
+            log.info("not starting %s: the scheduler is stopping", job.name)
+            return
+        super()._do_submit_job(job, run_times)
+
+
+def make_scheduler(url: str, *, misfire_grace: int = DEFAULT_MISFIRE_GRACE) -> BlockingScheduler:
+    """The scheduler `scheduler start` runs: jobs in the state DB, UTC, one run per job."""
+    return BlockingScheduler(
+        executors={"default": _Executor()},
         jobstores={"default": job_store(url)},
         job_defaults=job_defaults(misfire_grace),
         timezone=UTC,
@@ -177,11 +193,26 @@ def _job(job: Any) -> ScheduledJob:
     return ScheduledJob(job.id, connection, project, _describe(job.trigger), job.next_run_time)
 
 
+class _StoreOnly(BaseScheduler):
+    """A scheduler without a loop: it edits the stored jobs and never runs one.
+
+    (A paused BackgroundScheduler would still process due jobs once while shutting down.)
+    """
+
+    def wakeup(self) -> None:
+        return None
+
+    def shutdown(self, wait: bool = True) -> None:
+        super().shutdown(wait)
+
+
 class Schedules:
     """Add, list and remove stored jobs of one state database (no job is executed)."""
 
     def __init__(self, url: str) -> None:
-        self.scheduler = make_scheduler(url)
+        self.scheduler = _StoreOnly(
+            jobstores={"default": job_store(url)}, job_defaults=job_defaults(), timezone=UTC
+        )
 
     def __enter__(self) -> Schedules:
         try:
@@ -264,7 +295,7 @@ def run_due(url: str, now: datetime | None = None) -> list[dict[str, Any]]:
 
 def serve(url: str) -> None:
     """Run the BlockingScheduler until SIGTERM or SIGINT; a running job finishes first."""
-    scheduler = make_scheduler(url, blocking=True)
+    scheduler = make_scheduler(url)
     stopper: list[threading.Thread] = []
 
     def _stop(signum: int, _frame: object) -> None:
@@ -272,8 +303,9 @@ def serve(url: str) -> None:
             return
         log.warning("received %s: stopping after running jobs finish", signal.Signals(signum).name)
         # shutdown() joins the worker threads; doing that inside the handler, on the thread
-        # that runs the scheduler loop, could deadlock, so it runs aside.
-        stopper.append(threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}))
+        # that runs the scheduler loop, could deadlock, so it runs aside. Pausing first keeps
+        # the loop from submitting a due job to the executor being shut down.
+        stopper.append(threading.Thread(target=_pause_and_stop, args=(scheduler,)))
         stopper[0].start()
 
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -285,6 +317,11 @@ def serve(url: str) -> None:
         for s, handler in previous.items():
             signal.signal(s, handler)
     log.warning("scheduler stopped")
+
+
+def _pause_and_stop(scheduler: BaseScheduler) -> None:
+    scheduler.pause()
+    scheduler.shutdown(wait=True)
 
 
 def apply_misfire_grace(url: str, seconds: int) -> None:
