@@ -227,7 +227,7 @@ class Schedules:
     def add(
         self,
         project: LoadedProject,
-        connection: str,
+        connection: str | None,
         trigger: BaseTrigger,
         *,
         misfire_grace: int = DEFAULT_MISFIRE_GRACE,

@@ -133,7 +133,7 @@ def init(
         )
         return
     out.print(f"[green]created[/] {', '.join(str(p) for p in files)}", highlight=False)
-    out.print(next_steps(directory, crm, name), highlight=False)
+    out.print(next_steps(directory, crm, name), highlight=False, soft_wrap=True)
 
 
 def plan_files(directory: Path, crm: str) -> list[Path]:
@@ -161,7 +161,7 @@ def next_steps(directory: Path, crm: str, name: str) -> str:
     return (
         "\n[bold]Next steps[/]\n"
         f"  {cd}{exports}\n"
-        "  # put the finance export where mappings/finance.yaml says (or edit it)\n"
+        "  # put the finance export (finance.csv) in mappings/, next to finance.yaml\n"
         f"  valuesync check                 # every file + a live describe of the {crm} objects\n"
         "  valuesync fields provision      # create the output fields in the CRM\n"
         "  valuesync plan                  # dry run: what would change\n"
