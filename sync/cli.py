@@ -65,11 +65,13 @@ def _register() -> None:
         fields,
         init,
         plan,
+        report,
         rollback,
         run,
         runs,
         sandbox,
         schedule,
+        score,
         status,
     )
 
@@ -85,11 +87,8 @@ def _register() -> None:
     app.command("rollback", epilog=rollback.EPILOG)(rollback.rollback)
     app.add_typer(schedule.schedule_app, name="schedule")
     app.add_typer(schedule.scheduler_app, name="scheduler")
-    try:
-        from sync.commands import score
-    except ImportError:  # the engine's command lands with the value engine
-        return
     app.command("score")(score.score)
+    app.command("report", epilog=getattr(report, "EPILOG", None))(report.report)
 
 
 def exit_code_for(exc: ValuesyncError) -> int:
