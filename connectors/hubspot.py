@@ -50,6 +50,9 @@ from mappings.errors import ConfigError, ConfigProblem
 from mappings.hubspot_connection import HubSpotConnection
 
 COMPANIES = "companies"
+FULL_READ_FRAME = 5 * ASSOCIATION_INPUTS
+"""Rows per Page of a full read: list pages of 100 are gathered, because building a
+DataFrame costs ~15 ms however few rows it has, and association reads take 1,000 ids."""
 
 
 class HubSpotConnector:
@@ -190,14 +193,28 @@ class HubSpotConnector:
         for records, page_cursor in pages:
             buffer += records
             cursor = page_cursor if page_cursor is not None else cursor
-            if not needs_account:
-                yield Page(table, to_frame(table, om, buffer, puller.wanted), page_cursor)
-                buffer = []
-            elif len(buffer) >= ASSOCIATION_INPUTS - 200:
-                yield self._with_accounts(table, om, puller, buffer, cursor)
+            if page_cursor is None:  # a full read: frames of FULL_READ_FRAME rows
+                flush = len(buffer) >= FULL_READ_FRAME
+            else:  # search pages: each one (with its cursor), or enough for one batch read
+                flush = not needs_account or len(buffer) >= ASSOCIATION_INPUTS - 200
+            if flush:
+                yield self._page(table, om, puller, buffer, cursor, needs_account)
                 buffer, cursor = [], None
-        if needs_account and (buffer or cursor is not None):
-            yield self._with_accounts(table, om, puller, buffer, cursor)
+        if buffer or cursor is not None:
+            yield self._page(table, om, puller, buffer, cursor, needs_account)
+
+    def _page(
+        self,
+        table: str,
+        om: ObjectMapping,
+        puller: Puller,
+        records: list[Record],
+        cursor: Cursor | None,
+        needs_account: bool,
+    ) -> Page:
+        if needs_account:
+            return self._with_accounts(table, om, puller, records, cursor)
+        return Page(table, to_frame(table, om, records, puller.wanted), cursor)
 
     def _with_accounts(
         self,

@@ -25,11 +25,16 @@ class InvalidValue(ValueError):
 
 def iso_ms(t: datetime, omit_zero_ms: bool = False) -> str:
     """2024-02-01T10:00:00.123Z (or ...10:00:00Z when asked to drop zero milliseconds)."""
-    t = t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
-    ms = t.microsecond // 1000
-    if omit_zero_ms and ms == 0:
-        return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms:03d}Z"
+    # isoformat is C code and ~5x faster than strftime, which dominated list pages
+    if t.tzinfo is None:
+        text = t.isoformat(timespec="milliseconds")
+    else:
+        if t.utcoffset():
+            t = t.astimezone(UTC)
+        text = t.isoformat(timespec="milliseconds")[:-6]  # drop "+00:00"
+    if omit_zero_ms and text.endswith(".000"):
+        text = text[:-4]
+    return text + "Z"
 
 
 def to_wire(value: Any, omit_zero_ms: bool = False) -> str | None:
