@@ -42,7 +42,10 @@ def field_specs(setup: Setup, table: str) -> list[FieldSpec]:
     if override:
         specs.append(
             FieldSpec(
-                override, "Value Quadrant Override", "picklist", tuple(labels["quadrant"]),
+                override,
+                "Value Quadrant Override",
+                "picklist",
+                tuple(labels["quadrant"]),
                 "Set by hand to force the value quadrant; valuesync reads it, never writes it",
             )  # fmt: skip
         )

@@ -111,10 +111,8 @@ def compute_run(
 ) -> Inputs:
     """Frames from the mirror, finance joined, the engine run, scores stored."""
     frames = engine_frames(setup, state)
-    current = {
-        t: state.mirror_frame(setup.name, t)
-        for t in ("accounts", "opportunities")
-        if t in frames
+    current: dict[str, pd.DataFrame] = {
+        t: state.mirror_frame(setup.name, t) for t in ("accounts", "opportunities") if t in frames
     }
     info: dict[str, Any] = {}
     if finance is not None:
@@ -129,7 +127,9 @@ def compute_run(
     if OVERRIDE_COLUMN in accounts.columns:
         given = accounts[OVERRIDE_COLUMN].astype(object)
         given = given.where(given.notna() & (given.astype(str) != ""), None)
-        ignored = int(given.notna().sum() - (overrides.notna().sum() if overrides is not None else 0))
+        ignored = int(
+            given.notna().sum() - (overrides.notna().sum() if overrides is not None else 0)
+        )
     if ignored:
         log.warning(
             "%s: %d account(s) hold an override that is not a quadrant label; ignored",

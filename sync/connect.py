@@ -99,7 +99,8 @@ def cross_check(setup: Setup) -> list[ConfigProblem]:
     if setup.mapping.system != setup.crm:
         problems.append(
             ConfigProblem(
-                where, "system",
+                where,
+                "system",
                 f"the mapping is for {setup.mapping.system} but connection '{setup.name}' "
                 f"is {setup.crm}; point 'mapping' at a {setup.crm} mapping file",
             )  # fmt: skip
@@ -114,7 +115,8 @@ def cross_check(setup: Setup) -> list[ConfigProblem]:
                 known = sorted({*OUTPUT_COLUMNS, *rule_fields})
                 problems.append(
                     ConfigProblem(
-                        where, f"outputs.{table}.fields.{column}",
+                        where,
+                        f"outputs.{table}.fields.{column}",
                         f"'{column}' is neither an engine output nor a rule of the value model "
                         f"{setup.model_path.name}; use one of: {', '.join(known)}",
                     )  # fmt: skip
@@ -122,7 +124,8 @@ def cross_check(setup: Setup) -> list[ConfigProblem]:
             elif target != table and table == "accounts":
                 problems.append(
                     ConfigProblem(
-                        where, f"outputs.{table}.fields.{column}",
+                        where,
+                        f"outputs.{table}.fields.{column}",
                         f"the rule '{column}' targets {target}, so accounts have no value "
                         f"for it; move it under outputs.{target}",
                     )  # fmt: skip

@@ -78,11 +78,14 @@ def sample_changes(inputs: Inputs, changes: dict[str, pd.DataFrame], n: int) -> 
         names: dict[str, Any] = {}
         if current is not None and "name" in current.columns:
             names = dict(zip(current[key].astype(str), current["name"], strict=True))
-        part = frame.head(n).assign(name=lambda f: f["record_id"].map(names))
+        part = frame.head(n)
+        part = part.assign(name=part["record_id"].map(names))
         parts.append(part.rename(columns={"previous": "old"}))
     if not parts:
         return pd.DataFrame(columns=["object", "record_id", "name", "field", "old", "new"])
-    return pd.concat(parts, ignore_index=True)[["object", "record_id", "name", "field", "old", "new"]]
+    return pd.concat(parts, ignore_index=True)[
+        ["object", "record_id", "name", "field", "old", "new"]
+    ]
 
 
 def examples(opportunities: pd.DataFrame, n: int) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from connectors.base import WriteResult
+from mappings.canonical import TABLES
 from sync.connect import Setup, clear_value, write_chunk
 from sync.diff import push_frame
 from sync.reports import ObjectCounts, Progress
@@ -52,6 +53,7 @@ def push_changes(
         wide = push_frame(frame, clear)
         c = counts.setdefault(table, ObjectCounts())
         size = write_chunk(setup, len(wide))
+        accepted: set[str] = set()
         task = f"push {table}"
         progress.start(task, total=len(wide))
         for start in range(0, len(wide), size):
@@ -59,6 +61,7 @@ def push_changes(
             result: WriteResult = connector.push(table, chunk)
             state.record_write_result(run_id, table, result)
             bad = {r.record_id for r in result.rejected}
+            accepted |= set(map(str, result.accepted)) - bad
             c.written += len(set(result.accepted) - bad)
             c.rejected += len(bad)
             c.write_calls += sum(n for k, n in result.calls.items() if k not in NOT_WRITE_CALLS)
@@ -67,6 +70,7 @@ def push_changes(
             progress.advance(task, len(chunk))
             keep_lock()
         progress.finish(task)
+        mirror_written(setup, state, run_id, table, frame, accepted)
         log.info(
             "%s: %s written %d, rejected %d in %d call(s)",
             setup.name, table, c.written, c.rejected, c.write_calls,
@@ -74,3 +78,32 @@ def push_changes(
     if not rejected:
         return pd.DataFrame(columns=REJECTED_COLUMNS)
     return pd.concat(rejected, ignore_index=True)[REJECTED_COLUMNS]
+
+
+def mirror_written(
+    setup: Setup, state: StateDB, run_id: int, table: str, changes: pd.DataFrame, accepted: set[str]
+) -> None:
+    """Put the values the CRM accepted into the mirror.
+
+    The next run then does not depend on the CRM's search index to see our own writes
+    (HubSpot's lags), so it never writes the same values again; a later edit by someone
+    else still arrives through the pull, with a newer modification stamp.
+    """
+    done = changes[changes["record_id"].astype(str).isin(accepted)]
+    if done.empty:
+        return
+    key = TABLES[table].key
+    mirror = state.mirror_frame(setup.name, table)
+    if mirror.empty:
+        return
+    mirror = mirror[mirror[key].astype(str).isin(set(done["record_id"].astype(str)))].copy()
+    position = {rid: i for i, rid in enumerate(mirror[key].astype(str))}
+    for column, part in done.groupby("column", sort=False):
+        values = (
+            mirror[column].astype(object).tolist() if column in mirror else [None] * len(mirror)
+        )
+        for rid, value in zip(part["record_id"].astype(str), part["new"], strict=True):
+            if rid in position:
+                values[position[rid]] = value
+        mirror[str(column)] = pd.Series(values, index=mirror.index, dtype=object)
+    state.upsert_mirror(setup.name, table, mirror, key=key, run_id=run_id)

@@ -1,19 +1,17 @@
 """`rollback RUN`: write back the values a run replaced, where nobody changed them since.
 
-The CRM is read now (every record modified since the run started, which includes all it
-wrote), not the mirror. A field still holding what the run wrote gets its previous value
-back; a field someone edited since is left alone and listed. The rollback is a run of its
-own (kind rollback) with its own change set, so it can itself be rolled back.
+The CRM is read now (a full read of each object the run wrote), not the mirror. A field
+still holding what the run wrote gets its previous value back; a field someone edited
+since is left alone and listed. The rollback is a run of its own (kind rollback) with
+its own change set, so it can itself be rolled back.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 import pandas as pd
 
-from connectors.base import Cursor
 from mappings.canonical import TABLES
 from mappings.errors import StateError
 from sync.connect import Setup
@@ -24,14 +22,16 @@ from sync.state import StateDB
 SKIPPED_COLUMNS = ["object", "record_id", "field", "written", "now"]
 
 
-def crm_now(
-    setup: Setup, connector: Any, state: StateDB, table: str, since: Cursor, run_id: int
-) -> pd.DataFrame:
-    """Records of `table` modified since `since`, read from the CRM (and refreshed in the mirror)."""
+def crm_now(setup: Setup, connector: Any, state: StateDB, table: str, run_id: int) -> pd.DataFrame:
+    """Every record of `table` read from the CRM now (the mirror is refreshed with them).
+
+    A full read, not a search since the run started: a search index may lag the writes it must
+    see (HubSpot), and a rollback is rare enough to afford reading everything.
+    """
     key = TABLES[table].key
-    kw = {"full": False} if setup.crm == "hubspot" else {}
+    kw = {"full": True} if setup.crm == "hubspot" else {}
     parts = []
-    for page in connector.pull(table, fields=pull_fields(setup, table), since=since, **kw):
+    for page in connector.pull(table, fields=pull_fields(setup, table), since=None, **kw):
         frame = canonical_page(setup, table, page.records)
         if len(frame):
             state.upsert_mirror(setup.name, table, frame, key=key, run_id=run_id)
@@ -64,18 +64,30 @@ def plan_rollback(
         ok = same(held, wrote, column) & present
         back = pd.Series(part["previous"].to_numpy(), index=ids)
         restore.append(
-            pd.DataFrame({
-                "object": table, "record_id": ids[ok], "column": column, "field": field,
-                "previous": held.to_numpy()[ok], "new": normalise(back, column).to_numpy()[ok],
-            })  # fmt: skip
+            pd.DataFrame(
+                {
+                    "object": table,
+                    "record_id": ids[ok],
+                    "column": column,
+                    "field": field,
+                    "previous": held.to_numpy()[ok],
+                    "new": normalise(back, column).to_numpy()[ok],
+                }
+            )  # fmt: skip
         )
         skipped.append(
-            pd.DataFrame({
-                "object": table, "record_id": ids[~ok], "field": field,
-                "written": wrote.to_numpy()[~ok],
-                "now": [v if p else "(record deleted)" for v, p in
-                        zip(held.to_numpy()[~ok], present[~ok], strict=True)],
-            })  # fmt: skip
+            pd.DataFrame(
+                {
+                    "object": table,
+                    "record_id": ids[~ok],
+                    "field": field,
+                    "written": wrote.to_numpy()[~ok],
+                    "now": [
+                        v if p else "(record deleted)"
+                        for v, p in zip(held.to_numpy()[~ok], present[~ok], strict=True)
+                    ],
+                }
+            )  # fmt: skip
         )
     return _concat(restore, CHANGE_COLUMNS), _concat(skipped, SKIPPED_COLUMNS)
 
@@ -85,8 +97,8 @@ def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.concat(found, ignore_index=True)[columns] if found else pd.DataFrame(columns=columns)
 
 
-def written_changes(state: StateDB, setup: Setup, run_id: int) -> tuple[pd.DataFrame, Cursor]:
-    """The changes of `run_id` that reached the CRM, and the cursor of the run's start."""
+def written_changes(state: StateDB, setup: Setup, run_id: int) -> pd.DataFrame:
+    """The changes of `run_id` that reached the CRM."""
     info = state.run(run_id)
     if info["connection"] != setup.name:
         raise StateError(
@@ -94,7 +106,4 @@ def written_changes(state: StateDB, setup: Setup, run_id: int) -> tuple[pd.DataF
             f"pass --connection {info['connection']}"
         )
     changes = state.changes(run_id)
-    written = changes[changes["status"] == "written"] if len(changes) else changes
-    started = info["started_at"]
-    started = started.astimezone(UTC) if started.tzinfo else started.replace(tzinfo=UTC)
-    return written, Cursor(started)
+    return changes[changes["status"] == "written"] if len(changes) else changes

@@ -35,12 +35,12 @@ from sync.state_io import (
     upsert,
 )
 from sync.state_log import RunLog
-from sync.state_runs import RunState
 from sync.state_models import (
     CursorRow,
     MirrorRow,
     RunRow,
 )
+from sync.state_runs import RunState
 
 DEFAULT_URL = "sqlite:///.valuesync/state.db"
 DEFAULT_LOCK_TTL = timedelta(minutes=15)

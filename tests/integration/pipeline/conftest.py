@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,11 @@ def write_project(
     if finance:
         shutil.copy(shipped_mapping("finance"), folder / "finance.yaml")
         conn["finance"] = "finance.yaml"
-    project = {"version": 1, "state": {"url": "sqlite:///state/state.db"}, "connections": {"sb": conn}}
+    project = {
+        "version": 1,
+        "state": {"url": "sqlite:///state/state.db"},
+        "connections": {"sb": conn},
+    }
     path = folder / "valuesync.yaml"
     path.write_text(yaml.safe_dump(project, sort_keys=False))
     return path
@@ -162,8 +167,12 @@ def crm_outputs(site: Site, skip: tuple[str, ...] = ()) -> pd.DataFrame:
             values = normalise(frame[column], column) if column in frame else [None] * len(frame)
             rows.append(
                 pd.DataFrame(
-                    {"object": table, "record_id": frame[key].astype(str), "column": column,
-                     "value": list(values)}  # fmt: skip
+                    {
+                        "object": table,
+                        "record_id": frame[key].astype(str),
+                        "column": column,
+                        "value": list(values),
+                    }  # fmt: skip
                 )
             )
     out = pd.concat(rows, ignore_index=True)
@@ -203,11 +212,28 @@ def edit(site: Site, table: str, record_id: str, fields: dict[str, Any]) -> None
     obj = _objects(site.crm)[table]
     if site.crm == "salesforce":
         getattr(salesforce_client(site.server.url), obj).update(record_id, fields)
-        return
-    from hubspot.crm.objects import SimplePublicObjectInput
+    else:
+        from hubspot.crm.objects import SimplePublicObjectInput
 
-    api = getattr(hubspot_client(site.server.url).crm, obj).basic_api
-    api.update(record_id, SimplePublicObjectInput(properties={k: str(v) for k, v in fields.items()}))
+        api = getattr(hubspot_client(site.server.url).crm, obj).basic_api
+        props = {k: str(v) for k, v in fields.items()}
+        api.update(record_id, SimplePublicObjectInput(properties=props))
+    settle(site)
+
+
+def settle(site: Site) -> None:
+    """Wait until real time passes the sandbox's last modification stamp.
+
+    The sandbox clock is strictly increasing (1 ms per HubSpot write), so right after a
+    batch of writes it runs ahead of real time; an incremental pull ends at "now" and
+    would see a record stamped in the future only on the run after. A real CRM never
+    stamps in the future, so the tests wait instead of changing the pipeline.
+    """
+    last = getattr(site.store().clock, "_last", None)
+    if last is not None:
+        ahead = (last - datetime.now(UTC)).total_seconds()
+        if ahead > 0:
+            time.sleep(ahead + 0.01)
 
 
 def out_field(site: Site, table: str, column: str) -> str:

@@ -80,7 +80,9 @@ def test_run_writes_outputs_then_nothing_then_only_what_changed(
     accounts, opps = len(site.data.accounts), len(site.data.opportunities)
     assert first.objects["accounts"].written == accounts
     assert first.objects["opportunities"].written == opps
-    assert first.objects["accounts"].write_calls == -(-accounts // (200 if crm == "salesforce" else 100))
+    assert first.objects["accounts"].write_calls == -(
+        -accounts // (200 if crm == "salesforce" else 100)
+    )
     pd.testing.assert_frame_equal(crm_values(site), expected_outputs(site, first.run_id))
     assert first.finance["matched_by"]["erp_id"] > 0 and first.finance["unmatched_customers"] > 0
     assert int(first.distribution["accounts"].sum()) == accounts
@@ -91,8 +93,11 @@ def test_run_writes_outputs_then_nothing_then_only_what_changed(
     assert site.write_count == writes, "a run with nothing changed must not write"
 
     bump_finance(site)
-    deal = next(i for i, r in site.records("opportunities").items() if not r.get(
-        "IsClosed" if crm == "salesforce" else "hs_is_closed") in (True, "true"))
+    deal = next(
+        i
+        for i, r in site.records("opportunities").items()
+        if r.get("IsClosed" if crm == "salesforce" else "hs_is_closed") not in (True, "true")
+    )
     stage = {"salesforce": {"StageName": "Closed Lost"}, "hubspot": {"dealstage": "closedlost"}}
     edit(site, "opportunities", deal, stage[crm])
     third = site.run()

@@ -82,7 +82,9 @@ def _unknown_crm_field(site: Site) -> None:
 
 
 BROKEN = {
-    "finance-5pct-bad-rows": (lambda s: _bad_finance(s, 0.05), FinanceDataError, "quarantine.max_share"),
+    "finance-5pct-bad-rows": (
+        lambda s: _bad_finance(s, 0.05), FinanceDataError, "quarantine.max_share"
+    ),
     "output-not-in-model": (_bad_output_mapping, ConfigError, "churn_risk"),
     "mapped-field-missing-in-crm": (_unknown_crm_field, ConfigError, "No_Such_Field__c"),
 }  # fmt: skip
@@ -144,7 +146,9 @@ def _pg_url() -> Iterator[str | None]:
         admin.dispose()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_second_concurrent_run_on_a_connection_is_refused(
     backend: str, make_site: Callable[..., Site]
 ) -> None:
@@ -174,8 +178,10 @@ def test_second_concurrent_run_on_a_connection_is_refused(
     finally:
         held.release.set()
         worker.join(60)
-        next(urls, None)
-    assert outcome["report"].status == "succeeded"  # type: ignore[attr-defined]
-    db = site.state()
-    assert [r["status"] for r in db.runs("sb")] == ["succeeded"]
-    db.close()
+    try:
+        assert outcome["report"].status == "succeeded"  # type: ignore[attr-defined]
+        db = site.state()
+        assert [r["status"] for r in db.runs("sb")] == ["succeeded"]
+        db.close()
+    finally:
+        next(urls, None)  # drops the PostgreSQL schema
