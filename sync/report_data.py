@@ -295,13 +295,18 @@ def movers(previous: pd.DataFrame, current: pd.DataFrame, top: int = 15) -> pd.D
 
 
 def driver_phrases(reasons: pd.Series) -> pd.Series:
-    """Each reason split into its phrases, figures replaced by '…', first letter capitalised."""
+    """Each reason split into its phrases, figures replaced by '…', first letter capitalised.
+
+    Reasons repeat a small set of phrases, so the text work is done once per distinct phrase.
+    """
     parts = reasons.str.split("; ").explode()
     parts = parts[parts.notna() & (parts != "")]
-    generic = parts.str.replace(NUMBER, "…", regex=True).str.replace(
+    distinct = pd.Series(parts.unique(), dtype=object)
+    generic = distinct.str.replace(NUMBER, "…", regex=True).str.replace(
         r"…(?:[-–]?…)+", "…", regex=True
     )
-    return generic.str[:1].str.upper() + generic.str[1:]
+    generic = generic.str[:1].str.upper() + generic.str[1:]
+    return parts.map(dict(zip(distinct, generic, strict=True)))
 
 
 def drivers(accounts: pd.DataFrame, labels: Sequence[str], top: int = 5) -> dict[str, pd.DataFrame]:
