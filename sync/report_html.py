@@ -151,7 +151,9 @@ def _movement(data: ReportData) -> str:
         f"<p>{moved:,} accounts changed quadrant, appeared or disappeared.</p>",
         _figure(figs.transitions(data.transitions), "transitions"),
         "<h3>Accounts that moved most</h3>",
-        table(movers, {"revenue 12m": lambda v: money(float(v), cur)}),  # type: ignore[arg-type]
+        table(movers, {"revenue 12m": lambda v: money(float(v), cur)})
+        if len(movers)
+        else "<p class='muted'>No account changed quadrant.</p>",  # type: ignore[arg-type]
         anchor="movement",
     )
 

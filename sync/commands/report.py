@@ -30,6 +30,13 @@ from sync.report_sources import (
 )
 
 console = Console()
+EPILOG = (
+    "Examples:\n\n"
+    "  $ valuesync report --out report.html\n\n"
+    "  $ valuesync report --run 12 --compare 9 --daily-limit 15000\n\n"
+    "  $ valuesync score ./export --out ./scores && valuesync report --scores ./scores "
+    "--input ./export --out report.html"
+)
 
 OutOpt = Annotated[
     Path,
