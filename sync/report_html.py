@@ -95,6 +95,10 @@ def _plain(v: object) -> str:
     return str(v)
 
 
+def _num(v: object) -> float:
+    return float(v) if isinstance(v, int | float) else float(str(v))
+
+
 def _pct(v: object) -> str:
     return f"{float(v):.1%}".replace("%", " %")  # type: ignore[arg-type]
 
@@ -124,7 +128,7 @@ def _shares(data: ReportData) -> str:
         name: _pct for key, name in cols.items() if key.endswith("_share")
     }
     for col in ("revenue_12m", "margin_12m", "clv"):
-        fmt[cols[col]] = lambda v: money(float(v), cur)  # type: ignore[arg-type]
+        fmt[cols[col]] = lambda v: money(_num(v), cur)
     lines = "".join(f"<p class='headline'>{_e(h)}</p>" for h in data.headlines)
     return _section(
         "2. Revenue is not value",
@@ -151,7 +155,7 @@ def _movement(data: ReportData) -> str:
         f"<p>{moved:,} accounts changed quadrant, appeared or disappeared.</p>",
         _figure(figs.transitions(data.transitions), "transitions"),
         "<h3>Accounts that moved most</h3>",
-        table(movers, {"revenue 12m": lambda v: money(float(v), cur)})
+        table(movers, {"revenue 12m": lambda v: money(_num(v), cur)})
         if len(movers)
         else "<p class='muted'>No account changed quadrant.</p>",  # type: ignore[arg-type]
         anchor="movement",
