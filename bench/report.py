@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,8 +21,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sync.report import write_report
-from sync.report_data import DEFAULT_MAX_POINTS, ReportInput, Scores
+# bench/sync.py would shadow the `sync` package: drop this script's folder from the path.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+from sync.report import write_report  # noqa: E402
+from sync.report_data import DEFAULT_MAX_POINTS, ReportInput, Scores  # noqa: E402
 
 LABELS = ("Core", "Fix or Reprice", "Develop", "Deprioritize")
 PHRASES = np.array(
