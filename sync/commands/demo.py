@@ -289,6 +289,9 @@ def next_steps(crm: str) -> None:
 
 def serve_until_interrupted(sites: list[DemoSite]) -> None:
     """Keep the sandboxes up until Ctrl-C / SIGTERM (--keep)."""
+    console.print("In another shell, set the sandbox's (public) credentials:")
+    for name, value in sites[0].env.items():
+        console.print(f"  export {name}={value}", highlight=False)
     for site in sites:
         console.print(
             f"sandbox {site.crm} stays up on {site.server.url}; try "
