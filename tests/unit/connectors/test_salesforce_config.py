@@ -57,7 +57,7 @@ def test_yaml_errors_name_file_key_and_allowed(tmp_path: Path):
     path.write_text("kind: password\nbulk_treshold: 5\n")
     with pytest.raises(ConfigError) as err:
         load_salesforce_connection(path)
-    assert "sf.yaml:2 at 'bulk_treshold': unknown key; allowed:" in str(err.value)
+    assert "sf.yaml:2 at 'bulk_treshold': unknown key 'bulk_treshold'; allowed:" in str(err.value)
 
 
 def test_secrets_come_from_env_and_are_masked():
