@@ -40,6 +40,7 @@ def fill_report(
     dist["quadrant"] = dist["quadrant"].astype(str)
     report.distribution = dist
     report.transitions = transitions(inputs)
+    report.field_changes = field_changes(changes)
     report.sample = sample_changes(inputs, changes, sample)
     report.examples = examples(result.opportunities, sample)
     report.rejected = rejected
@@ -65,6 +66,17 @@ def transitions(inputs: Inputs) -> pd.DataFrame:
     prev = prev.where(prev.notna() & (prev.astype(str) != ""), NONE_LABEL).astype(str)
     table = pd.crosstab(prev.rename("crm_quadrant"), after.rename("new_quadrant"))
     return table.reset_index()
+
+
+def field_changes(changes: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """How many records change in each CRM field: object, field, records."""
+    parts = [f[["object", "field"]] for f in changes.values() if not f.empty]
+    if not parts:
+        return pd.DataFrame(columns=["object", "field", "records"])
+    counted = pd.concat(parts, ignore_index=True).value_counts(sort=False)
+    return (
+        counted.rename("records").reset_index().sort_values(["object", "field"], ignore_index=True)
+    )
 
 
 def sample_changes(inputs: Inputs, changes: dict[str, pd.DataFrame], n: int) -> pd.DataFrame:

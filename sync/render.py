@@ -166,6 +166,7 @@ def run_tables(report: RunReport, *, sample: bool = False) -> list[Table]:
     if report.phase_seconds:
         secs = {k: f"{v:,.1f}" for k, v in report.phase_seconds.items()}
         tables.append(mapping_table("Seconds per phase", secs, "phase", "seconds"))
+    tables.append(frame_table("Changes per field", report.field_changes, limit=50))
     tables.append(frame_table("Quadrant distribution", report.distribution))
     tables.append(transitions_table(report.transitions))
     if sample:

@@ -67,6 +67,8 @@ class RunReport:
     api_calls: dict[str, int] = field(default_factory=dict)
     distribution: pd.DataFrame | None = None
     """Quadrant, accounts, revenue_12m, margin_12m (and clv) per quadrant."""
+    field_changes: pd.DataFrame | None = None
+    """Object, CRM field, records whose value in that field changes."""
     transitions: pd.DataFrame | None = None
     """Quadrant now in the CRM (rows) x quadrant computed (columns), counts."""
     sample: pd.DataFrame | None = None

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
+from mappings.crm import load_crm_mapping, shipped_mapping
 from sync.diff import normalise
 from tests.integration.pipeline.conftest import CRMS, Site, edit, out_field
 
@@ -146,6 +147,11 @@ def test_plan_writes_nothing_and_counts_the_calls_a_run_needs(
     db.close()
     accounts = len(site.data.accounts)
     assert planned.objects["accounts"].records_changed == accounts
+    per_field = planned.field_changes.set_index(["object", "field"])["records"]
+    quadrant_field = load_crm_mapping(shipped_mapping(crm)).outputs["accounts"].fields["quadrant"]
+    assert per_field[("accounts", quadrant_field)] == accounts  # every account gets a quadrant
+    field_total = per_field.groupby(level=0).sum()["accounts"]
+    assert field_total == planned.objects["accounts"].fields_changed
     batch = 200 if crm == "salesforce" else 100
     assert planned.objects["accounts"].write_calls == -(-accounts // batch)
     done = site.run()
