@@ -253,8 +253,9 @@ class HubSpotApi:
         except Exception as exc:  # each API package has its own ApiException (§B2)
             raise self._translate(kind, operation, exc) from exc
         self.limiter.observe(kind, headers)
+        result: Any = data
         if raw and status in expect:
-            data = _json_object(data, operation, status)
+            result = _json_object(data, operation, status)
         if status not in expect:
             raise FatalApiError(
                 f"unexpected HTTP {status}; hubspot-api-client expects {'/'.join(map(str, expect))}"
@@ -264,7 +265,7 @@ class HubSpotApi:
                 status=status,
                 code="UNEXPECTED_STATUS",
             )
-        if data is None and status != 204:
+        if result is None and status != 204:
             raise FatalApiError(
                 "hubspot-api-client returned None (the status is not one the client maps "
                 "to a response type); treat the response as lost",
@@ -273,7 +274,7 @@ class HubSpotApi:
                 status=status,
                 code="NO_RESPONSE_BODY",
             )
-        return data
+        return result
 
     def _translate(self, kind: str, operation: str, exc: Exception) -> Exception:
         if isinstance(exc, ConnectorError):

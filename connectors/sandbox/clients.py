@@ -31,7 +31,8 @@ class RewritingSession(requests.Session):
         # requests lets REQUESTS_CA_BUNDLE override a session's `verify` (psf/requests#3829),
         # so the sandbox CA is passed per request.
         kwargs.setdefault("verify", self.verify)
-        return super().request(method, url, *args, **kwargs)
+        verb = method if isinstance(method, str) else method.decode()
+        return super().request(verb, url, *args, **kwargs)
 
 
 def salesforce_client(base_url: str, *, ca_path: str | None = None, **login: Any) -> Any:

@@ -88,14 +88,13 @@ class SandboxServer:
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         self.sf.base_url = self.hs.base_url = self.url
-        ssl_kw = self._tls_files() if self.tls else {}
         config = uvicorn.Config(
             self.app(),
             log_level="warning",
             access_log=False,
             lifespan="off",
             timeout_keep_alive=30,
-            **ssl_kw,
+            ssl_certfile=self._tls_file() if self.tls else None,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -110,7 +109,8 @@ class SandboxServer:
         log.info("sandbox CRM serving on %s", self.url)
         return self
 
-    def _tls_files(self) -> dict[str, str]:
+    def _tls_file(self) -> str:
+        """A CA (kept at `ca_path` for clients) and the server's key + certificate chain."""
         import trustme
 
         self._tmp = tempfile.TemporaryDirectory(prefix="valuesync-sandbox-tls-")
@@ -120,7 +120,7 @@ class SandboxServer:
         self.ca_path = d / "ca.pem"
         ca.cert_pem.write_to_path(str(self.ca_path))
         cert.private_key_and_cert_chain_pem.write_to_path(str(d / "server.pem"))
-        return {"ssl_certfile": str(d / "server.pem")}
+        return str(d / "server.pem")
 
     def stop(self) -> None:
         if self._server is not None:
