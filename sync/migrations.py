@@ -168,6 +168,16 @@ def _v3_scores_marks(conn: Connection) -> None:
     conn.execute(sa.text("CREATE INDEX ix_vs_scores_run_id ON vs_scores (run_id, kind)"))
 
 
+def _v4_change_lookup(conn: Connection) -> None:
+    """Marking each record's changes written or rejected finds them by (run, object, record)
+    instead of scanning the run's whole change set (100k-record runs)."""
+    conn.execute(
+        sa.text(
+            "CREATE INDEX ix_vs_change_sets_record ON vs_change_sets (run_id, object, record_id)"
+        )
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -176,6 +186,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(2, "indexes by run id and mirror modified stamp", _v2_indexes),
     Migration(3, "per-run account and opportunity scores; connection marks", _v3_scores_marks),
+    Migration(4, "change sets looked up by run, object and record", _v4_change_lookup),
 )
 LATEST = MIGRATIONS[-1].version
 
