@@ -78,7 +78,7 @@ def test_secrets_dir_fallback_and_jwt_key_file(tmp_path: Path):
     (tmp_path / "SALESFORCE_USERNAME").write_text("u\n")
     (tmp_path / "SALESFORCE_CONSUMER_KEY").write_text("ck")
     key = tmp_path / "k.pem"
-    key.write_text("-----BEGIN PRIVATE KEY-----\n...")
+    key.write_text("-----BEGIN PRIVATE KEY-----\nfake-key-for-the-test\n")
     conn = SalesforceConnection(kind="jwt", private_key_file=key, secrets_dir=tmp_path)
     s = resolve_secrets(conn, {})
     assert s.username.get_secret_value() == "u" and "BEGIN" in s.private_key.get_secret_value()
