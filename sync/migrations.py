@@ -178,6 +178,27 @@ def _v4_change_lookup(conn: Connection) -> None:
     )
 
 
+def _v5_mirror_versions(conn: Connection) -> None:
+    """A per-table version counter stamped on every mirror write, so a local snapshot of the
+    mirror (sync/mirror_cache.py) is brought up to date by reading only newer rows."""
+    md = sa.MetaData()
+    sa.Table(
+        "vs_mirror_versions",
+        md,
+        sa.Column("connection", sa.String(200), primary_key=True),
+        sa.Column("table_name", sa.String(40), primary_key=True),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("epoch", sa.String(40), nullable=False),
+    )
+    md.create_all(conn)
+    conn.execute(sa.text("ALTER TABLE vs_mirror ADD COLUMN version INTEGER"))
+    conn.execute(
+        sa.text(
+            "CREATE INDEX ix_vs_mirror_version ON vs_mirror (connection, table_name, version)"
+        )
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -187,6 +208,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "indexes by run id and mirror modified stamp", _v2_indexes),
     Migration(3, "per-run account and opportunity scores; connection marks", _v3_scores_marks),
     Migration(4, "change sets looked up by run, object and record", _v4_change_lookup),
+    Migration(5, "mirror write versions (incremental mirror snapshots)", _v5_mirror_versions),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -64,6 +64,19 @@ class MirrorRow(SQLModel, table=True):
     deleted: bool = False
     run_id: int | None = None
     updated_at: datetime
+    version: int | None = None
+    """The table's write counter (MirrorVersionRow) when the row was last written."""
+
+
+class MirrorVersionRow(SQLModel, table=True):
+    """Per connection and canonical table: how many mirror writes happened, and the random
+    epoch of this database's counter (a snapshot of another database never matches)."""
+
+    __tablename__ = "vs_mirror_versions"
+    connection: str = Field(primary_key=True, max_length=200)
+    table_name: str = Field(primary_key=True, max_length=40)
+    version: int
+    epoch: str = Field(max_length=40)
 
 
 class ChangeRow(SQLModel, table=True):
