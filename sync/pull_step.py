@@ -1,7 +1,10 @@
 """Steps 2-3 of a run: pull every mapped object since its cursor and mirror it.
 
 Each page is stored with its cursor in one transaction (`StateDB.store_page`), so a run
-stopped at any point resumes after the last stored page and never skips data. Accounts
+stopped at any point resumes after the last stored page and never skips data. Pages are
+fetched by a background thread up to PAGES_AHEAD pages in front of the one being stored
+(sync/prefetch.py), so the CRM and the state DB work at the same time; pages are still
+stored one by one, in order. The connector is left alone by this thread meanwhile. Accounts
 and opportunities are read with their output fields and the override field, so the diff
 sees what the CRM holds now. HubSpot: a full reconciliation read (archived records as
 deletions) and a full association refresh on the connection's cadences.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,12 +23,15 @@ import pandas as pd
 from connectors.base import Cursor, Page
 from mappings.canonical import TABLES
 from sync.connect import OUTPUT_TABLES, OVERRIDE_COLUMN, Setup
+from sync.prefetch import prefetch
 from sync.reports import ObjectCounts, Progress
 from sync.state import StateDB
 
 log = logging.getLogger(__name__)
 FULL_MARK = "full_read:{}"
 ASSOC_MARK = "associations:{}"
+PAGES_AHEAD = 2
+"""Pages fetched in front of the one being stored (each holds up to one page in memory)."""
 
 
 def mapped_tables(setup: Setup) -> list[str]:
@@ -100,10 +107,12 @@ class Puller:
         task = f"pull {table}"
         self.progress.start(task)
         log.info("%s: pulling %s (%s)", name, table, "full" if full_read else "incremental")
-        for page in self._pages(table, since, full_read):
-            self._store(table, page, counts)
-            self.progress.advance(task, len(page.records))
-            self.keep_lock()
+        pages = prefetch(self._pages(table, since, full_read), ahead=PAGES_AHEAD, name=task)
+        with closing(pages):  # on any exit the fetching thread is stopped and joined here
+            for page in pages:
+                self._store(table, page, counts)
+                self.progress.advance(task, len(page.records))
+                self.keep_lock()
         if hubspot and full_read:
             self.state.set_mark(name, FULL_MARK.format(table), now)
             self.state.set_mark(name, ASSOC_MARK.format(table), now)
