@@ -152,22 +152,49 @@ def diff_all(
 
 
 def push_frame(changes: pd.DataFrame, clear: Any) -> pd.DataFrame:
-    """Wide frame for connector.push: `id` + one column per CRM field; None = unchanged."""
+    """Wide frame for connector.push: `id` + one column per CRM field; None = unchanged.
+
+    Records and fields in order of first appearance; a None value becomes `clear`, a
+    date-time value a Timestamp; a (record, field) listed twice keeps the later value.
+    """
     if changes.empty:
         return pd.DataFrame({"id": []})
-    values = [
-        clear if v is None else (pd.Timestamp(v) if kind_of(c) == "datetime" else v)
-        for c, v in zip(changes["column"], changes["new"], strict=True)
-    ]
-    long = changes.assign(value=values)
-    ids = list(dict.fromkeys(long["record_id"]))
-    fields = list(dict.fromkeys(long["field"]))
-    out = pd.DataFrame({"id": ids})
-    pos = {rid: i for i, rid in enumerate(ids)}
-    for field in fields:
-        part = long[long["field"] == field]
-        column: list[Any] = [None] * len(ids)
-        for rid, v in zip(part["record_id"], part["value"], strict=True):
-            column[pos[rid]] = v
-        out[field] = pd.Series(column, dtype=object)
-    return out
+    rows, ids = pd.factorize(changes["record_id"], use_na_sentinel=False)
+    cols, fields = pd.factorize(changes["field"], use_na_sentinel=False)
+    values = _push_values(changes, clear)
+    last = ~pd.Series(cols * len(ids) + rows).duplicated(keep="last").to_numpy()
+    grid = np.full((len(fields), len(ids)), None, dtype=object)
+    grid[cols[last], rows[last]] = values[last]
+    data: dict[Any, Any] = {"id": ids.tolist()}
+    for j, name in enumerate(fields.tolist()):
+        data[name] = pd.Series(grid[j], dtype=object)  # object: pandas would infer `str`
+    return pd.DataFrame(data)
+
+
+def _push_values(changes: pd.DataFrame, clear: Any) -> np.ndarray:
+    """`new` as written: None -> `clear`, date-time columns as Timestamps."""
+    values = changes["new"].to_numpy(dtype=object, copy=True)
+    none = pd.isna(values)  # None, NaN, NaT, NA; only None is a clear
+    none[none] = [v is None for v in values[none]]
+    column = changes["column"]
+    stamps = [c for c in column.unique() if kind_of(c) == "datetime"]
+    if stamps:
+        at = np.flatnonzero(column.isin(stamps).to_numpy() & ~none)
+        values[at] = _timestamps(values[at])
+    values[none] = clear
+    # The loop this replaced put the values in a column (`assign`) and read them back, so
+    # pandas' dtype inference shaped them (an all-number column gives floats, a None in a
+    # float or text column NaN); the same round trip keeps the output identical.
+    boxed = pd.Series(values.tolist())
+    if boxed.dtype == object:
+        return values  # the usual mix of text, numbers and Timestamps: kept as they are
+    return np.fromiter(boxed.tolist(), object, len(boxed))
+
+
+def _timestamps(values: np.ndarray) -> np.ndarray:
+    """pd.Timestamp of each value; ISO strings (one `scored_at` per run) parsed once each."""
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        return np.fromiter((pd.Timestamp(v) for v in values), object, len(values))
+    codes, uniques = pd.factorize(values)
+    parsed = np.fromiter((pd.Timestamp(v) for v in uniques), object, len(uniques))
+    return parsed[codes]
