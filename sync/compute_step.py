@@ -51,13 +51,18 @@ def load_finance_for(setup: Setup, state: StateDB, run_id: int, as_of: date) -> 
     return loaded
 
 
-def engine_frames(setup: Setup, state: StateDB) -> dict[str, pd.DataFrame]:
-    """Every mirrored canonical table, checked, typed and in the model currency."""
+def engine_frames(
+    setup: Setup, state: StateDB, raws: dict[str, pd.DataFrame] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every mirrored canonical table, checked, typed and in the model currency; `raws`
+    receives each table as the mirror holds it."""
     frames: dict[str, pd.DataFrame] = {}
     for table, om in setup.mapping.objects.items():
         if om is None:
             continue
         raw = state.mirror_frame(setup.name, table)
+        if raws is not None:
+            raws[table] = raw
         if raw.empty and table != "accounts":
             continue
         if raw.empty:
@@ -110,9 +115,10 @@ def compute_run(
     setup: Setup, state: StateDB, run_id: int, as_of: date, finance: FinanceLoad | None
 ) -> Inputs:
     """Frames from the mirror, finance joined, the engine run, scores stored."""
-    frames = engine_frames(setup, state)
+    raws: dict[str, pd.DataFrame] = {}
+    frames = engine_frames(setup, state, raws)
     current: dict[str, pd.DataFrame] = {
-        t: state.mirror_frame(setup.name, t) for t in ("accounts", "opportunities") if t in frames
+        t: raws[t] for t in ("accounts", "opportunities") if t in frames
     }
     info: dict[str, Any] = {}
     if finance is not None:

@@ -115,8 +115,9 @@ def _execute(
                 record_change_sets(state, run_id, changes)
             with timer("push"):
                 rejected = push_changes(
-                    setup, connector, state, run_id, changes, counts, progress, lock.keep
-                )
+                    setup, connector, state, run_id, changes, counts, progress, lock.keep,
+                    current=inputs.current,
+                )  # fmt: skip
         else:
             for table, frame in changes.items():
                 counts[table].write_calls = write_calls(setup, frame["record_id"].nunique())

@@ -54,7 +54,12 @@ def open_state(project: LoadedProject, env: Mapping[str, str] | None = None) -> 
             url = parsed.set(database=str(project.root / path)).render_as_string(
                 hide_password=False
             )
-    return StateDB(url)
+    return StateDB(url, cache_dir=cache_dir(project))
+
+
+def cache_dir(project: LoadedProject) -> Path:
+    """Where a project keeps what it can rebuild (mirror snapshots, checked finance files)."""
+    return project.root / ".valuesync" / "cache"
 
 
 def default_as_of(today: date | None = None) -> date:

@@ -10,7 +10,7 @@ record is logged with the CRM's error and does not stop the others.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -43,8 +43,10 @@ def push_changes(
     counts: dict[str, ObjectCounts],
     progress: Progress,
     keep_lock: Callable[[], None],
+    current: Mapping[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """Push every table's changes; returns the rejected rows of all of them."""
+    """Push every table's changes; returns the rejected rows of all of them. `current`: the
+    mirror's rows as the run read them (else read again) for `mirror_written`."""
     rejected: list[pd.DataFrame] = []
     clear = clear_value(setup.crm)
     for table, frame in changes.items():
@@ -70,7 +72,8 @@ def push_changes(
             progress.advance(task, len(chunk))
             keep_lock()
         progress.finish(task)
-        mirror_written(setup, state, run_id, table, frame, accepted)
+        mirror = (current or {}).get(table)
+        mirror_written(setup, state, run_id, table, frame, accepted, mirror)
         log.info(
             "%s: %s written %d, rejected %d in %d call(s)",
             setup.name, table, c.written, c.rejected, c.write_calls,
@@ -81,9 +84,16 @@ def push_changes(
 
 
 def mirror_written(
-    setup: Setup, state: StateDB, run_id: int, table: str, changes: pd.DataFrame, accepted: set[str]
+    setup: Setup,
+    state: StateDB,
+    run_id: int,
+    table: str,
+    changes: pd.DataFrame,
+    accepted: set[str],
+    mirror: pd.DataFrame | None = None,
 ) -> None:
-    """Put the values the CRM accepted into the mirror.
+    """Put the values the CRM accepted into the mirror (`mirror`: its rows as this run read
+    them; read again when not given).
 
     The next run then does not depend on the CRM's search index to see our own writes
     (HubSpot's lags), so it never writes the same values again; a later edit by someone
@@ -93,17 +103,21 @@ def mirror_written(
     if done.empty:
         return
     key = TABLES[table].key
-    mirror = state.mirror_frame(setup.name, table)
+    if mirror is None:
+        mirror = state.mirror_frame(setup.name, table)
     if mirror.empty:
         return
     mirror = mirror[mirror[key].astype(str).isin(set(done["record_id"].astype(str)))].copy()
-    position = {rid: i for i, rid in enumerate(mirror[key].astype(str))}
+    ids = mirror[key].astype(str)
     for column, part in done.groupby("column", sort=False):
-        values = (
-            mirror[column].astype(object).tolist() if column in mirror else [None] * len(mirror)
+        new = pd.Series(
+            part["new"].to_numpy(dtype=object), index=part["record_id"].astype(str).to_numpy()
         )
-        for rid, value in zip(part["record_id"].astype(str), part["new"], strict=True):
-            if rid in position:
-                values[position[rid]] = value
-        mirror[str(column)] = pd.Series(values, index=mirror.index, dtype=object)
+        hit = ids.isin(new.index).to_numpy()
+        old = (
+            mirror[column].astype(object)
+            if column in mirror
+            else pd.Series(None, index=mirror.index, dtype=object)
+        )
+        mirror[str(column)] = old.where(~hit, ids.map(new).astype(object))
     state.upsert_mirror(setup.name, table, mirror, key=key, run_id=run_id)

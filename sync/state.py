@@ -23,12 +23,15 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.base import Cursor
+from mappings.canonical import TABLES
 from mappings.errors import StateError
 from sync import migrations, state_locks
+from sync.mirror_cache import MirrorSnapshots, merge
 from sync.state_io import (
     decode_frame,
     mirror_rows,
@@ -38,6 +41,7 @@ from sync.state_log import RunLog
 from sync.state_models import (
     CursorRow,
     MirrorRow,
+    MirrorVersionRow,
     RunRow,
 )
 from sync.state_runs import RunState
@@ -57,6 +61,7 @@ RUN_STATUSES = (
 T_RUNS = RunRow.__table__  # type: ignore[attr-defined]
 T_CURSORS = CursorRow.__table__  # type: ignore[attr-defined]
 T_MIRROR = MirrorRow.__table__  # type: ignore[attr-defined]
+T_VERSIONS = MirrorVersionRow.__table__  # type: ignore[attr-defined]
 
 
 def utcnow() -> datetime:
@@ -104,9 +109,13 @@ def make_engine(url: str) -> Engine:
 class StateDB(RunLog, RunState):
     """The facade every part of a run uses to read and write state."""
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+    def __init__(
+        self, url: str | None = None, *, migrate: bool = True, cache_dir: Path | None = None
+    ) -> None:
+        """`cache_dir`: where mirror snapshots go (sync/mirror_cache.py); None: none."""
         self.url = url or DEFAULT_URL
         self.engine = make_engine(self.url)
+        self.snapshots = MirrorSnapshots(cache_dir)
         if migrate:
             self.migrate()
 
@@ -289,6 +298,7 @@ class StateDB(RunLog, RunState):
         deleted_ids: Sequence[str],
     ) -> int:
         now = utcnow()
+        version = self._next_version(conn, connection, table)
         rows = mirror_rows(
             frame,
             key=key,
@@ -297,6 +307,7 @@ class StateDB(RunLog, RunState):
             run_id=run_id,
             now=now,
             dialect=conn.dialect.name,
+            version=version,
         )
         upsert(conn, T_MIRROR, rows, ["connection", "table_name", "record_id"], prepared=True)
         if deleted_ids:
@@ -310,6 +321,7 @@ class StateDB(RunLog, RunState):
                     "deleted": True,
                     "run_id": run_id,
                     "updated_at": now,
+                    "version": version,
                 }
                 for i in deleted_ids
             ]
@@ -318,24 +330,67 @@ class StateDB(RunLog, RunState):
                 T_MIRROR,
                 tombstones,
                 ["connection", "table_name", "record_id"],
-                update=["deleted", "run_id", "updated_at"],
+                update=["deleted", "run_id", "updated_at", "version"],
             )
         return len(rows) + len(deleted_ids)
+
+    def _next_version(self, conn: Connection, connection: str, table: str) -> int:
+        """The table's write counter, incremented in the writing transaction (the row stays
+        locked until it commits, so committed versions follow commit order)."""
+        dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+        stmt = dialect.insert(T_VERSIONS).values(
+            connection=connection, table_name=table, version=1, epoch=uuid.uuid4().hex
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["connection", "table_name"],
+            set_={"version": T_VERSIONS.c.version + 1},
+        ).returning(T_VERSIONS.c.version)
+        return int(conn.execute(stmt).scalar_one())
 
     def mirror_frame(
         self, connection: str, table: str, *, include_deleted: bool = False
     ) -> pd.DataFrame:
-        """The mirrored rows of a canonical table as a DataFrame (canonical types restored)."""
-        query = (
-            sa.select(T_MIRROR.c.data)
-            .where(T_MIRROR.c.connection == connection, T_MIRROR.c.table_name == table)
-            .order_by(T_MIRROR.c.record_id)
-        )
-        if not include_deleted:
-            query = query.where(T_MIRROR.c.deleted.is_(False))
+        """The mirrored rows of a canonical table as a DataFrame (canonical types restored),
+        ordered by record id (code-point order on every database).
+
+        With a snapshot folder, the last snapshot plus the rows written since it; the result
+        is then saved as the new snapshot.
+        """
+        where = (T_MIRROR.c.connection == connection, T_MIRROR.c.table_name == table)
+        if include_deleted:
+            with self.transaction() as conn:
+                data = list(conn.execute(sa.select(T_MIRROR.c.data).where(*where)).scalars())
+            return _by_id(decode_frame(data, table), table)
         with self.transaction() as conn:
-            data = list(conn.execute(query).scalars())
-        return decode_frame(data, table)
+            # The counter first: rows read after it hold at least everything up to it.
+            counter = conn.execute(
+                sa.select(T_VERSIONS.c.epoch, T_VERSIONS.c.version).where(
+                    T_VERSIONS.c.connection == connection, T_VERSIONS.c.table_name == table
+                )
+            ).first()
+            snapshot = None
+            if counter is not None:
+                snapshot = self.snapshots.load(connection, table, counter[0], counter[1])
+            if snapshot is None:
+                query = sa.select(T_MIRROR.c.data).where(*where, T_MIRROR.c.deleted.is_(False))
+                data = list(conn.execute(query).scalars())
+            else:
+                query = sa.select(T_MIRROR.c.record_id, T_MIRROR.c.data, T_MIRROR.c.deleted).where(
+                    *where, T_MIRROR.c.version > snapshot.version
+                )
+                delta = conn.execute(query).all()
+        if snapshot is None:
+            frame = _by_id(decode_frame(data, table), table)
+        elif not delta:
+            return snapshot.frame
+        else:
+            live = [d for _, d, gone in delta if not gone]
+            frame = merge(
+                snapshot.frame, _key(table), [r for r, _, _ in delta], decode_frame(live, table)
+            )
+        if counter is not None and len(frame):
+            self.snapshots.save(connection, table, counter[0], counter[1], frame)
+        return frame
 
     # -- locks ----------------------------------------------------------------------------
     def acquire_lock(
@@ -380,6 +435,21 @@ class StateDB(RunLog, RunState):
             yield owner
         finally:
             self.release_lock(connection, owner)
+
+
+def _key(table: str) -> str:
+    canonical = TABLES.get(table)
+    return canonical.key if canonical is not None else "record_id"
+
+
+def _by_id(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Rows in record-id order (Python's code-point order, the same on SQLite and PostgreSQL
+    whatever its collation)."""
+    key = _key(table)
+    if frame.empty or key not in frame.columns:
+        return frame
+    order = frame[key].astype(str).argsort(kind="stable").to_numpy()
+    return frame.iloc[order].reset_index(drop=True)
 
 
 def new_owner() -> str:

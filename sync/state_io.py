@@ -157,6 +157,7 @@ def mirror_rows(
     run_id: int | None,
     now: datetime,
     dialect: str,
+    version: int | None = None,
 ) -> list[dict[str, Any]]:
     """Mirror rows for a canonical frame, driver-ready: key, JSON data, modified stamp (UTC)."""
     if key not in frame.columns:
@@ -184,6 +185,7 @@ def mirror_rows(
             "deleted": False,
             "run_id": run_id,
             "updated_at": updated,
+            "version": version,
         }
         for rid, d, m in zip(ids, data, modified, strict=True)
     ]
