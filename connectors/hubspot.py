@@ -141,7 +141,16 @@ class HubSpotConnector:
             yield Page(table, to_frame(table, om, [], puller.wanted), resume, tuple(archived))
             return
         start = window_start(since, self.connection.cursor_overlap_seconds)
-        yield from self._framed(table, om, puller, puller.search(start, datetime.now(UTC)))
+        end = datetime.now(UTC)
+        last = since
+        for page in self._framed(table, om, puller, puller.search(start, end)):
+            last = page.cursor or last
+            yield page
+        # Every window up to `end` was read: a page with no rows moves the cursor there, so
+        # the next pull's overlap reaches back from now, not from the last change however
+        # long ago (else each pull re-reads all that changed in the overlap before it).
+        if last is None or last.modified_at < end:
+            yield Page(table, to_frame(table, om, [], puller.wanted), Cursor(end), ())
 
     def pull_associations(self, obj: str) -> Iterator[Page]:
         """Every record's company (key, account_id), read from the company side, all pages.

@@ -19,6 +19,8 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -73,6 +75,8 @@ class SalesforceTransport(requests.Session):
         self.reserve_share = reserve_share
         self.timeout = timeout
         self._hint: str | None = None
+        self.server_time: datetime | None = None
+        """The `Date` of the org's last response (second resolution), for cursors."""
 
     # --- URL mapping ----------------------------------------------------------------
     def add_route(self, https_origin: str, target: str) -> None:
@@ -143,8 +147,17 @@ class SalesforceTransport(requests.Session):
                 operation=kind,
             ) from exc
         self._read_limit_info(response)
+        self._read_date(response)
         self._raise_transient(kind, response)
         return response
+
+    def _read_date(self, response: requests.Response) -> None:
+        try:
+            stamp = parsedate_to_datetime(response.headers.get("Date", ""))
+        except (TypeError, ValueError):
+            return
+        if stamp.tzinfo is not None:
+            self.server_time = stamp.astimezone(UTC)
 
     def _read_limit_info(self, response: requests.Response) -> None:
         m = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))

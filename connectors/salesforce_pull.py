@@ -158,11 +158,18 @@ def pull_pages(
     conn = api.conn
     where = _where(plan, since, conn.overlap_seconds)
     total = count_rows(api, plan, where)
+    # The org's time when it counted, one second back for the Date header's resolution:
+    # everything stamped before it that will ever be visible is read now or within the
+    # next pull's overlap.
+    asked = api.transport.server_time
+    high = Cursor(asked - timedelta(seconds=1), "") if asked is not None else None
     if total == 0:
+        yield from _caught_up(plan, since, high)
         return
     fields = plan.select_fields()
     text = soql.select(plan.schema, fields, where, order_by=[plan.cursor_field, "Id"])
     use_bulk = total >= conn.bulk_query_threshold
+    empty = pd.DataFrame()
     if use_bulk:
         needed = 2 + math.ceil(total / conn.bulk_query_page)
     else:
@@ -177,10 +184,26 @@ def pull_pages(
             api, plan.obj, text, page_size=conn.bulk_query_page, page_cap=cap, sleep=sleep
         ):
             page = _page(plan, from_csv(chunk, fields), fields, since)
-            since = page.cursor
+            since, empty = page.cursor, page.records.iloc[:0]
             yield page
+    else:
+        for page in _rest_pages(api, plan, text, fields, since, total):
+            since, empty = page.cursor, page.records.iloc[:0]
+            yield page
+    yield from _caught_up(plan, since, high, empty)
+
+
+def _caught_up(
+    plan: PullPlan, last: Cursor | None, high: Cursor | None, empty: pd.DataFrame | None = None
+) -> Iterator[Page]:
+    """After a complete pull, a page with no rows whose cursor is the time the org counted
+    (when that is later than the last row read), so the next pull's overlap reaches back
+    from now, not from the last change however long ago it was: otherwise every pull
+    re-reads whatever was written in the overlap before the last change (after a run wrote
+    400k records, all of them, run after run, until someone edits a record)."""
+    if high is None or (last is not None and last.modified_at >= high.modified_at):
         return
-    yield from _rest_pages(api, plan, text, fields, since, total)
+    yield Page(plan.table, pd.DataFrame() if empty is None else empty, high, ())
 
 
 def _query(sf: Any, text: str, deleted: bool, headers: dict[str, str]) -> Any:

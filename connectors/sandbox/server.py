@@ -12,8 +12,10 @@ import socket
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import uvicorn
 from starlette.applications import Starlette
@@ -76,7 +78,7 @@ class SandboxServer:
         routes: list[BaseRoute] = [*sf_routes(self.sf), *hs_routes(self.hs)]
         app = Starlette(routes=routes)
         app.router.redirect_slashes = False
-        return FaultMiddleware(app, self.faults)  # type: ignore[return-value]
+        return ClockDate(FaultMiddleware(app, self.faults), self)  # type: ignore[return-value]
 
     def start(self, timeout: float = 10.0) -> SandboxServer:
         """Bind, start serving in a daemon thread, and return once requests are accepted."""
@@ -94,6 +96,7 @@ class SandboxServer:
             access_log=False,
             lifespan="off",
             timeout_keep_alive=30,
+            date_header=False,  # ClockDate sends the CRM clock's time instead
             ssl_certfile=self._tls_file() if self.tls else None,
         )
         self._server = uvicorn.Server(config)
@@ -136,3 +139,28 @@ class SandboxServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class ClockDate:
+    """ASGI middleware: every response's `Date` header is the time on the clock the CRM
+    stamps records with (a test may shift the sandbox's clock), as on a real server whose
+    Date and SystemModstamp come from one clock. Clients use it as the server's time."""
+
+    def __init__(self, app: Any, server: SandboxServer) -> None:
+        self.app, self.server = app, server
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        store = self.server.sf.store if scope["path"].startswith("/services") else None
+        offset = store.clock.offset if store is not None else None
+
+        async def dated(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                now = datetime.now(UTC) + offset if offset is not None else datetime.now(UTC)
+                header = (b"date", format_datetime(now, usegmt=True).encode())
+                message = {**message, "headers": [*message.get("headers", []), header]}
+            await send(message)
+
+        await self.app(scope, receive, dated)

@@ -52,11 +52,17 @@ def test_each_page_carries_the_cursor_after_it_and_count_comes_first(org, connec
     server = org(accounts=450)
     sf = connect(server, rest_batch_size=200)
     pages = list(sf.pull("accounts"))
-    assert [len(p.records) for p in pages] == [200, 200, 50]
+    assert [len(p.records) for p in pages] == [200, 200, 50, 0]
+    # The last page holds no rows: its cursor is the org's time when it counted (the
+    # sandbox's clock, sent as the Date header), later than the last row's stamp.
+    caught_up = pages[-1].cursor
+    assert caught_up.modified_at > pages[-2].cursor.modified_at
+    now = server.sf.store.clock.now()
+    assert now - timedelta(seconds=5) <= caught_up.modified_at <= now
     assert pages[0].cursor == Cursor(
         BASE + timedelta(seconds=199), pages[0].records["account_id"].iloc[-1]
     )
-    assert pages[-1].cursor.modified_at == BASE + timedelta(seconds=449)
+    assert pages[-2].cursor.modified_at == BASE + timedelta(seconds=449)
     assert sf.calls == {"login": 1, "describe": 1, "count": 1, "query": 1, "query_more": 2}
 
 
@@ -64,7 +70,7 @@ def test_incremental_pull_reads_only_changes_plus_overlap(org, connect):
     server = org(accounts=600)
     sf = connect(server, overlap_seconds=5)
     first = list(sf.pull("accounts"))
-    cursor = first[-1].cursor
+    cursor = first[-2].cursor  # where the rows ended (as after a pull stopped there)
     ids = list(frame(first)["account_id"])
     changed = ids[10:210]
     touch(server, "Account", changed, Name="changed")
@@ -76,13 +82,16 @@ def test_incremental_pull_reads_only_changes_plus_overlap(org, connect):
     }
     assert set(again["account_id"]) == set(changed) | overlap
     assert len(again) == 200 + 6
+    # From the completed pull's cursor (the org's time) the overlap reaches back from then,
+    # not from the last row: only the changes come back.
+    assert set(frame(sf.pull("accounts", since=first[-1].cursor))["account_id"]) == set(changed)
 
 
 def test_same_second_changes_across_a_page_boundary_are_not_lost(org, connect):
     server = org(accounts=300)
     sf = connect(server, rest_batch_size=200, overlap_seconds=0)
     ids = list(frame(sf.pull("accounts"))["account_id"])
-    cursor = list(sf.pull("accounts"))[-1].cursor
+    cursor = list(sf.pull("accounts"))[-2].cursor  # the last row's, not the caught-up one
     server.sf.store.clock.offset = timedelta(0)
     same_second = ids[150:260]  # 110 records, one stamp: they straddle the 200-row page boundary
     stamp = server.sf.store.clock.now().replace(microsecond=0)
@@ -171,6 +180,7 @@ def test_acceptance_20k_accounts_bulk_first_then_only_changes(org, connect):
     touch(server, "Account", ids[:200], Name="changed")
     before = dict(sf.calls)
     again = frame(sf.pull("accounts", since=first[-1].cursor))
-    assert set(ids[:200]) <= set(again["account_id"])
-    assert len(again) == 200 + 3  # the changed ones plus 3 stamps inside the 2 s overlap
+    # Only the changed ones: the cursor is the org's time when the first pull counted, and
+    # nothing else was stamped within the 2 s overlap before it.
+    assert set(again["account_id"]) == set(ids[:200]) and len(again) == 200
     assert sf.calls["bulk_query"] == before["bulk_query"], "a small delta goes through REST"
