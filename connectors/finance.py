@@ -13,10 +13,12 @@ under `quarantine.max_share` it raises `FinanceDataError` before anything is wri
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from connectors.finance_match import (
@@ -162,7 +164,10 @@ def _convert(
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     frame = checked.frame
     if table == "finance":
-        dates = pd.to_datetime(frame["period"] + "-01", format="%Y-%m-%d", errors="coerce")
+        dates = _each_distinct(
+            frame["period"],
+            lambda p: pd.to_datetime(p + "-01", format="%Y-%m-%d", errors="coerce"),
+        )
     else:
         dates = frame["issue_date"]
     converted, missing = convert(
@@ -202,6 +207,16 @@ def _convert(
     return converted, {str(k): int(v) for k, v in counts.items()}
 
 
+def _each_distinct(values: pd.Series, parse: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`parse(values)` for a value-by-value `parse`, run once per distinct value."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    distinct = pd.Series(uniques, dtype=object)
+    if (codes < 0).any():
+        distinct = pd.concat([distinct, pd.Series([None], dtype=object)], ignore_index=True)
+        codes = np.where(codes < 0, len(distinct) - 1, codes)
+    return parse(distinct).take(codes).set_axis(values.index)
+
+
 def _concat(reports: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [r for r in reports if len(r)]
     return pd.concat(parts, ignore_index=True) if parts else empty_quarantine()
@@ -229,19 +244,42 @@ def _stop_if_too_many(
 
 
 def _per_month(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per customer and month: several rows of the same month (product lines) add up."""
+    """One row per customer and month: several rows of the same month (product lines) add up.
+
+    Grouped on one integer per (customer, account, month), built from each key's sorted
+    codes with missing last: the groups, their order and the sums are those of
+    `groupby(keys, dropna=False, sort=True)`, without a 3-level index of strings.
+    """
     keys = ["erp_customer_id", "account_id", "period"]
     if frame.empty:
         return frame.drop(columns=["invoice_id"], errors="ignore")
-    grouped = frame.groupby(keys, dropna=False, sort=True)
+    group = np.zeros(len(frame), dtype="int64")
+    for key in keys:
+        codes, uniques = pd.factorize(frame[key], sort=True)
+        group = group * (len(uniques) + 1) + np.where(codes < 0, len(uniques), codes)
+    ids, first = np.unique(group, return_index=True)  # first row of each group, in key order
+    grouped = frame.groupby(np.searchsorted(ids, group), sort=True)
     sums = grouped[["revenue", "cost_of_delivery"]].sum()
-    sums["acquisition_cost"] = grouped["acquisition_cost"].sum(min_count=1)
     firsts = grouped[["currency", "domain", "customer_name"]].first()
-    out = sums.join(firsts).reset_index()
-    for col in ("erp_customer_id", "account_id", "currency", "domain", "customer_name"):
-        out[col] = out[col].astype(object).where(out[col].notna(), None)
-    order = [c for c in columns_of("finance") if c in out.columns and c != "invoice_id"]
-    return out[order]
+    out = {
+        "erp_customer_id": _objects(frame["erp_customer_id"].to_numpy(dtype=object)[first]),
+        "account_id": _objects(frame["account_id"].to_numpy(dtype=object)[first]),
+        # groupby's index levels infer their dtype ("str" for text): so does the month
+        "period": pd.Series(frame["period"].to_numpy(dtype=object)[first]).infer_objects(),
+        "revenue": sums["revenue"].to_numpy(),
+        "cost_of_delivery": sums["cost_of_delivery"].to_numpy(),
+        "acquisition_cost": grouped["acquisition_cost"].sum(min_count=1).to_numpy(),
+        **{col: _objects(firsts[col].to_numpy(dtype=object)) for col in firsts.columns},
+    }
+    order = [c for c in columns_of("finance") if c in out and c != "invoice_id"]
+    return pd.DataFrame({c: out[c] for c in order})
+
+
+def _objects(values: np.ndarray) -> pd.Series:
+    """Text as Python objects, None where missing (pandas would infer "str" with NaN)."""
+    values = np.array(values, dtype=object)  # a copy: to_numpy may give a read-only view
+    values[pd.isna(values)] = None
+    return pd.Series(values, dtype=object)
 
 
 __all__ = [

@@ -144,7 +144,7 @@ def convert(
     rate = rate.mask(currency == corporate, 1.0)
     missing = rate.isna().to_numpy()
     factor = 1.0 / rate if direction == "currency_per_corporate" else rate
-    out = frame.copy()
+    out = frame.copy(deep=False)  # columns are replaced, never written into
     for col in amounts:
         out[col] = out[col].astype("float64") * factor
     out["currency"] = corporate

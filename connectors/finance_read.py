@@ -19,6 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from connectors.finance_csv import read_csv_fast
 from mappings.errors import ConfigError, ConnectorError, DataError
 from mappings.finance import SourceSpec, config_problem
 
@@ -79,6 +80,29 @@ def read_source(spec: SourceSpec, base_dir: Path) -> RawTable:
 
 def _read_csv(spec: SourceSpec, path: Path) -> RawTable:
     encoding = "utf-8-sig" if spec.encoding.lower().replace("_", "-") == "utf-8" else spec.encoding
+    fast = read_csv_fast(path, encoding, spec.delimiter)
+    if fast is None:
+        return _read_csv_exact(spec, path, encoding)
+    header, frame, lines = fast
+    label = str(path)
+    header = _header(label, header)
+    frame.columns = header
+    return RawTable(frame, lines, label, "line", empty_quarantine())
+
+
+def _header(label: str, header: list[str] | None) -> list[str]:
+    if header is None or not any(h.strip() for h in header):
+        raise DataError(
+            f"{label}: the file is empty; a finance export needs a header line (line 1) "
+            "naming its columns, then one row per line. Export it again with a header."
+        )
+    header = [h.strip() for h in header]
+    _check_header(label, header)
+    return header
+
+
+def _read_csv_exact(spec: SourceSpec, path: Path, encoding: str) -> RawTable:
+    """`csv.reader` line by line: the reference for rows, line numbers and messages."""
     label = str(path)
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -86,14 +110,7 @@ def _read_csv(spec: SourceSpec, path: Path) -> RawTable:
     try:
         with path.open(newline="", encoding=encoding) as fh:
             reader = csv.reader(fh, delimiter=spec.delimiter)
-            header = next(reader, None)
-            if header is None or not any(h.strip() for h in header):
-                raise DataError(
-                    f"{label}: the file is empty; a finance export needs a header line (line 1) "
-                    "naming its columns, then one row per line. Export it again with a header."
-                )
-            header = [h.strip() for h in header]
-            _check_header(label, header)
+            header = _header(label, next(reader, None))
             width = len(header)
             previous = reader.line_num
             for record in reader:

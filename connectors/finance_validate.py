@@ -7,12 +7,13 @@ canonical frame; the caller decides whether the share of such rows stops the run
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from connectors.finance_parse import parse_column
 from connectors.finance_read import QUARANTINE_COLUMNS, RawTable, empty_quarantine
 from mappings.canonical import FINANCE, INVOICES, Column
 from mappings.errors import DataError
@@ -48,6 +49,29 @@ def columns_of(table: str) -> dict[str, Column]:
     return cols
 
 
+class Reasons:
+    """Per row, the first problem found (code 0: none) and the text of each code."""
+
+    def __init__(self, rows: int) -> None:
+        self.code = np.zeros(rows, dtype=np.int16)
+        self.texts: list[str] = []
+
+    def add(self, mask: np.ndarray, text: str) -> None:
+        """`text` for the rows in `mask` that have no reason yet."""
+        new = mask & (self.code == 0)
+        if new.any():
+            self.texts.append(text)
+            self.code[new] = len(self.texts)
+
+    @property
+    def bad(self) -> np.ndarray:
+        return self.code > 0
+
+    def of(self, mask: np.ndarray) -> np.ndarray:
+        """The reason of each row in `mask`."""
+        return np.asarray(self.texts, dtype=object)[self.code[mask] - 1]
+
+
 def check_table(
     raw: RawTable,
     table: str,
@@ -69,36 +93,34 @@ def check_table(
             out[name] = pd.Series([None] * len(raw.frame), dtype=object)
             continue
         source = raw.frame[cspec.source].reset_index(drop=True)
-        parsed, reasons = _parse(
+        parsed = parse_column(
             source,
             column,
             cspec.format,
             corporate_currency,
             (spec.source.decimal, spec.source.thousands),
         )
+        reasons = Reasons(len(source))
+        reasons.add(parsed.bad, parsed.reason)
         if column.required:
-            missing = _blank(source)
-            reasons = reasons.mask(
-                missing & reasons.isna(), "missing value; this column is required"
-            )
+            reasons.add(parsed.blank, "missing value; this column is required")
         if column.kind == "float" and name not in negatives_allowed:
-            negative = (parsed < 0).fillna(False).to_numpy(dtype=bool)
-            reasons = reasons.mask(
-                negative & reasons.isna(),
+            reasons.add(
+                (parsed.values < 0).fillna(False).to_numpy(dtype=bool),
                 f"negative {name} is not allowed; fix the sign, or list {name} under "
                 "allow_negative in finance.yaml",
             )
         if name == "period" and as_of_period is not None:
-            future = (parsed > as_of_period).fillna(False).to_numpy(dtype=bool)
-            reasons = reasons.mask(
-                future & reasons.isna(), f"period is after the run's month {as_of_period}"
-            )
-        out[name] = parsed
-        problems.append(_report(raw, reasons, cspec.source, source))
-        bad |= reasons.notna().to_numpy()
+            future = (parsed.values > as_of_period).fillna(False).to_numpy(dtype=bool)
+            reasons.add(future, f"period is after the run's month {as_of_period}")
+        out[name] = parsed.values
+        problems.append(_report(raw, reasons.bad, reasons.of, cspec.source, source))
+        bad |= reasons.bad
     frame = pd.DataFrame(out)
     bad |= _check_keys(raw, spec, frame, problems)
     bad |= _check_duplicates(raw, spec, frame, "invoice_id", problems)
+    if not bad.any():
+        return Checked(frame, raw.lines, problems)
     keep = ~bad
     return Checked(frame[keep].reset_index(drop=True), raw.lines[keep], problems)
 
@@ -124,96 +146,27 @@ def _require_columns(raw: RawTable, table: str, spec: TableSource) -> None:
     )
 
 
-def _blank(source: pd.Series) -> np.ndarray:
-    text = source.astype("string").str.strip()
-    return (source.isna() | (text == "")).fillna(True).to_numpy(dtype=bool)
+def _reasons(reason: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The same reason for every bad row."""
+    return lambda mask: np.full(int(mask.sum()), reason, dtype=object)
 
 
-def _parse(
+def _report(
+    raw: RawTable,
+    bad: np.ndarray,
+    reasons: Callable[[np.ndarray], np.ndarray],
+    column: str,
     source: pd.Series,
-    column: Column,
-    fmt: str | None,
-    corporate: str,
-    number: tuple[str, str | None],
-) -> tuple[pd.Series, pd.Series]:
-    """Parsed values and, per row, the reason it could not be parsed (None when fine)."""
-    blank = _blank(source)
-    if column.kind == "float":
-        parsed = _to_number(source, *number)
-        bad = ~blank & (parsed.isna() | np.isinf(parsed)).to_numpy()
-        reason = (
-            f"unparsable amount; write a number such as 1234{number[0]}50 "
-            "(separators: source.decimal / source.thousands in finance.yaml)"
-        )
-        return parsed.where(~bad), _reasons(bad, reason)
-    if column.kind in ("period", "date"):
-        parsed_dt = _to_datetime(source, fmt, column.kind)
-        bad = ~blank & parsed_dt.isna().to_numpy()
-        expected = fmt or ("%Y-%m" if column.kind == "period" else "%Y-%m-%d")
-        reason = f"unparsable date; expected the format {expected} (source format in finance.yaml)"
-        if column.kind == "period":
-            values = parsed_dt.dt.strftime("%Y-%m").astype(object).where(~bad & ~blank, None)
-        else:
-            values = parsed_dt.where(~bad)
-        return values, _reasons(bad, reason)
-    text = source.astype("string").str.strip().astype(object).where(~blank, None)
-    if column.name == "currency":
-        upper = text.astype("string").str.upper()
-        bad = ~blank & ~upper.str.fullmatch(r"[A-Z]{3}").fillna(False).to_numpy()
-        values = upper.astype(object).where(~blank, corporate).where(~bad, None)
-        return values, _reasons(bad, "unknown currency; use an ISO 4217 code such as EUR or USD")
-    if column.choices:
-        lower = text.astype("string").str.lower()
-        bad = ~blank & ~lower.isin(column.choices).fillna(False).to_numpy()
-        reason = f"{column.name} must be one of {', '.join(column.choices)}"
-        return lower.astype(object).where(~bad & ~blank, None), _reasons(bad, reason)
-    return text, _reasons(np.zeros(len(source), dtype=bool), "")
-
-
-def _to_number(source: pd.Series, decimal: str, thousands: str | None) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(source) and not pd.api.types.is_bool_dtype(source):
-        return source.astype("float64")
-    # No guessing between "1.234" and "1,234": the separators are the mapping's choice.
-    text = source.astype("string").str.strip()
-    if thousands:
-        text = text.str.replace(thousands, "", regex=False)
-    if decimal != ".":
-        text = text.str.replace(decimal, ".", regex=False)
-    return pd.to_numeric(text, errors="coerce").astype("float64")
-
-
-def _to_datetime(source: pd.Series, fmt: str | None, kind: str) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(source):
-        values = source.dt.tz_localize(None) if source.dt.tz is not None else source
-        return values.dt.normalize()
-    text = source.astype("string").str.strip()
-    if fmt:
-        return pd.to_datetime(text, format=fmt, errors="coerce")
-    first = "%Y-%m" if kind == "period" else "%Y-%m-%d"
-    parsed = pd.to_datetime(text, format=first, errors="coerce")
-    rest = parsed.isna() & text.notna()
-    if rest.any():
-        parsed = parsed.fillna(pd.to_datetime(text.where(rest), format="ISO8601", errors="coerce"))
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert(None)
-    return parsed.dt.normalize()
-
-
-def _reasons(bad: np.ndarray, reason: str) -> pd.Series:
-    return pd.Series(reason, index=pd.RangeIndex(len(bad)), dtype=object).where(bad, None)
-
-
-def _report(raw: RawTable, reasons: pd.Series, column: str, source: pd.Series) -> pd.DataFrame:
-    mask = reasons.notna().to_numpy()
-    if not mask.any():
+) -> pd.DataFrame:
+    if not bad.any():
         return empty_quarantine()
     return pd.DataFrame(
         {
             "file": raw.label,
-            "line": raw.lines[mask],
+            "line": raw.lines[bad],
             "column": column,
-            "value": source[mask].astype("string").fillna("").astype(object).to_numpy(),
-            "reason": reasons[mask].to_numpy(),
+            "value": source[bad].astype("string").fillna("").astype(object).to_numpy(),
+            "reason": reasons(bad),
         },
         columns=QUARANTINE_COLUMNS,
     )
@@ -229,9 +182,9 @@ def _check_keys(
     if no_key.any():
         present = [k for k in mapped if spec.column(k).source in raw.frame]  # type: ignore[union-attr]
         source = spec.column((present or mapped)[-1]).source  # type: ignore[union-attr]
-        reasons = _reasons(no_key, f"no customer key; fill {' or '.join(mapped)}")
+        reason = _reasons(f"no customer key; fill {' or '.join(mapped)}")
         values = raw.frame[source] if source in raw.frame else pd.Series([""] * len(frame))
-        problems.append(_report(raw, reasons, source, values.reset_index(drop=True)))
+        problems.append(_report(raw, no_key, reason, source, values.reset_index(drop=True)))
     return no_key
 
 
@@ -246,11 +199,14 @@ def _check_duplicates(
     if not dup.any():
         return dup
     first_line = pd.Series(raw.lines, index=ids.index).groupby(ids).transform("min")
-    reasons = pd.Series(
-        np.where(dup, f"duplicate {key}; first seen on {raw.unit} " + first_line.astype(str), None),
-        dtype=object,
-    )
+    reasons = f"duplicate {key}; first seen on {raw.unit} " + first_line.astype(str)
     problems.append(
-        _report(raw, reasons, cspec.source, raw.frame[cspec.source].reset_index(drop=True))
+        _report(
+            raw,
+            dup,
+            lambda mask: reasons[mask].to_numpy(dtype=object),
+            cspec.source,
+            raw.frame[cspec.source].reset_index(drop=True),
+        )
     )
     return dup
