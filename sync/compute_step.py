@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from connectors.finance import FinanceDataError, FinanceLoad, load_finance, match_accounts
+from connectors.finance_cache import load_finance_cached
 from mappings.canonical import TABLES, coerce_table, convert_currency
 from mappings.errors import DataError
 from sync.connect import OVERRIDE_COLUMN, Setup
@@ -40,8 +41,15 @@ def load_finance_for(setup: Setup, state: StateDB, run_id: int, as_of: date) -> 
     """The connection's finance files checked; quarantine stored; too many bad rows stop."""
     if setup.finance is None or setup.finance_path is None:
         return None
+    base = setup.finance_path.parent
     try:
-        loaded = load_finance(setup.finance, base_dir=setup.finance_path.parent, as_of=as_of)
+        if state.cache_dir is None:
+            loaded = load_finance(setup.finance, base_dir=base, as_of=as_of)
+        else:
+            loaded = load_finance_cached(
+                setup.finance, mapping_path=setup.finance_path, base_dir=base, as_of=as_of,
+                cache_dir=state.cache_dir / "finance",
+            )  # fmt: skip
     except FinanceDataError as exc:
         if len(exc.quarantine):
             state.record_quarantine(run_id, exc.quarantine)

@@ -115,7 +115,8 @@ class StateDB(RunLog, RunState):
         """`cache_dir`: where mirror snapshots go (sync/mirror_cache.py); None: none."""
         self.url = url or DEFAULT_URL
         self.engine = make_engine(self.url)
-        self.snapshots = MirrorSnapshots(cache_dir)
+        self.cache_dir = cache_dir
+        self.snapshots = MirrorSnapshots(cache_dir / "mirror" if cache_dir else None)
         if migrate:
             self.migrate()
 
