@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 FULL_MARK = "full_read:{}"
 ASSOC_MARK = "associations:{}"
 PAGES_AHEAD = 2
-"""Pages fetched in front of the one being stored (each holds up to one page in memory)."""
+"""Pages queued in front of the one being stored (plus one being fetched): memory for
+PAGES_AHEAD + 2 pages at most."""
 
 
 def mapped_tables(setup: Setup) -> list[str]:
