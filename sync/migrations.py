@@ -199,6 +199,29 @@ def _v5_mirror_versions(conn: Connection) -> None:
     )
 
 
+def _v6_score_blobs(conn: Connection) -> None:
+    """Per-run scores as one Parquet blob per (run, kind), shared by runs with equal scores
+    (vs_scores' JSON row per record stays readable for older runs)."""
+    md = sa.MetaData()
+    sa.Table(
+        "vs_score_blobs",
+        md,
+        sa.Column("digest", sa.String(64), primary_key=True),
+        sa.Column("rows", sa.Integer, nullable=False),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+    )
+    sa.Table(
+        "vs_score_frames",
+        md,
+        sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("kind", sa.String(20), primary_key=True),
+        sa.Column("digest", sa.String(64), nullable=False),
+    )
+    md.create_all(conn)
+    if conn.dialect.name == "postgresql":  # zstd bytes: TOAST need not try pglz on them
+        conn.execute(sa.text("ALTER TABLE vs_score_blobs ALTER COLUMN data SET STORAGE EXTERNAL"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -209,6 +232,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "per-run account and opportunity scores; connection marks", _v3_scores_marks),
     Migration(4, "change sets looked up by run, object and record", _v4_change_lookup),
     Migration(5, "mirror write versions (incremental mirror snapshots)", _v5_mirror_versions),
+    Migration(6, "per-run scores as shared Parquet blobs", _v6_score_blobs),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -180,7 +180,7 @@ class StateSource:
         return None
 
     def _has_scores(self, run_id: int) -> bool:
-        return not self.db.scores(run_id, "accounts").head(1).empty
+        return bool(self.db.has_scores(run_id, "accounts"))
 
     def scores(self, run_id: int) -> Scores:
         """A run's stored scores, named from the mirror."""

@@ -178,3 +178,25 @@ TABLES = (
     ScoreRow,
     MarkRow,
 )
+
+
+class ScoreBlobRow(SQLModel, table=True):
+    """One run's account or opportunity rows as Parquet (zstd), named by the SHA-256 of its
+    bytes: runs whose scores are identical share one blob."""
+
+    __tablename__ = "vs_score_blobs"
+    digest: str = Field(primary_key=True, max_length=64)
+    rows: int
+    data: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class ScoreFrameRow(SQLModel, table=True):
+    """Which blob holds a run's scores of one kind (accounts, opportunities)."""
+
+    __tablename__ = "vs_score_frames"
+    run_id: int = Field(primary_key=True)
+    kind: str = Field(primary_key=True, max_length=20)
+    digest: str = Field(max_length=64)
+
+
+TABLES = (*TABLES, ScoreBlobRow, ScoreFrameRow)  # type: ignore[assignment]  # appended: migration 6

@@ -13,17 +13,21 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from sync.state_io import decode_frame, json_lines, upsert
+from sync.state_io import decode_frame, upsert
 from sync.state_log import T_CHANGES
-from sync.state_models import LockRow, MarkRow, RunRow, ScoreRow
+from sync.state_models import LockRow, MarkRow, RunRow, ScoreBlobRow, ScoreFrameRow, ScoreRow
+from sync.state_scores import SCORE_KEYS, decode_scores, digest, encode_scores
 
 T_SCORES = ScoreRow.__table__  # type: ignore[attr-defined]
 T_MARKS = MarkRow.__table__  # type: ignore[attr-defined]
 T_LOCKS = LockRow.__table__  # type: ignore[attr-defined]
 T_RUNS_ = RunRow.__table__  # type: ignore[attr-defined]
-SCORE_KEYS = {"accounts": "account_id", "opportunities": "opportunity_id"}
+T_BLOBS = ScoreBlobRow.__table__  # type: ignore[attr-defined]
+T_FRAMES = ScoreFrameRow.__table__  # type: ignore[attr-defined]
+__all__ = ["SCORE_KEYS", "RunState", "owner_is_dead"]
 
 
 def _aware(ts: datetime) -> datetime:
@@ -66,34 +70,63 @@ class RunState:
     def record_scores(
         self, run_id: int, accounts: pd.DataFrame, opportunities: pd.DataFrame | None = None
     ) -> int:
-        """Store the engine's account and opportunity rows of a run (JSON per row)."""
-        rows: list[dict[str, Any]] = []
-        for kind, frame in (("accounts", accounts), ("opportunities", opportunities)):
-            if frame is None or frame.empty:
-                continue
-            plain = frame.assign(
-                **{str(c): frame[c].astype(object) for c in frame.columns
-                   if isinstance(frame[c].dtype, pd.CategoricalDtype)}
-            )  # fmt: skip
-            ids = frame[SCORE_KEYS[kind]].astype(str).tolist()
-            rows += [
-                {"run_id": run_id, "kind": kind, "record_id": rid, "data": data}
-                for rid, data in zip(ids, json_lines(plain), strict=True)
-            ]
+        """Store the engine's account and opportunity rows of a run (one blob per kind).
+
+        A blob equal to one stored before (same bytes) is not stored again: the run refers
+        to it, so a schedule whose scores do not change adds a few bytes per run.
+        """
+        blobs = {
+            kind: (encode_scores(frame, kind), len(frame))
+            for kind, frame in (("accounts", accounts), ("opportunities", opportunities))
+            if frame is not None and not frame.empty
+        }
         with self.transaction() as conn:
-            upsert(conn, T_SCORES, rows, None)
-        return len(rows)
+            for kind, (blob, rows) in blobs.items():
+                name = digest(blob)
+                known = sa.select(T_BLOBS.c.digest).where(T_BLOBS.c.digest == name)
+                if conn.execute(known).first() is None:
+                    insert: Any = (
+                        postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+                    )
+                    conn.execute(
+                        insert(T_BLOBS)
+                        .values(digest=name, rows=rows, data=blob)
+                        .on_conflict_do_nothing(index_elements=["digest"])
+                    )
+                row = {"run_id": run_id, "kind": kind, "digest": name}
+                upsert(conn, T_FRAMES, [row], ["run_id", "kind"])
+        return sum(rows for _, rows in blobs.values())
 
     def scores(self, run_id: int, kind: str = "accounts") -> pd.DataFrame:
-        """The rows `record_scores` stored for a run, as a DataFrame ordered by record id."""
+        """The rows `record_scores` stored for a run, as a DataFrame ordered by record id
+        (empty, without columns, when the run stored none)."""
         query = (
-            sa.select(T_SCORES.c.data)
-            .where(T_SCORES.c.run_id == run_id, T_SCORES.c.kind == kind)
-            .order_by(T_SCORES.c.record_id)
+            sa.select(T_BLOBS.c.data)
+            .join(T_FRAMES, T_FRAMES.c.digest == T_BLOBS.c.digest)
+            .where(T_FRAMES.c.run_id == run_id, T_FRAMES.c.kind == kind)
         )
         with self.transaction() as conn:
-            data = list(conn.execute(query).scalars())
-        return decode_frame(data, kind)
+            blob = conn.execute(query).scalar()
+            if blob is None:  # a run recorded before schema version 6: a JSON row per record
+                old = (
+                    sa.select(T_SCORES.c.data)
+                    .where(T_SCORES.c.run_id == run_id, T_SCORES.c.kind == kind)
+                    .order_by(T_SCORES.c.record_id)
+                )
+                data = list(conn.execute(old).scalars())
+        return decode_scores(bytes(blob), kind) if blob is not None else decode_frame(data, kind)
+
+    def has_scores(self, run_id: int, kind: str = "accounts") -> bool:
+        """Whether the run stored scores of this kind (without reading them)."""
+        new = sa.select(T_FRAMES.c.run_id).where(
+            T_FRAMES.c.run_id == run_id, T_FRAMES.c.kind == kind
+        )
+        old = sa.select(T_SCORES.c.id).where(T_SCORES.c.run_id == run_id, T_SCORES.c.kind == kind)
+        with self.transaction() as conn:
+            return (
+                conn.execute(new.limit(1)).first() is not None
+                or conn.execute(old.limit(1)).first() is not None
+            )
 
     # -- marks ----------------------------------------------------------------------------
     def get_mark(self, connection: str, name: str) -> datetime | None:
