@@ -85,21 +85,29 @@ class RunLog:
 
     @staticmethod
     def _mark(conn: Connection, run_id: int, obj: str, status: str, ids: list[str]) -> None:
-        """Set the status of the run's changes of these records: one indexed equality look-up
-        per record (an IN list can be planned as a scan of the whole run on PostgreSQL while
-        its statistics still think the fresh change set is empty)."""
+        """Set the status of the run's changes of these records through the (run_id, object,
+        record_id) index. SQLite probes the index for an IN list; PostgreSQL gets one equality
+        look-up per record, because it plans an IN list as a scan of the whole run while its
+        statistics still think the fresh change set is empty."""
         if not ids:
+            return
+        where = (T_CHANGES.c.run_id == run_id, T_CHANGES.c.object == obj)
+        unique = list(dict.fromkeys(ids))
+        if conn.dialect.name == "sqlite":
+            for start in range(0, len(unique), 500):
+                part = unique[start : start + 500]
+                conn.execute(
+                    sa.update(T_CHANGES)
+                    .where(*where, T_CHANGES.c.record_id.in_(part))
+                    .values(status=status)
+                )
             return
         stmt = (
             sa.update(T_CHANGES)
-            .where(
-                T_CHANGES.c.run_id == run_id,
-                T_CHANGES.c.object == obj,
-                T_CHANGES.c.record_id == sa.bindparam("rid"),
-            )
+            .where(*where, T_CHANGES.c.record_id == sa.bindparam("rid"))
             .values(status=status)
         )
-        conn.execute(stmt, [{"rid": i} for i in dict.fromkeys(ids)])
+        conn.execute(stmt, [{"rid": i} for i in unique])
 
     def set_change_status(self, run_id: int, status: str) -> None:
         """Mark every change of a run (e.g. rolled_back after `rollback RUN`)."""
