@@ -168,7 +168,7 @@ def _link(portal: HubSpotPortal, frm: str, rid: str, to: str, to_id: str) -> str
         if live_record(portal.store.tables[kind], key) is None:
             return f"No {kind} with id {key}"
     portal.data.associations.add(frm, rid, to, to_id)
-    portal.touched()
+    portal.links_changed()
     return None
 
 
@@ -192,7 +192,7 @@ async def labelled(portal: HubSpotPortal, request: Request, frm: str, to: str) -
     rid, to_id = request.path_params["fromObjectId"], request.path_params["toObjectId"]
     if request.method == "DELETE":
         portal.data.associations.remove(frm, rid, to, to_id)
-        portal.touched()
+        portal.links_changed()
         return portal.empty(204)
     bad = _link(portal, frm, rid, to, to_id)
     if bad:
@@ -229,5 +229,5 @@ async def batch_archive(portal: HubSpotPortal, request: Request, frm: str, to: s
         rid = str((item.get("from") or {}).get("id", ""))
         for target in item.get("to") or []:
             portal.data.associations.remove(frm, rid, to, str(target.get("id", "")))
-    portal.touched()
+    portal.links_changed()
     return portal.empty(204)

@@ -174,5 +174,5 @@ def archive(
     for item in body["inputs"]:
         rec = live_record(table, item.get("id", ""))
         if rec is not None:
-            archive_record(portal, rec)
+            archive_record(portal, table, rec)
     return portal.empty(204)

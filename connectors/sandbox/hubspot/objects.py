@@ -76,7 +76,7 @@ def list_page(portal: HubSpotPortal, request: Request) -> Response:
     archived = query_bool(request, "archived")
     props = query_list(request, "properties")
     assoc = query_list(request, "associations")
-    ids = portal.sorted_ids(table)
+    ids = portal.archived_ids(table) if archived else portal.sorted_ids(table)
     results: list[dict[str, Any]] = []
     next_id: int | None = None
     for i in range(bisect_left(ids, start_id), len(ids)):
@@ -171,8 +171,8 @@ async def create(portal: HubSpotPortal, request: Request) -> Response:
 
 def archive(portal: HubSpotPortal, request: Request) -> Response:
     """DELETE /crm/v3/objects/{objectType}/{objectId}: 204, the record becomes archived."""
-    _table, rec, problem = _find(portal, request, "archive")
+    table, rec, problem = _find(portal, request, "archive")
     if problem:
         return problem
-    archive_record(portal, rec)
+    archive_record(portal, table, rec)
     return portal.empty(204)

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from starlette.responses import Response
 from connectors.sandbox.faults import FaultController
 from connectors.sandbox.hubspot.associations_store import v3_type
 from connectors.sandbox.hubspot.schema import PortalData, portal_data, resolve_object_type
+from connectors.sandbox.hubspot.stamp_index import StampIndex
 from connectors.sandbox.hubspot.values import created_at, iso_ms, record_value, to_wire
 from connectors.sandbox.store import ObjectTable, Record, Store
 
@@ -83,6 +85,8 @@ class HubSpotPortal:
         self.write_seq = 0
         """Bumped on every write through the API (search caches key on it)."""
         self._id_cache: dict[str, tuple[int, list[int]]] = {}
+        self._stamp_indexes: dict[str, StampIndex] = {}
+        self._archived_cache: dict[str, tuple[tuple[int, int], list[int]]] = {}
         self._window: deque[float] = deque()
         self._search_window: deque[float] = deque()
         self._lock = threading.Lock()
@@ -93,15 +97,66 @@ class HubSpotPortal:
         return self.store.tables.get(name) if name else None
 
     def sorted_ids(self, table: ObjectTable) -> list[int]:
-        """All ids of a table as sorted ints (cached until the table grows)."""
+        """All ids of a table as sorted ints (cached; extended when the table grows)."""
         n = len(table.records)
         cached = self._id_cache.get(table.name)
-        if cached is None or cached[0] != n:
-            cached = (n, sorted(int(i) for i in table.records))
-            self._id_cache[table.name] = cached
+        if cached is not None and cached[0] == n:
+            return cached[1]
+        ids: list[int] | None = None
+        if cached is not None and cached[0] < n:
+            # records are only ever added (archiving is a flag), at the end of the dict
+            new = [int(i) for i in islice(reversed(table.records), n - cached[0])][::-1]
+            seq = [*cached[1][-1:], *new]
+            if all(a < b for a, b in zip(seq, seq[1:], strict=False)):
+                ids = cached[1] + new
+        if ids is None:
+            ids = sorted(int(i) for i in table.records)
+        self._id_cache[table.name] = (n, ids)
+        return ids
+
+    def archived_ids(self, table: ObjectTable) -> list[int]:
+        """The archived ids of a table as sorted ints (cached until a write or growth), so
+        pages of the archived list do not each walk past every live record."""
+        key = (len(table.records), self.write_seq)
+        cached = self._archived_cache.get(table.name)
+        if cached is None or cached[0] != key:
+            ids = sorted(int(i) for i, r in list(table.records.items()) if r.get("_archived"))
+            cached = self._archived_cache[table.name] = (key, ids)
         return cached[1]
 
+    def stamp_index(self, table: ObjectTable) -> StampIndex:
+        """The table's (hs_lastmodifieddate, id) index, rebuilt when out of step.
+
+        Call with `store.lock` held.
+        """
+        index = self._stamp_indexes.get(table.name)
+        if index is None or not index.in_step(table):
+            index = self._stamp_indexes[table.name] = StampIndex(table)
+        return index
+
+    def wrote(self, table: ObjectTable, rec: Record, *, created: bool = False) -> None:
+        """One record was written through the API: re-file it in the index, bump write_seq.
+
+        Call with `store.lock` held, after the write.
+        """
+        index = self._stamp_indexes.get(table.name)
+        if index is not None and not index.stale:
+            if created and index.size == len(table.records) - 1:
+                index.size += 1
+            if index.size == len(table.records):
+                index.refile(rec)
+        with self._lock:
+            self.write_seq += 1
+
     def touched(self) -> None:
+        """Records changed outside the API (e.g. a test edited the store): drop derived state."""
+        with self._lock:
+            self.write_seq += 1
+            for index in self._stamp_indexes.values():
+                index.stale = True
+
+    def links_changed(self) -> None:
+        """Associations changed (no record stamp moves, so the stamp index stays valid)."""
         with self._lock:
             self.write_seq += 1
 

@@ -10,8 +10,11 @@
   is stable so offsets page deterministically). No associations in results.
 - Search has its own per-second bucket and its responses carry no
   X-HubSpot-RateLimit-* headers, only X-HubSpot-Correlation-Id.
-Matching id lists are cached per query until the portal is written through the API
-or a table grows, so paging a large result costs one filter pass.
+Queries on a hs_lastmodifieddate range sorted by it (the connector's windows) are
+answered from a per-table index in (hs_lastmodifieddate, id) order (search_indexed.py).
+Other queries filter and sort the table; their matching id lists are cached per query
+until the portal is written through the API or a table grows, so paging a large result
+costs one filter pass.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from connectors.sandbox.hubspot.search_filters import (
     parse_sorts,
     sort_records,
 )
+from connectors.sandbox.hubspot.search_indexed import indexed_page
 from connectors.sandbox.store import ObjectTable, Record
 
 SEARCH_MAX_LIMIT = 200
@@ -103,14 +107,17 @@ async def search(portal: HubSpotPortal, request: Request, cache: OrderedDict) ->
         )
         return _bad(portal, msg)
     try:
-        ids = _matching_ids(portal, table, body, cache)
+        found = indexed_page(portal, table, body, offset, limit)
+        if found is None:
+            ids = _matching_ids(portal, table, body, cache)
+            found = len(ids), ids[offset : offset + limit]
     except FilterError as exc:
         return _bad(portal, str(exc))
+    total, page = found
     props = [p for p in body.get("properties") or [] if isinstance(p, str)]
-    page = ids[offset : offset + limit]
     results = [portal.record_json(table, table.records[i], props) for i in page]
-    out: dict[str, Any] = {"total": len(ids), "results": results}
-    if offset + limit < len(ids):
+    out: dict[str, Any] = {"total": total, "results": results}
+    if offset + limit < total:
         out["paging"] = {"next": {"after": str(offset + limit)}}
     return portal.json(out, search=True)
 

@@ -52,7 +52,7 @@ def apply_update(
     with portal.store.lock:
         rec.update(values)
         rec["hs_lastmodifieddate"] = portal.store.clock.now()
-    portal.touched()
+        portal.wrote(table, rec)
 
 
 def create_record(portal: HubSpotPortal, table: ObjectTable, values: dict[str, Any]) -> Record:
@@ -66,17 +66,18 @@ def create_record(portal: HubSpotPortal, table: ObjectTable, values: dict[str, A
             rec[created_key] = now
         rec["hs_lastmodifieddate"] = now
         portal.store.insert_many(table.name, [rec])
-    portal.touched()
+        portal.wrote(table, rec, created=True)
     return rec
 
 
-def archive_record(portal: HubSpotPortal, rec: Record) -> None:
+def archive_record(portal: HubSpotPortal, table: ObjectTable, rec: Record) -> None:
+    """Archive (soft-delete) one record; it leaves search and the live list."""
     with portal.store.lock:
         now = portal.store.clock.now()
         rec["_archived"] = True
         rec["_archived_at"] = now
         rec["hs_lastmodifieddate"] = now
-    portal.touched()
+        portal.wrote(table, rec)
 
 
 def live_record(table: ObjectTable, rid: Any) -> Record | None:
