@@ -165,21 +165,6 @@ class MarkRow(SQLModel, table=True):
     at: datetime
 
 
-TABLES = (
-    SchemaVersion,
-    RunRow,
-    CursorRow,
-    MirrorRow,
-    ChangeRow,
-    WriteResultRow,
-    RejectedRow,
-    QuarantineRow,
-    LockRow,
-    ScoreRow,
-    MarkRow,
-)
-
-
 class ScoreBlobRow(SQLModel, table=True):
     """One run's account or opportunity rows as Parquet (zstd), named by the SHA-256 of its
     bytes: runs whose scores are identical share one blob."""
@@ -199,4 +184,19 @@ class ScoreFrameRow(SQLModel, table=True):
     digest: str = Field(max_length=64)
 
 
-TABLES = (*TABLES, ScoreBlobRow, ScoreFrameRow)  # type: ignore[assignment]  # appended: migration 6
+TABLES = (
+    SchemaVersion,
+    RunRow,
+    CursorRow,
+    MirrorRow,
+    MirrorVersionRow,
+    ChangeRow,
+    WriteResultRow,
+    RejectedRow,
+    QuarantineRow,
+    LockRow,
+    ScoreRow,
+    MarkRow,
+    ScoreBlobRow,
+    ScoreFrameRow,
+)

@@ -19,6 +19,8 @@ def test_empty_database_migrates_to_the_models(state_url: str):
         table = model.__table__
         found = {c["name"] for c in inspector.get_columns(table.name)}
         assert found == set(table.columns.keys()), table.name
+    names = {n for n in inspector.get_table_names() if n.startswith("vs_")}
+    assert names == {m.__table__.name for m in TABLES}  # every table has its model
     assert db.migrate() == []  # a second open applies nothing
     db.close()
 
