@@ -91,10 +91,13 @@ def _copy_upsert(
     as INSERT ... SELECT (executemany costs a round trip per row even when pipelined)."""
     temp = f"tmp_{table.name}"
     cols = ", ".join(columns)
+    # Only the given columns, no constraints: LIKE would copy NOT NULL of a serial id
+    # without its default, and COPY of rows without an id would fail.
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {temp}")
     conn.exec_driver_sql(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} (LIKE {table.name}) ON COMMIT DROP"
+        f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS "
+        f"SELECT {cols} FROM {table.name} WITH NO DATA"
     )
-    conn.exec_driver_sql(f"TRUNCATE {temp}")
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {temp} ({cols}) FROM STDIN") as copy:
         for row in rows:

@@ -112,7 +112,11 @@ def test_rest_pull(request, sandbox_if_recording):
     with cassette(request):
         sf = connector()
         pages = list(sf.pull("accounts", fields=["name", "employees", "modified_at"]))
-    (page,) = pages
+    page, caught_up = pages
+    # A row-less last page: its cursor is the org's time when it counted (the count
+    # response's Date header, 1 s back for its resolution), after the last row's stamp.
+    assert caught_up.records.empty and list(caught_up.records.columns) == list(page.records.columns)
+    assert caught_up.cursor.modified_at > page.cursor.modified_at
     assert list(page.records.columns) == ["account_id", "name", "employees", "modified_at"]
     assert page.records["employees"].tolist() == [10, 11, 12, 13, 14]
     assert str(page.records["modified_at"].dtype) == "datetime64[us, UTC]"
@@ -124,7 +128,7 @@ def test_bulk_pull(request, sandbox_if_recording):
     with cassette(request):
         sf = connector(bulk_query_threshold=1, bulk_query_page=4)
         pages = list(sf.pull("opportunities", fields=["amount", "type", "is_won"]))
-    assert [len(p.records) for p in pages] == [4, 2]
+    assert [len(p.records) for p in pages] == [4, 2, 0]  # 0: the caught-up cursor page
     frame = pd.concat([p.records for p in pages], ignore_index=True)
     assert frame["type"].tolist() == ["new", "renewal", "expansion"] * 2
     assert frame["is_won"].tolist() == [False, True] * 3

@@ -161,3 +161,29 @@ def test_mirror_upsert_100k_rows(db: StateDB, capsys):
     with capsys.disabled():
         print(f"\n{db!r}: 100k insert {first:.2f}s, 100k update {second:.2f}s")
     assert first < 30 and second < 30
+
+
+def test_upsert_of_many_rows_into_a_table_with_a_serial_id(db: StateDB):
+    """Above the COPY threshold PostgreSQL copies into a temporary table first; it must not
+    inherit NOT NULL of the serial id the rows do not carry."""
+    from sync.state_io import COPY_FROM, upsert
+    from sync.state_log import T_REJECTED
+
+    run = db.start_run("c1")
+    rows = [
+        {"run_id": run, "object": "accounts", "record_id": f"A{i}", "field": None,
+         "code": "X", "message": "m"}
+        for i in range(COPY_FROM + 500)
+    ]  # fmt: skip
+    with db.transaction() as conn:
+        upsert(conn, T_REJECTED, rows, None)
+        stored = (
+            conn.execute(
+                T_REJECTED.select()
+                .where(T_REJECTED.c.run_id == run)
+                .with_only_columns(T_REJECTED.c.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert len(stored) == COPY_FROM + 500 and len(set(stored)) == len(stored)
