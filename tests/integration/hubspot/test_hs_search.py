@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -200,26 +199,24 @@ def test_paging_up_to_and_at_the_10000_cap(make_sandbox: Callable[..., SandboxSe
 
 
 @pytest.mark.slow
-def test_search_over_100k_records_answers_each_page_fast(
+def test_search_over_100k_records_pages_a_sorted_result(
     make_sandbox: Callable[..., SandboxServer],
 ) -> None:
-    """Server time per page, timed with plain requests (the client's dateutil parsing is slower)."""
+    """Five pages of a sorted search over 100k companies (its speed is bench/sandbox.py's
+    figure, not a timed test)."""
     server = make_sandbox(hs_store=big_portal(100_000))
     session = requests.Session()
     session.headers["Authorization"] = "Bearer pat-sandbox-0000"
     groups = one("hs_lastmodifieddate", "GTE", value=str(int(BASE.timestamp() * 1000) + 50_000))
     body: dict[str, Any] = {"filterGroups": groups, "sorts": ["-numberofemployees"], "limit": 200}
     body["properties"] = ["numberofemployees"]
-    after, times, values = "0", [], []
+    after, values = "0", []
     for _ in range(5):
-        start = time.perf_counter()
         resp = session.post(
             f"{server.url}/crm/v3/objects/companies/search", json=body | {"after": after}
         )
-        times.append(time.perf_counter() - start)
         page = resp.json()
         after = page["paging"]["next"]["after"]
         values += [int(r["properties"]["numberofemployees"]) for r in page["results"]]
     assert page["total"] == 50_000
     assert values[0] == 999 and values == sorted(values, reverse=True) and len(values) == 1000
-    assert max(times) < 0.5, f"search pages took {[round(t, 3) for t in times]} s"
