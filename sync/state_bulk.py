@@ -12,9 +12,8 @@ types; `json_loads` decodes each distinct text once (a change set repeats values
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from itertools import islice, repeat
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
@@ -25,10 +24,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from mappings.errors import StateError
+from sync.state_io import SQLITE_STAMP, plain_value
 
 CHUNK = 50_000
-SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"
-"""How SQLAlchemy's SQLite DateTime stores a timestamp (UTC, no offset)."""
+"""Rows per SQLite executemany."""
 
 
 def append_rows(
@@ -91,22 +90,9 @@ def _copy(conn: Connection, table: sa.Table, quoted: str, rows: Iterator[tuple[A
             copy.write_row(row)
 
 
-def _plain(value: Any) -> Any:
-    """A value as `json.dumps` takes it (the rules the change log always used)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, pd.Timestamp | datetime):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
-
-
 def json_value(value: Any) -> str:
     """One value as JSON text: numbers, text, booleans, timestamps (ISO), null."""
-    return json.dumps(_plain(value), default=str)
+    return json.dumps(plain_value(value), default=str)
 
 
 def json_values(values: pd.Series | Sequence[Any]) -> np.ndarray:

@@ -215,7 +215,8 @@ def decode_frame(data: Sequence[str], table: str) -> pd.DataFrame:
     return frame
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
+    """A cell as `json.dumps` takes it: missing -> None, timestamps ISO, numpy -> Python."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if value is pd.NaT or value is pd.NA:
@@ -229,7 +230,7 @@ def _plain(value: Any) -> Any:
 
 def encode_values(values: pd.Series) -> list[str]:
     """Each value as JSON text (types vary per field: numbers, text, dates, booleans)."""
-    return [json.dumps(_plain(v), default=str) for v in values]
+    return [json.dumps(plain_value(v), default=str) for v in values]
 
 
 def frame_records(
