@@ -201,17 +201,26 @@ def decode_frame(data: Sequence[str], table: str) -> pd.DataFrame:
         if data
         else pd.DataFrame()
     )
+    return restore_canonical(frame, table)
+
+
+def restore_canonical(frame: pd.DataFrame, table: str, unit: str | None = None) -> pd.DataFrame:
+    """Canonical datetime columns as aware UTC, date columns as naive midnight (ISO text or
+    datetimes in; `unit`: the resolution to hold them in, else as parsed)."""
     canonical = TABLES.get(table)
     if canonical is None:
         return frame
     for col in canonical.columns:
-        if col.name not in frame.columns:
+        if col.name not in frame.columns or col.kind not in ("datetime", "date"):
             continue
-        if col.kind == "datetime":
-            frame[col.name] = pd.to_datetime(frame[col.name], utc=True, format="ISO8601")
-        elif col.kind == "date":
-            parsed = pd.to_datetime(frame[col.name], utc=True, format="ISO8601")
-            frame[col.name] = parsed.dt.tz_convert(None).dt.normalize()
+        values = frame[col.name]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            stamps = pd.to_datetime(values, utc=True)
+        else:
+            stamps = pd.to_datetime(values, utc=True, format="ISO8601")
+        if col.kind == "date":
+            stamps = stamps.dt.tz_convert(None).dt.normalize()
+        frame[col.name] = stamps.dt.as_unit(unit) if unit else stamps
     return frame
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mappings.canonical import TABLES
 from sync.state_bulk import json_loads, json_values
+from sync.state_io import restore_canonical
 
 SCORE_KEYS = {"accounts": "account_id", "opportunities": "opportunity_id"}
 JSON_COLUMNS = b"valuesync.json_columns"
@@ -63,26 +62,4 @@ def decode_scores(blob: bytes, kind: str) -> pd.DataFrame:
     frame = table.to_pandas()
     for name in json.loads(meta.get(JSON_COLUMNS, b"[]")):
         frame[name] = json_loads(frame[name])
-    return restore_canonical(frame, kind)
-
-
-def restore_canonical(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """Canonical datetime columns as aware UTC, date columns as naive midnight."""
-    canonical = TABLES.get(kind)
-    if canonical is None:
-        return frame
-    for col in canonical.columns:
-        if col.name not in frame.columns:
-            continue
-        if col.kind == "datetime":
-            frame[col.name] = _stamps(frame[col.name]).dt.as_unit("us")
-        elif col.kind == "date":
-            stamps = _stamps(frame[col.name]).dt.tz_convert(None).dt.normalize()
-            frame[col.name] = stamps.dt.as_unit("us")
-    return frame
-
-
-def _stamps(values: pd.Series) -> Any:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return pd.to_datetime(values, utc=True)
-    return pd.to_datetime(values, utc=True, format="ISO8601")
+    return restore_canonical(frame, kind, unit="us")
