@@ -77,9 +77,7 @@ class ConnectorError(ValuesyncError):
         self.code = code
         parts = [p for p in (system, operation) if p]
         prefix = f"{' '.join(parts)}: " if parts else ""
-        detail = ", ".join(
-            x for x in (f"HTTP {status}" if status else "", code or "") if x
-        )
+        detail = ", ".join(x for x in (f"HTTP {status}" if status else "", code or "") if x)
         super().__init__(f"{prefix}{message}" + (f" ({detail})" if detail else ""))
 
 

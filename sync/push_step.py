@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from connectors.base import WriteResult
@@ -99,7 +100,10 @@ def mirror_written(
     (HubSpot's lags), so it never writes the same values again; a later edit by someone
     else still arrives through the pull, with a newer modification stamp.
     """
-    done = changes[changes["record_id"].astype(str).isin(accepted)]
+    # Plain object arrays: isin on Arrow-backed strings loops in Python per value.
+    record_ids = pd.Index(changes["record_id"].astype(str).to_numpy(dtype=object))
+    wanted = record_ids.isin(list(accepted))
+    done = changes[wanted]
     if done.empty:
         return
     key = TABLES[table].key
@@ -107,17 +111,22 @@ def mirror_written(
         mirror = state.mirror_frame(setup.name, table)
     if mirror.empty:
         return
-    mirror = mirror[mirror[key].astype(str).isin(set(done["record_id"].astype(str)))].copy()
-    ids = mirror[key].astype(str)
+    keys = pd.Index(mirror[key].astype(str).to_numpy(dtype=object))
+    mirror = mirror[keys.isin(record_ids[wanted].unique())].copy()
+    ids = pd.Index(mirror[key].astype(str).to_numpy(dtype=object))
     for column, part in done.groupby("column", sort=False):
         new = pd.Series(
-            part["new"].to_numpy(dtype=object), index=part["record_id"].astype(str).to_numpy()
+            part["new"].to_numpy(dtype=object),
+            index=part["record_id"].astype(str).to_numpy(dtype=object),
         )
-        hit = ids.isin(new.index).to_numpy()
+        new = new[~new.index.duplicated(keep="last")]
+        position = new.index.get_indexer(ids)
+        hit = position >= 0
         old = (
-            mirror[column].astype(object)
+            mirror[column].to_numpy(dtype=object, copy=True)
             if column in mirror
-            else pd.Series(None, index=mirror.index, dtype=object)
+            else np.full(len(mirror), None, dtype=object)
         )
-        mirror[str(column)] = old.where(~hit, ids.map(new).astype(object))
+        old[hit] = new.to_numpy()[position[hit]]
+        mirror[str(column)] = pd.Series(old, index=mirror.index, dtype=object)
     state.upsert_mirror(setup.name, table, mirror, key=key, run_id=run_id)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -146,9 +147,30 @@ def json_lines(frame: pd.DataFrame) -> list[str]:
 
 def _iso(values: pd.Series) -> pd.Series:
     """ISO-8601 text per timestamp, vectorised (to_json's own date path is 5x slower)."""
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return values.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    aware = isinstance(values.dtype, pd.DatetimeTZDtype)
+    text = stamp_text(values, sep="T", suffix="Z" if aware else "")
+    return pd.Series(text, index=values.index, dtype=object)
+
+
+def stamp_text(values: pd.Series, *, sep: str = " ", suffix: str = "") -> np.ndarray:
+    """`%Y-%m-%d{sep}%H:%M:%S.%f{suffix}` per timestamp (aware ones in UTC), None for NaT.
+
+    numpy's datetime_as_string is C code, about 20x faster than pandas' strftime, which
+    formats each value through Python (a third of mirroring a page went there).
+    """
+    stamps = pd.to_datetime(values, utc=isinstance(values.dtype, pd.DatetimeTZDtype))
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    raw = stamps.to_numpy(dtype="datetime64[us]")
+    fixed = np.datetime_as_string(raw, unit="us")  # YYYY-MM-DDTHH:MM:SS.ffffff, or NaT
+    if sep != "T" and len(fixed):
+        width = fixed.dtype.itemsize // np.dtype("U1").itemsize
+        fixed.view("U1").reshape(len(fixed), width)[:, 10] = sep
+    if suffix:
+        fixed = np.strings.add(fixed, suffix)
+    out = fixed.astype(object)
+    out[np.isnat(raw)] = None
+    return out
 
 
 def mirror_rows(
@@ -172,10 +194,7 @@ def mirror_rows(
     ids = frame[key].astype(str).tolist()
     if "modified_at" in frame.columns:
         stamps = pd.to_datetime(frame["modified_at"], utc=True, errors="coerce")
-        text = stamps.dt.tz_convert("UTC").dt.strftime(SQLITE_STAMP)
-        if dialect != "sqlite":
-            text = text + "+00"
-        modified = text.astype(object).where(text.notna(), None).tolist()
+        modified = stamp_text(stamps, suffix="" if dialect == "sqlite" else "+00").tolist()
     else:
         modified = [None] * len(frame)
     return [

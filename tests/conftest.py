@@ -12,7 +12,7 @@ from connectors.sandbox.server import SandboxServer
 
 @pytest.fixture
 def make_sandbox() -> Iterator[Callable[..., SandboxServer]]:
-    """Factory: `make_sandbox(sf_store=..., hs_store=..., profile=..., tls=...)` -> a started server."""
+    """Factory: `make_sandbox(sf_store=, hs_store=, profile=, tls=)` -> a started server."""
     servers: list[SandboxServer] = []
 
     def factory(**kwargs: Any) -> SandboxServer:

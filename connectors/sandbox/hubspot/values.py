@@ -25,15 +25,18 @@ class InvalidValue(ValueError):
 
 def iso_ms(t: datetime, omit_zero_ms: bool = False) -> str:
     """2024-02-01T10:00:00.123Z (or ...10:00:00Z when asked to drop zero milliseconds)."""
-    # isoformat is C code and ~5x faster than strftime, which dominated list pages
-    if t.tzinfo is None:
-        text = t.isoformat(timespec="milliseconds")
+    # isoformat() without arguments is C code and the fastest formatting there is (a
+    # timespec keyword alone doubles its cost; strftime is 5x slower); list pages call
+    # this for every datetime of every record. UTC values are the rule in the store.
+    if t.tzinfo is not None and t.utcoffset():
+        t = t.astimezone(UTC)
+    text = t.isoformat()  # ...HH:MM:SS[.ffffff][+00:00]
+    if t.microsecond >= 1000:  # a non-zero millisecond
+        text = text[:23]
+    elif omit_zero_ms:
+        return text[:19] + "Z"
     else:
-        if t.utcoffset():
-            t = t.astimezone(UTC)
-        text = t.isoformat(timespec="milliseconds")[:-6]  # drop "+00:00"
-    if omit_zero_ms and text.endswith(".000"):
-        text = text[:-4]
+        text = text[:19] + ".000"
     return text + "Z"
 
 

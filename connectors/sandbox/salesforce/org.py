@@ -35,7 +35,8 @@ class Credentials:
     consumer_key: str = "sandbox-consumer-key"
     consumer_secret: str = "sandbox-consumer-secret"
     jwt_public_key_pem: str | None = None
-    """PEM of the public key whose private half signs JWT-bearer assertions (None = any RS256 key accepted)."""
+    """PEM of the public key whose private half signs JWT-bearer assertions (None: any RS256
+    key is accepted)."""
 
 
 @dataclass

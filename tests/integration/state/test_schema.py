@@ -37,6 +37,9 @@ def test_version_1_database_upgrades_and_keeps_its_data(state_url: str):
     assert db.run(run)["status"] == "running"
     indexes = {i["name"] for i in sa.inspect(db.engine).get_indexes("vs_change_sets")}
     assert "ix_vs_change_sets_run_id" in indexes
+    mirror = {i["name"] for i in sa.inspect(db.engine).get_indexes("vs_mirror")}
+    assert "ix_vs_mirror_version" in mirror
+    assert "ix_vs_mirror_modified" not in mirror  # created by version 2, dropped by 7
     db.close()
 
 

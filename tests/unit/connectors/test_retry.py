@@ -7,7 +7,6 @@ import pytest
 from connectors.retry import RetryPolicy, retrying
 from mappings.errors import FatalApiError, RetryableError
 
-
 FAST = RetryPolicy(attempts=4, base_wait=0.01, max_wait=0.05)
 
 

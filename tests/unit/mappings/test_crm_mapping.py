@@ -21,7 +21,8 @@ def test_shipped_mappings_load(system):
 
 BROKEN = {
     "typo-in-key": (
-        "system: salesforce\nobjects:\n  accounts:\n    object: Account\n    feilds: {}\noutputs: {}\n",
+        "system: salesforce\nobjects:\n  accounts:\n    object: Account\n    feilds: {}\n"
+        "outputs: {}\n",
         ["objects.accounts.feilds", ":5", "allowed: cursor, fields, object, values"],
     ),
     "unknown-table": (
