@@ -135,7 +135,11 @@ class HubSpotConnector:
         self.last_windows = puller.windows  # (start ms, end ms, total) per search window
         if since is None or full:
             started = datetime.now(UTC)
-            yield from self._framed(table, om, puller, ((r, None) for r in puller.list_all()))
+            # a full read takes each record's companies embedded in the list pages (one
+            # call per 100 records instead of one more per 1,000)
+            embed = COMPANIES if self._needs_account(table, om) else ""
+            pages = ((r, None) for r in puller.list_all(embed=embed))
+            yield from self._framed(table, om, puller, pages)
             resume = Cursor(started - timedelta(seconds=self.connection.cursor_overlap_seconds))
             archived = [r.id for page in puller.list_all(archived=True) for r in page]
             yield Page(table, to_frame(table, om, [], puller.wanted), resume, tuple(archived))
@@ -192,11 +196,7 @@ class HubSpotConnector:
         puller: Puller,
         pages: Iterator[tuple[list[Record], Cursor | None]],
     ) -> Iterator[Page]:
-        needs_account = (
-            ASSOCIATED_ACCOUNT in TABLES[table].column_names
-            and ASSOCIATED_ACCOUNT not in om.fields
-            and om.object != COMPANIES
-        )
+        needs_account = self._needs_account(table, om)
         buffer: list[Record] = []
         cursor: Cursor | None = None
         for records, page_cursor in pages:
@@ -211,6 +211,15 @@ class HubSpotConnector:
                 buffer, cursor = [], None
         if buffer or cursor is not None:
             yield self._page(table, om, puller, buffer, cursor, needs_account)
+
+    @staticmethod
+    def _needs_account(table: str, om: ObjectMapping) -> bool:
+        """True when the table's account_id comes from the record's company association."""
+        return (
+            ASSOCIATED_ACCOUNT in TABLES[table].column_names
+            and ASSOCIATED_ACCOUNT not in om.fields
+            and om.object != COMPANIES
+        )
 
     def _page(
         self,
@@ -233,11 +242,12 @@ class HubSpotConnector:
         records: list[Record],
         cursor: Cursor | None,
     ) -> Page:
-        links = (
-            read_associations(self.api, om.object, COMPANIES, [r.id for r in records])
-            if records
-            else {}
-        )
+        links: dict[str, Sequence[tuple[str, bool]]] = {
+            r.id: r.companies for r in records if r.companies is not None
+        }
+        unknown = [r.id for r in records if r.companies is None]  # searched, or paged links
+        if unknown:
+            links.update(read_associations(self.api, om.object, COMPANIES, unknown))
         accounts = {rid: primary_company(ls) for rid, ls in links.items()}
         return Page(table, to_frame(table, om, records, puller.wanted, accounts), cursor)
 

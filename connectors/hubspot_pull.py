@@ -50,12 +50,19 @@ def modified_property(object_type: str, configured: str | None = None) -> str:
     return configured or MODIFIED_PROPERTY.get(object_type, "hs_lastmodifieddate")
 
 
+PRIMARY_V3_TYPES = frozenset({"contact_to_company", "deal_to_company", "ticket_to_company"})
+"""v3 embedded association types naming a record's primary company; every link is also
+listed as `..._unlabeled`, and custom labels under their own names."""
+
+
 @dataclass(frozen=True)
 class Record:
-    """One HubSpot record as pulled: id and string-valued properties."""
+    """One HubSpot record as pulled: id, string-valued properties and, when the list read
+    embedded them completely, its companies as (company id, is primary)."""
 
     id: str
     properties: dict[str, Any]
+    companies: tuple[tuple[str, bool], ...] | None = None
 
 
 def _ms(t: datetime) -> int:
@@ -79,9 +86,30 @@ def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _records(results: Iterable[dict[str, Any]] | None) -> list[Record]:
-    """Records of a parsed JSON page (`results`: [{"id", "properties", ...}])."""
-    return [Record(str(r["id"]), r.get("properties") or {}) for r in results or ()]
+def _records(results: Iterable[dict[str, Any]] | None, embedded: str = "") -> list[Record]:
+    """Records of a parsed JSON page (`results`: [{"id", "properties", ...}]); with
+    `embedded` (e.g. "companies"), each record's embedded links to that type."""
+    if not embedded:
+        return [Record(str(r["id"]), r.get("properties") or {}) for r in results or ()]
+    return [
+        Record(str(r["id"]), r.get("properties") or {}, _embedded_links(r, embedded))
+        for r in results or ()
+    ]
+
+
+def _embedded_links(record: dict[str, Any], to_type: str) -> tuple[tuple[str, bool], ...] | None:
+    """(id, is primary) per linked record, in order; None when the block has more pages (the
+    caller then reads that record's links with the v4 batch read)."""
+    block = (record.get("associations") or {}).get(to_type)
+    if not block:
+        return ()  # no links: HubSpot leaves the type out
+    if block.get("paging"):
+        return None
+    links: dict[str, bool] = {}
+    for entry in block.get("results") or ():
+        target = str(entry["id"])
+        links[target] = links.get(target, False) or entry.get("type") in PRIMARY_V3_TYPES
+    return tuple(links.items())
 
 
 def _next_after(page: dict[str, Any]) -> str | None:
@@ -216,8 +244,9 @@ class Puller:
         raise FatalApiError("search paging did not end", system=SYSTEM, operation="search")
 
     # -- full list read ----------------------------------------------------------------
-    def list_all(self, archived: bool = False) -> Iterator[list[Record]]:
-        """Every record (or every archived record) through the list endpoint, all pages."""
+    def list_all(self, archived: bool = False, embed: str = "") -> Iterator[list[Record]]:
+        """Every record (or every archived record) through the list endpoint, all pages;
+        with `embed` (an object type), each record's links to it come embedded."""
         after: str | None = None
         seen: set[str] = set()
         operation = f"list {'archived ' if archived else ''}{self.object_type}"
@@ -227,6 +256,8 @@ class Puller:
                 kwargs["after"] = after
             if not archived:
                 kwargs["properties"] = self.properties
+            if embed:
+                kwargs["associations"] = [embed]
             page = self.api.call_json(
                 "read",
                 operation,
@@ -234,7 +265,7 @@ class Puller:
                 self.object_type,
                 **kwargs,
             )
-            yield _records(page.get("results"))
+            yield _records(page.get("results"), embed)
             nxt = _next_after(page)
             if not nxt:
                 return

@@ -100,8 +100,9 @@ def mirror_written(
     (HubSpot's lags), so it never writes the same values again; a later edit by someone
     else still arrives through the pull, with a newer modification stamp.
     """
-    # Plain object arrays: isin on Arrow-backed strings loops in Python per value.
-    record_ids = pd.Index(changes["record_id"].astype(str).to_numpy(dtype=object))
+    # Object-dtype indexes (pandas 3 would infer Arrow-backed strings, whose isin loops in
+    # Python per value): hash look-ups in C.
+    record_ids = pd.Index(changes["record_id"].astype(str).to_numpy(dtype=object), dtype=object)
     wanted = record_ids.isin(list(accepted))
     done = changes[wanted]
     if done.empty:
@@ -111,13 +112,13 @@ def mirror_written(
         mirror = state.mirror_frame(setup.name, table)
     if mirror.empty:
         return
-    keys = pd.Index(mirror[key].astype(str).to_numpy(dtype=object))
+    keys = pd.Index(mirror[key].astype(str).to_numpy(dtype=object), dtype=object)
     mirror = mirror[keys.isin(record_ids[wanted].unique())].copy()
-    ids = pd.Index(mirror[key].astype(str).to_numpy(dtype=object))
+    ids = pd.Index(mirror[key].astype(str).to_numpy(dtype=object), dtype=object)
     for column, part in done.groupby("column", sort=False):
         new = pd.Series(
             part["new"].to_numpy(dtype=object),
-            index=part["record_id"].astype(str).to_numpy(dtype=object),
+            index=pd.Index(part["record_id"].astype(str).to_numpy(dtype=object), dtype=object),
         )
         new = new[~new.index.duplicated(keep="last")]
         position = new.index.get_indexer(ids)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -167,7 +168,7 @@ def stamp_text(values: pd.Series, *, sep: str = " ", suffix: str = "") -> np.nda
         width = fixed.dtype.itemsize // np.dtype("U1").itemsize
         fixed.view("U1").reshape(len(fixed), width)[:, 10] = sep
     if suffix:
-        fixed = np.strings.add(fixed, suffix)
+        fixed = np.char.add(fixed, suffix)
     out = fixed.astype(object)
     out[np.isnat(raw)] = None
     return out
@@ -216,7 +217,7 @@ def mirror_rows(
 def decode_frame(data: Sequence[str], table: str) -> pd.DataFrame:
     """Mirror JSON back into a frame, restoring canonical datetime and date columns."""
     frame = (
-        pd.DataFrame.from_records(json.loads("[" + ",".join(data) + "]"))
+        pd.DataFrame.from_records(orjson.loads("[" + ",".join(data) + "]"))
         if data
         else pd.DataFrame()
     )

@@ -75,6 +75,22 @@ class Associations:
         out.append({"category": "HUBSPOT_DEFINED", "typeId": plain, "label": None})
         return out
 
+    def v3_entries(self, from_type: str, from_id: str, to_type: str) -> list[dict[str, str]]:
+        """The v3 embedded entries of one record's links, as HubSpot lists them: every link
+        under `<from>_to_<to>_unlabeled` and the primary one also under `<from>_to_<to>`
+        (e.g. `deal_to_company`); a pair with no primary type lists each link once, under
+        `<from>_to_<to>`."""
+        ids = self.targets(from_type, from_id, to_type)
+        name = v3_type(from_type, to_type)
+        if TYPE_IDS.get((from_type, to_type), (0, None))[1] is None:
+            return [{"id": i, "type": name} for i in ids]
+        out = []
+        for i in ids:
+            if self.is_primary(from_type, from_id, to_type, i):
+                out.append({"id": i, "type": name})
+            out.append({"id": i, "type": f"{name}_unlabeled"})
+        return out
+
 
 def v3_type(from_type: str, to_type: str) -> str:
     """The v3 association type name, e.g. `company_to_deal`."""

@@ -82,6 +82,28 @@ def test_deals_tickets_and_invoices_get_account_id_from_their_company(portal, co
     assert inv.loc[0, "issue_date"] == pd.Timestamp("2024-01-02")
 
 
+@pytest.mark.parametrize("limit", [500, 1], ids=["embedded", "embedded-paged"])
+def test_a_full_read_takes_the_primary_company_from_the_list_pages(portal, connect, limit):
+    low, high = portal.companies(2)
+    deal = portal.deals(1)[0]
+    portal.link("deals", [deal], high)  # the first link is the primary one
+    portal.link("deals", [deal], low)
+    single = portal.deals(1, company=low)[0]
+    none = portal.deals(1)[0]
+    portal.server.hs.inline_association_limit = limit
+    conn = connect()
+
+    frame = _all(conn.pull("opportunities")).set_index("opportunity_id")
+
+    assert frame.loc[deal, "account_id"] == high  # primary, not the lowest id
+    assert frame.loc[single, "account_id"] == low
+    assert pd.isna(frame.loc[none, "account_id"])
+    if limit > 2:  # every link came embedded: no association reads at all
+        assert conn.calls["associations"] == 0
+    else:  # the paged record (and only it) was read through the v4 batch read
+        assert conn.calls["associations"] == 1
+
+
 @pytest.mark.parametrize("n_deals", [350, 1_200], ids=["350-deals", "1200-deals-paged"])
 def test_a_company_gets_every_associated_deal(portal, connect, n_deals):
     company = portal.companies(1)[0]

@@ -90,8 +90,22 @@ def test_properties_param_encodings(raw: Any, query: str) -> None:
 def test_associations_embedded_in_list(hs: Any, seed: dict[str, int]) -> None:
     page = hs.crm.companies.basic_api.get_page(limit=2, associations=["deals"])
     deals = page.results[0].associations["deals"].results
-    assert [d.id for d in deals] == [str(i) for i in range(1, seed["deals"] + 1, 10)]
-    assert {d.type for d in deals} == {"company_to_deal"}
+    ids = [str(i) for i in range(1, seed["deals"] + 1, 10)]
+    # as HubSpot lists them: every link unlabeled, the primary one also under its type name
+    assert [(d.id, d.type) for d in deals] == [
+        pair for i in ids for pair in ((i, "company_to_deal"), (i, "company_to_deal_unlabeled"))
+    ]
+    assert page.results[0].associations["deals"].paging is None
+
+
+def test_embedded_associations_past_the_limit_come_with_paging(
+    hs_server: Any, hs: Any, seed: dict[str, int]
+) -> None:
+    hs_server.hs.inline_association_limit = 3
+    page = hs.crm.companies.basic_api.get_page(limit=1, associations=["deals"])
+    block = page.results[0].associations["deals"]
+    assert len(block.results) == 3
+    assert block.paging.next.after == "3"
 
 
 def test_get_by_id_missing_is_404(hs: Any) -> None:
