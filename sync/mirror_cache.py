@@ -116,9 +116,12 @@ def merge(
     ordered by the key's text as the database orders record ids."""
     if not changed_ids:
         return snapshot
-    kept = (
-        snapshot[~snapshot[key].astype(str).isin(set(changed_ids))] if len(snapshot) else snapshot
-    )
+    if len(snapshot):
+        # an object-dtype index: isin on pandas 3's Arrow-backed strings loops per value
+        ids = pd.Index(snapshot[key].astype(str).to_numpy(dtype=object), dtype=object)
+        kept = snapshot[~ids.isin(changed_ids)]
+    else:
+        kept = snapshot
     parts = [p for p in (kept, changed) if len(p.columns)]
     if not parts:
         return snapshot.iloc[0:0]

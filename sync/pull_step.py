@@ -163,8 +163,9 @@ class Puller:
         mirror = self.state.mirror_frame(self.setup.name, table)
         if mirror.empty:
             return
-        ids = mirror[key].astype(str)
-        new = ids.map(links).astype(object).where(ids.isin(list(links)), None)
+        ids = pd.Series(mirror[key].astype(str).to_numpy(dtype=object), index=mirror.index)
+        known = pd.Index(ids, dtype=object).isin(list(links))  # object dtype: hashed in C
+        new = ids.map(links).astype(object).where(known, None)
         old = mirror["account_id"].astype(object) if "account_id" in mirror else None
         changed = new.ne(old) if old is not None else pd.Series(True, index=mirror.index)
         changed &= ~(new.isna() & (old.isna() if old is not None else True))
