@@ -10,7 +10,11 @@ record is logged with the CRM's error and does not stop the others.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -56,25 +60,18 @@ def push_changes(
         wide = push_frame(frame, clear)
         c = counts.setdefault(table, ObjectCounts())
         size = write_chunk(setup, len(wide))
-        accepted: set[str] = set()
         task = f"push {table}"
         progress.start(task, total=len(wide))
-        for start in range(0, len(wide), size):
-            chunk = wide.iloc[start : start + size].reset_index(drop=True)
-            result: WriteResult = connector.push(table, chunk)
-            state.record_write_result(run_id, table, result)
-            bad = {r.record_id for r in result.rejected}
-            accepted |= set(map(str, result.accepted)) - bad
-            c.written += len(set(result.accepted) - bad)
-            c.rejected += len(bad)
-            c.write_calls += sum(n for k, n in result.calls.items() if k not in NOT_WRITE_CALLS)
-            if result.rejected:
-                rejected.append(result.rejected_frame().assign(object=table))
-            progress.advance(task, len(chunk))
-            keep_lock()
+        tally = _Tally(state, run_id, table, c, progress, task, keep_lock)
+        chunks = (
+            wide.iloc[start : start + size].reset_index(drop=True)
+            for start in range(0, len(wide), size)
+        )
+        push_pipelined(partial(connector.push, table), chunks, tally.record)
+        rejected += tally.rejected
         progress.finish(task)
         mirror = (current or {}).get(table)
-        mirror_written(setup, state, run_id, table, frame, accepted, mirror)
+        mirror_written(setup, state, run_id, table, frame, tally.accepted, mirror)
         log.info(
             "%s: %s written %d, rejected %d in %d call(s)",
             setup.name, table, c.written, c.rejected, c.write_calls,
@@ -82,6 +79,75 @@ def push_changes(
     if not rejected:
         return pd.DataFrame(columns=REJECTED_COLUMNS)
     return pd.concat(rejected, ignore_index=True)[REJECTED_COLUMNS]
+
+
+@dataclass
+class _Tally:
+    """One table's push results as they are recorded: state DB, counts, progress, lock."""
+
+    state: StateDB
+    run_id: int
+    table: str
+    counts: ObjectCounts
+    progress: Progress
+    task: str
+    keep_lock: Callable[[], None]
+    accepted: set[str] = field(default_factory=set)
+    rejected: list[pd.DataFrame] = field(default_factory=list)
+
+    def record(self, result: WriteResult, rows: int) -> None:
+        self.state.record_write_result(self.run_id, self.table, result)
+        bad = {r.record_id for r in result.rejected}
+        self.accepted |= set(map(str, result.accepted)) - bad
+        c = self.counts
+        c.written += len(set(result.accepted) - bad)
+        c.rejected += len(bad)
+        c.write_calls += sum(n for k, n in result.calls.items() if k not in NOT_WRITE_CALLS)
+        if result.rejected:
+            self.rejected.append(result.rejected_frame().assign(object=self.table))
+        self.progress.advance(self.task, rows)
+        self.keep_lock()
+
+
+class _Skipped(Exception):
+    """A chunk not sent because the push before it failed."""
+
+
+def push_pipelined(
+    push: Callable[[pd.DataFrame], WriteResult],
+    chunks: Iterator[pd.DataFrame],
+    recorded: Callable[[WriteResult, int], None],
+) -> None:
+    """Push chunks one after another in a worker thread, recording each result in this
+    thread while the worker sends the next chunk: the CRM's time and the state DB's overlap.
+
+    At most one chunk is sent beyond the last recorded one, as when a single request is
+    under way, so a run killed here resumes as before: the change set on disk says what
+    may still be unwritten. Results are recorded in push order. Once a push fails, the
+    worker sends nothing more, and the error is raised here.
+    """
+    failed = threading.Event()
+
+    def guarded(chunk: pd.DataFrame) -> WriteResult:
+        if failed.is_set():
+            raise _Skipped
+        try:
+            return push(chunk)
+        except BaseException:
+            failed.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as worker:
+        in_flight: tuple[Future[WriteResult], int] | None = None
+        for chunk in chunks:
+            if failed.is_set():
+                break
+            sent = (worker.submit(guarded, chunk), len(chunk))
+            if in_flight is not None:
+                recorded(in_flight[0].result(), in_flight[1])  # raises the push's error
+            in_flight = sent
+        if in_flight is not None:
+            recorded(in_flight[0].result(), in_flight[1])
 
 
 def mirror_written(
