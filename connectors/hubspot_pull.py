@@ -89,10 +89,12 @@ def _dt(ms: int) -> datetime:
 def _records(results: Iterable[dict[str, Any]] | None, embedded: str = "") -> list[Record]:
     """Records of a parsed JSON page (`results`: [{"id", "properties", ...}]); with
     `embedded` (e.g. "companies"), each record's embedded links to that type."""
-    if not embedded:
-        return [Record(str(r["id"]), r.get("properties") or {}) for r in results or ()]
     return [
-        Record(str(r["id"]), r.get("properties") or {}, _embedded_links(r, embedded))
+        Record(
+            str(r["id"]),
+            r.get("properties") or {},
+            _embedded_links(r, embedded) if embedded else None,
+        )
         for r in results or ()
     ]
 

@@ -163,8 +163,8 @@ class Puller:
         mirror = self.state.mirror_frame(self.setup.name, table)
         if mirror.empty:
             return
-        ids = pd.Series(mirror[key].astype(str).to_numpy(dtype=object), index=mirror.index)
-        known = pd.Index(ids, dtype=object).isin(list(links))  # object dtype: hashed in C
+        ids = mirror[key].astype(str)
+        known = pd.Index(ids.to_numpy(dtype=object), dtype=object).isin(list(links))  # hashed in C
         new = ids.map(links).astype(object).where(known, None)
         old = mirror["account_id"].astype(object) if "account_id" in mirror else None
         changed = new.ne(old) if old is not None else pd.Series(True, index=mirror.index)
