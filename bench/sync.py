@@ -32,6 +32,7 @@ import argparse
 import json
 import math
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import time
@@ -175,13 +176,42 @@ def overlap_seconds(setup: Any) -> float:
     return float(setup.connection.hubspot.cursor_overlap_seconds)
 
 
-def timed_run(label: str, project: Any, env: dict[str, str]) -> tuple[Any, float]:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc; 0.0 where absent."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_probe() -> float:
+    """Seconds a fixed pure-Python workload takes now: this host's speed at the moment, so
+    figures taken at different times can be compared (the VMs this runs on vary); the
+    fastest of three tries."""
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(3_000_000):
+            total += (i * 7) % 13
+        json.dumps([{"k": str(i), "v": i * 0.5} for i in range(100_000)])
+        times.append(time.perf_counter() - start)
+    return round(min(times), 3)
+
+
+def timed_run(label: str, project: Any, env: dict[str, str], sandbox_pid: int) -> tuple[Any, float]:
     from sync import pipeline
 
     start = time.perf_counter()
+    cpu, sandbox_cpu = time.process_time(), cpu_seconds(sandbox_pid)
     report = pipeline.run(project, env=env)
     seconds = time.perf_counter() - start
-    print(f"  {label}: {seconds:.1f} s, status {report.status}")
+    cpu, sandbox_cpu = time.process_time() - cpu, cpu_seconds(sandbox_pid) - sandbox_cpu
+    print(
+        f"  {label}: {seconds:.1f} s, status {report.status} "
+        f"(CPU: valuesync {cpu:.1f} s, sandbox {sandbox_cpu:.1f} s)"
+    )
     return report, seconds
 
 
@@ -203,7 +233,8 @@ def bench(crm: str, accounts: int, seed: int) -> dict[str, Any]:
     from sync import pipeline
     from sync.connect import load_setup
 
-    print(f"== {crm}: {accounts:,} accounts")
+    probe = cpu_probe()
+    print(f"== {crm}: {accounts:,} accounts (CPU probe {probe:.2f} s)")
     with tempfile.TemporaryDirectory(prefix=f"bench-sync-{crm}-") as tmp:
         folder = Path(tmp) / "project"
         parent, child = mp.get_context("fork").Pipe()
@@ -218,7 +249,7 @@ def bench(crm: str, accounts: int, seed: int) -> dict[str, Any]:
             project, env = load_project(folder / "valuesync.yaml"), sandbox_env()
             setup = load_setup(project, None)
             pipeline.provision_fields(project, env=env)
-            first, first_s = timed_run("initial run", project, env)
+            first, first_s = timed_run("initial run", project, env, proc.pid)
             first_min = min_write_calls(setup, first)
             show(first, first_min)
             # The initial run's own writes advanced every modified stamp, so the next run
@@ -228,14 +259,16 @@ def bench(crm: str, accounts: int, seed: int) -> dict[str, Any]:
             wait = overlap_seconds(setup) + 1
             print(f"  waiting {wait:.0f} s (the cursor overlap) before the next run")
             time.sleep(wait)
-            settle, settle_s = timed_run("run re-reading the initial run's writes", project, env)
+            settle, settle_s = timed_run(
+                "run re-reading the initial run's writes", project, env, proc.pid
+            )
             show(settle, min_write_calls(setup, settle))
             state = pipeline.open_state(project, env)
             start = time.perf_counter()
             changed = change_one_percent(crm, url, state)
             state.close()
             print(f"  changed in the CRM: {changed} ({time.perf_counter() - start:.1f} s)")
-            second, second_s = timed_run("incremental run", project, env)
+            second, second_s = timed_run("incremental run", project, env, proc.pid)
             second_min = min_write_calls(setup, second)
             show(second, second_min)
         finally:
@@ -254,6 +287,7 @@ def bench(crm: str, accounts: int, seed: int) -> dict[str, Any]:
         "incremental_records_written": second.written,
         "incremental_write_calls": second.write_calls,
         "incremental_min_write_calls": second_min,
+        "cpu_probe_s": probe,
         "initial_api_calls": sum(first.api_calls.values()),
         "hubspot_floor_at_190_per_10s_s": (
             math.ceil(sum(first.api_calls.values()) / 19) if crm == "hubspot" else None

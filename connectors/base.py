@@ -6,7 +6,7 @@ A connector is a small protocol, not a class hierarchy: `describe`, `pull`, `pus
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Literal, Protocol
@@ -110,6 +110,12 @@ class CrmConnector(Protocol):
     """What the pipeline needs from a CRM."""
 
     system: ClassVar[str]
+    pull_streams: ClassVar[int]
+    """How many objects `pull` may read at once, each from its own thread (1: one at a time)."""
+    push_streams: ClassVar[int]
+    """How many `push` calls may be under way at once, from several threads."""
+
+    def count_calls(self, calls: Mapping[str, int]) -> None: ...
 
     def describe(self, obj: str) -> ObjectSchema: ...
 

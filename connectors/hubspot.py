@@ -59,6 +59,13 @@ class HubSpotConnector:
     """One HubSpot portal, read and written through the mapping."""
 
     system: ClassVar[str] = "hubspot"
+    pull_streams: ClassVar[int] = 2
+    """Objects read at once. HubSpot answers one list page after another per object, so
+    reading two objects keeps the portal and this process busy at the same time; calls
+    still go through the portal's shared limiter, so the pace stays within its limits."""
+    push_streams: ClassVar[int] = 2
+    """Batch updates under way at once: one is answered while the next is on its way in
+    (each push counts its own calls; the limiter keeps the pace)."""
 
     def __init__(
         self,
@@ -94,6 +101,10 @@ class HubSpotConnector:
         """API calls this connector made, by kind, plus the 429s it received."""
         kinds = dict.fromkeys(("read", "search", "associations", "write", "properties"), 0)
         return {**kinds, **self.api.calls, "throttled_429": self.api.throttled}
+
+    def count_calls(self, calls: Mapping[str, int]) -> None:
+        """Add calls made for this connector by another process (a pull worker)."""
+        self.api.add_calls(calls)
 
     # -- describe ----------------------------------------------------------------------
     def describe(self, obj: str) -> ObjectSchema:

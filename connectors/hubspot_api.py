@@ -26,8 +26,10 @@ import http.client
 import json
 import logging
 import socket
+import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,6 +200,30 @@ class HubSpotApi:
         self.calls: Counter[str] = Counter()
         """Attempts made through this connector, by kind (read, search, write, ...)."""
         self.throttled = 0
+        self._count_lock = threading.Lock()
+        """Objects are pulled from several threads at once (HubSpotConnector.pull_streams)."""
+        self._local = threading.local()
+
+    def add_calls(self, calls: Mapping[str, int]) -> None:
+        """Add calls counted elsewhere (`throttled_429` to the 429s), as `calls` reports them."""
+        with self._count_lock:
+            for kind, n in calls.items():
+                if kind == "throttled_429":
+                    self.throttled += n
+                else:
+                    self.calls[kind] += n
+
+    @contextmanager
+    def counting(self) -> Iterator[Counter[str]]:
+        """The calls this thread makes inside the block, by kind (attempts, as `calls`):
+        what one push cost while others run in other threads."""
+        mine: Counter[str] = Counter()
+        outer = getattr(self._local, "counter", None)
+        self._local.counter = mine
+        try:
+            yield mine
+        finally:
+            self._local.counter = outer
 
     def call(
         self,
@@ -245,7 +271,11 @@ class HubSpotApi:
         raw: bool = False,
     ) -> Any:
         self.limiter.acquire(kind, operation)
-        self.calls[kind] += 1
+        with self._count_lock:
+            self.calls[kind] += 1
+        mine = getattr(self._local, "counter", None)
+        if mine is not None:
+            mine[kind] += 1
         try:
             if raw:
                 data, status, headers = _raw_call(fn, args, kwargs, self.timeout)
@@ -322,7 +352,8 @@ class HubSpotApi:
         headers: Headers,
         kw: dict[str, Any],
     ) -> Exception:
-        self.throttled += 1
+        with self._count_lock:
+            self.throttled += 1
         policy = body.get("policyName")
         if policy == "DAILY":
             return QuotaError(

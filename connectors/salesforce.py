@@ -47,6 +47,11 @@ class SalesforceConnector:
     """A CrmConnector for one Salesforce org and one mapping file."""
 
     system: ClassVar[str] = "salesforce"
+    pull_streams: ClassVar[int] = 1
+    """One object at a time: the transport keeps per-call state (the call-kind label, the
+    server time that cursors are taken from) that concurrent pulls would mix up."""
+    push_streams: ClassVar[int] = 1
+    """One push at a time: a push's call count is the transport's counter before and after."""
 
     def __init__(
         self,
@@ -85,6 +90,11 @@ class SalesforceConnector:
     def calls(self) -> dict[str, int]:
         """API calls made so far, by kind (query, count, collections, login, ...)."""
         return dict(self.api.transport.calls)
+
+    def count_calls(self, calls: Mapping[str, int]) -> None:
+        """Add calls made for this connector by another process (a pull worker); they count
+        against the org's quota reserve like this process's own."""
+        self.api.transport.calls.update(calls)
 
     @property
     def api_usage(self) -> tuple[int, int] | None:

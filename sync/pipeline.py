@@ -98,7 +98,7 @@ def _execute(
         with timer("check"):
             preflight(setup, connector)
         with timer("pull"):
-            puller = Puller(setup, connector, state, run_id, progress, lock.keep)
+            puller = Puller(setup, connector, state, run_id, progress, lock.keep, env=env)
             counts = puller.pull_all(full=full)
         with timer("compute"):
             inputs = compute_run(setup, state, run_id, day, finance)

@@ -2,9 +2,10 @@
 
 Each page is stored with its cursor in one transaction (`StateDB.store_page`), so a run
 stopped at any point resumes after the last stored page and never skips data. Pages are
-fetched by a background thread up to PAGES_AHEAD pages in front of the one being stored
-(sync/prefetch.py), so the CRM and the state DB work at the same time; pages are still
-stored one by one, in order. The connector is left alone by this thread meanwhile. Accounts
+fetched by background threads up to PAGES_AHEAD pages in front of the one being stored
+(sync/prefetch.py), one thread per table, `connector.pull_streams` tables at once, so
+the CRM and the state DB work at the same time; pages are still stored one by one, each
+table's in order, by this thread. Accounts
 and opportunities are read with their output fields and the override field, so the diff
 sees what the CRM holds now. HubSpot: a full reconciliation read (archived records as
 deletions) and a full association refresh on the connection's cadences.
@@ -13,7 +14,8 @@ deletions) and a full association refresh on the connection's cadences.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
@@ -23,13 +25,15 @@ import pandas as pd
 from connectors.base import Cursor, Page
 from mappings.canonical import TABLES
 from sync.connect import OUTPUT_TABLES, OVERRIDE_COLUMN, Setup
-from sync.prefetch import prefetch
+from sync.prefetch import FINISHED, prefetch_merged
+from sync.pull_worker import TableRead, remote_pages, table_pages
 from sync.reports import ObjectCounts, Progress
 from sync.state import StateDB
 
 log = logging.getLogger(__name__)
 FULL_MARK = "full_read:{}"
 ASSOC_MARK = "associations:{}"
+TASK = "pull {}"
 PAGES_AHEAD = 2
 """Pages queued in front of the one being stored (plus one being fetched): memory for
 PAGES_AHEAD + 2 pages at most."""
@@ -84,36 +88,81 @@ class Puller:
         run_id: int,
         progress: Progress,
         keep_lock: Callable[[], None],
+        *,
+        env: Mapping[str, str] | None = None,
+        worker: bool = True,
     ) -> None:
+        """`env`: where the connector's secrets are (default os.environ), for the worker
+        process of a full read; `worker=False` reads in this process only."""
         self.setup, self.connector, self.state = setup, connector, state
         self.run_id, self.progress, self.keep_lock = run_id, progress, keep_lock
+        self.env, self.worker = env, worker
 
     def pull_all(self, *, full: bool = False) -> dict[str, ObjectCounts]:
-        """Pull every mapped table; counts per table."""
-        counts: dict[str, ObjectCounts] = {}
-        for table in mapped_tables(self.setup):
-            counts[table] = self.pull_table(table, full=full)
-        return counts
+        """Pull every mapped table, `connector.pull_streams` tables at once; counts per table.
 
-    def pull_table(self, table: str, *, full: bool) -> ObjectCounts:
-        counts = ObjectCounts()
-        name = self.setup.name
-        since = None if full else self.state.get_cursor(name, table)
+        Pages are stored one at a time in this thread, each table's in its own order with
+        its own cursor, so a stop at any point leaves every table resumable. When every
+        table is read in full, a worker process reads them (sync/pull_worker.py).
+        """
+        tables = mapped_tables(self.setup)
+        counts = {table: ObjectCounts() for table in tables}
         now = datetime.now(UTC)
-        full_read = since is None
-        hubspot = self.setup.crm == "hubspot"
-        if hubspot and not full_read:
-            last = self.state.get_mark(name, FULL_MARK.format(table))
-            full_read = self.connector.reconciliation_due(last, now)
-        task = f"pull {table}"
-        self.progress.start(task)
-        log.info("%s: pulling %s (%s)", name, table, "full" if full_read else "incremental")
-        pages = prefetch(self._pages(table, since, full_read), ahead=PAGES_AHEAD, name=task)
-        with closing(pages):  # on any exit the fetching thread is stopped and joined here
-            for page in pages:
-                self._store(table, page, counts)
+        reads: list[TableRead] = []
+        for table in tables:
+            since, full_read = self._since(table, full, now)
+            log.info(
+                "%s: pulling %s (%s)",
+                self.setup.name,
+                table,
+                "full" if full_read else "incremental",
+            )
+            fields = tuple(pull_fields(self.setup, table))
+            reads.append(TableRead(TASK.format(table), table, fields, since, full_read))
+        at_once = max(1, int(self.connector.pull_streams))
+        for read in reads[:at_once]:
+            self.progress.start(read.task)
+        started = at_once
+        by_task = {read.task: read for read in reads}
+        with closing(self._page_stream(reads, at_once)) as pages:
+            # on any exit the reading threads (or the worker) are stopped here
+            for task, page in pages:
+                read = by_task[task]
+                if page is FINISHED:
+                    if started < len(reads):  # its reader started as this one ended
+                        self.progress.start(reads[started].task)
+                        started += 1
+                    self._finish_table(read.table, read.full_read, now)
+                    continue
+                self._store(read.table, page, counts[read.table])
                 self.progress.advance(task, len(page.records))
                 self.keep_lock()
+        return counts
+
+    def _page_stream(self, reads: list[TableRead], at_once: int) -> Any:
+        """(task, Page | FINISHED) of every table: from a worker process for a full read of
+        every table, else from threads in this process."""
+        if self.worker and reads and all(r.full_read for r in reads):
+            env = os.environ if self.env is None else self.env
+            return remote_pages(
+                self.setup, env, reads, ahead=PAGES_AHEAD, add_calls=self.connector.count_calls
+            )
+        sources = {r.task: table_pages(self.connector, self.setup.crm, r) for r in reads}
+        return prefetch_merged(sources, ahead=PAGES_AHEAD, at_once=at_once)
+
+    def _since(self, table: str, full: bool, now: datetime) -> tuple[Cursor | None, bool]:
+        """(cursor to pull from, whether this is a full read) for one table."""
+        since = None if full else self.state.get_cursor(self.setup.name, table)
+        full_read = since is None
+        if self.setup.crm == "hubspot" and not full_read:
+            last = self.state.get_mark(self.setup.name, FULL_MARK.format(table))
+            full_read = self.connector.reconciliation_due(last, now)
+        return since, full_read
+
+    def _finish_table(self, table: str, full_read: bool, now: datetime) -> None:
+        """After a table's last page: HubSpot's marks and its association refresh when due."""
+        name = self.setup.name
+        hubspot = self.setup.crm == "hubspot"
         if hubspot and full_read:
             self.state.set_mark(name, FULL_MARK.format(table), now)
             self.state.set_mark(name, ASSOC_MARK.format(table), now)
@@ -122,14 +171,7 @@ class Puller:
             if self.connector.associations_due(last, now):
                 self._refresh_associations(table)
                 self.state.set_mark(name, ASSOC_MARK.format(table), now)
-        self.progress.finish(task)
-        return counts
-
-    def _pages(self, table: str, since: Cursor | None, full_read: bool) -> Iterator[Page]:
-        fields = pull_fields(self.setup, table)
-        if self.setup.crm == "hubspot":
-            return self.connector.pull(table, fields=fields, since=since, full=full_read)  # type: ignore[no-any-return]
-        return self.connector.pull(table, fields=fields, since=None if full_read else since)  # type: ignore[no-any-return]
+        self.progress.finish(TASK.format(table))
 
     def _store(self, table: str, page: Page, counts: ObjectCounts) -> None:
         frame = canonical_page(self.setup, table, page.records)

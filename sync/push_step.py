@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ def push_changes(
             wide.iloc[start : start + size].reset_index(drop=True)
             for start in range(0, len(wide), size)
         )
-        push_pipelined(partial(connector.push, table), chunks, tally.record)
+        push_pipelined(partial(connector.push, table), chunks, tally.record, connector.push_streams)
         rejected += tally.rejected
         progress.finish(task)
         mirror = (current or {}).get(table)
@@ -117,15 +118,19 @@ def push_pipelined(
     push: Callable[[pd.DataFrame], WriteResult],
     chunks: Iterator[pd.DataFrame],
     recorded: Callable[[WriteResult, int], None],
+    streams: int = 1,
 ) -> None:
-    """Push chunks one after another in a worker thread, recording each result in this
-    thread while the worker sends the next chunk: the CRM's time and the state DB's overlap.
+    """Push chunks from `streams` worker threads, recording each result in this thread
+    while the workers send the next chunks: the CRM's time and the state DB's overlap.
 
-    At most one chunk is sent beyond the last recorded one, as when a single request is
-    under way, so a run killed here resumes as before: the change set on disk says what
-    may still be unwritten. Results are recorded in push order. Once a push fails, the
-    worker sends nothing more, and the error is raised here.
+    At most `streams` chunks are sent beyond the last recorded one, as when that many
+    requests are under way, so a run killed here resumes as before: the change set on
+    disk says what may still be unwritten. Results are recorded in push order. Once a push
+    fails, nothing more is sent; the chunks already under way are recorded when they were
+    written, and then the first error is raised here.
     """
+    if streams < 1:
+        raise ValueError(f"push_pipelined needs streams >= 1, got {streams}")
     failed = threading.Event()
 
     def guarded(chunk: pd.DataFrame) -> WriteResult:
@@ -137,17 +142,36 @@ def push_pipelined(
             failed.set()
             raise
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as worker:
-        in_flight: tuple[Future[WriteResult], int] | None = None
-        for chunk in chunks:
-            if failed.is_set():
-                break
-            sent = (worker.submit(guarded, chunk), len(chunk))
-            if in_flight is not None:
-                recorded(in_flight[0].result(), in_flight[1])  # raises the push's error
-            in_flight = sent
-        if in_flight is not None:
-            recorded(in_flight[0].result(), in_flight[1])
+    pending: deque[tuple[Future[WriteResult], int]] = deque()
+    error: BaseException | None = None
+
+    def record_oldest() -> None:
+        nonlocal error
+        future, rows = pending.popleft()
+        try:
+            result = future.result()
+        except _Skipped:
+            return
+        except BaseException as exc:
+            error = error or exc
+            return
+        recorded(result, rows)
+
+    with ThreadPoolExecutor(max_workers=streams, thread_name_prefix="push") as workers:
+        try:
+            for chunk in chunks:
+                if failed.is_set():
+                    break
+                pending.append((workers.submit(guarded, chunk), len(chunk)))
+                while len(pending) > streams:
+                    record_oldest()
+            while pending:
+                record_oldest()
+        except BaseException:
+            failed.set()  # this thread failed (recording, Ctrl-C): send nothing more
+            raise
+    if error is not None:
+        raise error
 
 
 def mirror_written(

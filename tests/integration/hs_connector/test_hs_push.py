@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
 
-from connectors.base import FieldSpec
+from connectors.base import FieldSpec, WriteResult
 
 LABELS = ("Core", "Fix or Reprice", "Develop", "Deprioritize")
 
@@ -129,3 +131,26 @@ def test_unknown_ids_come_back_as_rejections_with_hubspots_category(portal, prov
 
     assert sorted(result.accepted) == sorted(ids)
     assert [(r.record_id, r.code) for r in result.rejected] == [("999999", "OBJECT_NOT_FOUND")]
+
+
+def test_pushes_from_two_threads_each_count_their_own_calls(portal, provisioned):
+    """The pipeline has two pushes under way at once (HubSpotConnector.push_streams); each
+    result's call count is its own, not what the other thread did meanwhile."""
+    sizes = (250, 420)
+    batches = [portal.companies(n) for n in sizes]
+    before = portal.server.hs.calls["batch_update"]
+    total_before = provisioned.calls["write"]
+    start = threading.Barrier(len(sizes))
+
+    def push(ids: list[str]) -> WriteResult:
+        start.wait(timeout=30)
+        return provisioned.push("accounts", pd.DataFrame({"account_id": ids, "value_score": 7.5}))
+
+    with ThreadPoolExecutor(max_workers=len(sizes)) as pool:
+        results = list(pool.map(push, batches))
+
+    assert [r.calls["write"] for r in results] == [math.ceil(n / 100) for n in sizes]
+    assert [sorted(r.accepted) for r in results] == [sorted(ids) for ids in batches]
+    made = sum(math.ceil(n / 100) for n in sizes)
+    assert portal.server.hs.calls["batch_update"] - before == made
+    assert provisioned.calls["write"] - total_before == made

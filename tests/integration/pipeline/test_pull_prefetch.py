@@ -1,4 +1,5 @@
-"""The pull reads pages ahead in a background thread (sync/prefetch.py); stopping it midway
+"""The pull reads pages ahead in background threads (sync/prefetch.py), or for a full read
+in a worker process (sync/pull_worker.py); stopping it midway
 still stores pages strictly in order with their cursors, stops the reader near the stop,
 and the next run completes the mirror.
 
@@ -8,6 +9,7 @@ A run is stopped after its first stored page of accounts by the Progress it repo
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import threading
 from collections.abc import Callable
 
@@ -77,6 +79,7 @@ def test_stopped_pull_keeps_stored_pages_stops_reader_and_next_run_completes(
         site.run(progress=stop)
 
     assert [t.name for t in threading.enumerate() if t.name.startswith("pull ")] == []
+    assert mp.active_children() == []  # a first run's full read has a worker process
     assert stop.requests_before >= 0
     made = requests() - stop.requests_before
     if crm == "salesforce":

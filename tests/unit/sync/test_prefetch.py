@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sync.prefetch import prefetch
+from sync.prefetch import FINISHED, prefetch, prefetch_merged
 
 
 class SourceFailed(Exception):
@@ -158,3 +158,77 @@ def test_generator_exit_in_the_source_runs_its_cleanup_once() -> None:
 def test_ahead_must_be_positive(ahead: int) -> None:
     with pytest.raises(ValueError, match="ahead >= 1"):
         prefetch(range(3), ahead=ahead)
+
+
+def merged_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("test-merged")]
+
+
+@pytest.mark.parametrize("at_once", [1, 2, 3, 5])
+def test_merged_sources_each_in_order_then_finished(at_once: int) -> None:
+    sources = {f"test-merged-{k}": Source(count=n) for k, n in enumerate([5, 0, 12, 1])}
+    got: dict[str, list[Any]] = {name: [] for name in sources}
+    for name, item in prefetch_merged(sources, ahead=2, at_once=at_once):
+        got[name].append(item)
+    for name, source in sources.items():
+        assert got[name] == [*range(source.count or 0), FINISHED]
+        assert source.threads <= {name} and source.closed_in == name
+    assert merged_threads() == []
+
+
+def test_merged_reads_at_once_as_many_sources_as_asked() -> None:
+    """Source a waits, after its first item, until b has produced one: with at_once=2 both
+    run together; items of a and b interleave."""
+    b_started = threading.Event()
+    a = Source(count=3, after_item=lambda: b_started.wait(timeout=30))
+    b = Source(count=3, after_item=b_started.set)
+    order = [name for name, item in prefetch_merged({"test-merged-a": a, "test-merged-b": b},
+                                                    ahead=1, at_once=2)
+             if item is not FINISHED]  # fmt: skip
+    assert b_started.is_set()
+    assert sorted(order) == ["test-merged-a"] * 3 + ["test-merged-b"] * 3
+    assert merged_threads() == []
+
+
+def test_merged_one_at_a_time_starts_the_next_source_when_one_ends() -> None:
+    a, b = Source(count=3), Source(count=3)
+    seen_b_while_a_ran: list[bool] = []
+    pages = prefetch_merged({"test-merged-a": a, "test-merged-b": b}, ahead=5, at_once=1)
+    for name, item in pages:
+        if name == "test-merged-a" and item is not FINISHED:
+            seen_b_while_a_ran.append(b.produced > 0)
+    assert seen_b_while_a_ran == [False, False, False]
+    assert a.closed_in == "test-merged-a" and b.closed_in == "test-merged-b"
+
+
+def test_merged_error_in_one_source_stops_and_closes_all() -> None:
+    failing = Source(count=10, fail_at=2)
+    endless = Source(count=None)
+    waiting = Source(count=4)  # never started: at_once=2 and the first two never end
+    sources = {"test-merged-f": failing, "test-merged-e": endless, "test-merged-w": waiting}
+    got: list[tuple[str, Any]] = []
+    with pytest.raises(SourceFailed, match="item 2"):
+        for pair in prefetch_merged(sources, ahead=2, at_once=2):
+            got.append(pair)
+    assert [i for n, i in got if n == "test-merged-f"] == [0, 1]
+    assert merged_threads() == []
+    assert failing.closed_in == "test-merged-f" and endless.closed_in == "test-merged-e"
+    assert waiting.produced == 0
+
+
+def test_merged_close_stops_every_reader() -> None:
+    sources = {f"test-merged-{k}": Source(count=None) for k in range(3)}
+    pages = prefetch_merged(sources, ahead=2, at_once=2)
+    with closing(pages):
+        for n, (_, _) in enumerate(pages):
+            if n == 5:
+                break
+    assert merged_threads() == []
+    assert [s.closed_in for s in sources.values()][:2] == ["test-merged-0", "test-merged-1"]
+    assert list(sources.values())[2].produced == 0
+
+
+@pytest.mark.parametrize("at_once", [0, -2])
+def test_at_once_must_be_positive(at_once: int) -> None:
+    with pytest.raises(ValueError, match="at_once >= 1"):
+        prefetch_merged({"a": range(3)}, at_once=at_once)
