@@ -32,6 +32,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Generator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -110,10 +111,10 @@ def remote_pages(
                 logging.getLogger(message[1].name).handle(message[1])
             elif kind == "page":
                 yield message[1], message[2]
-                try:
-                    here.send(None)  # a credit: the page was stored
-                except OSError:
-                    pass  # the worker has sent all it had and ended; its "done" is queued
+                # a credit: the page was stored (the worker may have sent all it had and
+                # ended already; its "done" is then queued here)
+                with suppress(OSError):
+                    here.send(None)
             elif kind == "finished":
                 yield message[1], FINISHED
             elif kind == "error":

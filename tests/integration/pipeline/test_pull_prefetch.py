@@ -1,7 +1,7 @@
 """The pull reads pages ahead in background threads (sync/prefetch.py), or for a full read
-in a worker process (sync/pull_worker.py); stopping it midway
-still stores pages strictly in order with their cursors, stops the reader near the stop,
-and the next run completes the mirror.
+in a worker process (sync/pull_worker.py); stopping it midway still stores pages strictly
+in order with their cursors, stops the reader near the stop, and the next run completes
+the mirror.
 
 A run is stopped after its first stored page of accounts by the Progress it reports to
 (a caller-supplied object, the CLI's progress bars in real use), as a failing caller would.
