@@ -2,12 +2,12 @@
 
 Each page is stored with its cursor in one transaction (`StateDB.store_page`), so a run
 stopped at any point resumes after the last stored page and never skips data. Pages are
-fetched by background threads up to PAGES_AHEAD pages in front of the one being stored
-(sync/prefetch.py), one thread per table, `connector.pull_streams` tables at once, so
-the CRM and the state DB work at the same time; pages are still stored one by one, each
-table's in order, by this thread. Accounts
-and opportunities are read with their output fields and the override field, so the diff
-sees what the CRM holds now. HubSpot: a full reconciliation read (archived records as
+fetched up to PAGES_AHEAD pages in front of the one being stored, `connector.pull_streams`
+tables at once, by background threads (sync/prefetch.py) or, when every table is read in
+full, by a worker process (sync/pull_worker.py), so the CRM and the state DB work at the
+same time; pages are still stored one by one, each table's in order, by this thread.
+Accounts and opportunities are read with their output fields and the override field, so
+the diff sees what the CRM holds now. HubSpot: a full reconciliation read (archived records as
 deletions) and a full association refresh on the connection's cadences.
 """
 
@@ -90,13 +90,12 @@ class Puller:
         keep_lock: Callable[[], None],
         *,
         env: Mapping[str, str] | None = None,
-        worker: bool = True,
     ) -> None:
         """`env`: where the connector's secrets are (default os.environ), for the worker
-        process of a full read; `worker=False` reads in this process only."""
+        process of a full read."""
         self.setup, self.connector, self.state = setup, connector, state
         self.run_id, self.progress, self.keep_lock = run_id, progress, keep_lock
-        self.env, self.worker = env, worker
+        self.env = env
 
     def pull_all(self, *, full: bool = False) -> dict[str, ObjectCounts]:
         """Pull every mapped table, `connector.pull_streams` tables at once; counts per table.
@@ -142,7 +141,7 @@ class Puller:
     def _page_stream(self, reads: list[TableRead], at_once: int) -> Any:
         """(task, Page | FINISHED) of every table: from a worker process for a full read of
         every table, else from threads in this process."""
-        if self.worker and reads and all(r.full_read for r in reads):
+        if reads and all(r.full_read for r in reads):
             env = os.environ if self.env is None else self.env
             return remote_pages(
                 self.setup, env, reads, ahead=PAGES_AHEAD, add_calls=self.connector.count_calls

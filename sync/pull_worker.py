@@ -25,6 +25,7 @@ finds the pipe closed).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing as mp
 import signal
@@ -43,6 +44,7 @@ from sync.prefetch import FINISHED, prefetch_merged
 
 log = logging.getLogger(__name__)
 STOP_WAIT_SECONDS = 10.0
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def remote_pages(
     here, there = ctx.Pipe()
     level = logging.getLogger().getEffectiveLevel()
     job = (setup, dict(env), list(reads), ahead, level)
-    worker = ctx.Process(target=_work, args=(job, there), name="valuesync pull", daemon=True)
+    worker = ctx.Process(target=_work, args=(job, there, here), name="valuesync pull", daemon=True)
     try:
         worker.start()
         there.close()  # the worker's end: only the worker holds it now
@@ -179,10 +181,18 @@ class _PipeHandler(logging.Handler):
             self.handleError(record)
 
 
-def _work(job: tuple[Any, dict[str, str], list[TableRead], int, int], conn: Connection) -> None:
+def _work(
+    job: tuple[Any, dict[str, str], list[TableRead], int, int],
+    conn: Connection,
+    parents_end: Connection,
+) -> None:
     """The worker process: read every table, send pages as credits allow."""
     from sync.connect import build_connector
 
+    # A forked worker holds the parent's end of the pipe too: closed, so that the parent's
+    # death closes the pipe and ends this process at its next send or receive.
+    parents_end.close()
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     setup, env, reads, ahead, level = job
     try:
@@ -212,6 +222,18 @@ def _work(job: tuple[Any, dict[str, str], list[TableRead], int, int], conn: Conn
         return  # the parent stopped or died: nothing more to read for
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         _send_error(conn, exc, channel)
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel end this process when its parent ends (even by SIGKILL),
+    also while it waits on the CRM; elsewhere the closed pipe ends it."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        log.debug("prctl is not available; the worker ends when the pipe closes")
 
 
 def _send_error(conn: Connection, exc: BaseException, channel: _Channel | None = None) -> None:

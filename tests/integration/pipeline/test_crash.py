@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -60,6 +61,25 @@ def kill_points(requests: list[tuple[str, str]]) -> list[int]:
     return points
 
 
+def left_behind(site: Site, patience: float = 10.0) -> list[int]:
+    """Pids of processes still running the project's run (a pull worker whose parent was
+    killed must end with it), after waiting up to `patience` seconds for them to go."""
+    needle = str(site.project_file).encode()
+    deadline = time.monotonic() + patience
+    while True:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if needle in (entry / "cmdline").read_bytes():
+                        pids.append(int(entry.name))
+                except OSError:
+                    continue  # ended meanwhile
+        if not pids or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.1)
+
+
 def killed_then_rerun(make_site: Callable[..., Site], crm: str, point: int) -> tuple[Site, int]:
     site = make_site(crm, accounts=ACCOUNTS, name=f"kill{point}")
     small_pages(site)
@@ -75,6 +95,7 @@ def killed_then_rerun(make_site: Callable[..., Site], crm: str, point: int) -> t
     holder["proc"] = proc = cli_run(site)
     proc.communicate(timeout=120)
     site.server.faults.observers.remove(observe)
+    assert left_behind(site) == [], "a process of the killed run is still running"
     again = cli_run(site)
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err.decode()[-2000:]
