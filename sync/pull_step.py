@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 FULL_MARK = "full_read:{}"
 ASSOC_MARK = "associations:{}"
 TASK = "pull {}"
+LARGEST_FIRST = ("invoices", "tickets", "opportunities", "accounts")
+"""The canonical tables by how many records they usually hold (several invoices, tickets
+and opportunities per account): with several tables read at once, starting the largest
+first keeps every stream busy until the end, instead of one left reading invoices alone."""
 PAGES_AHEAD = 2
 """Pages queued in front of the one being stored (plus one being fetched): memory for
 PAGES_AHEAD + 2 pages at most."""
@@ -119,6 +123,10 @@ class Puller:
             fields = tuple(pull_fields(self.setup, table))
             reads.append(TableRead(TASK.format(table), table, fields, since, full_read))
         at_once = max(1, int(self.connector.pull_streams))
+        if at_once > 1:  # the longest reads start first, so no stream is left alone at the end
+            reads.sort(
+                key=lambda r: LARGEST_FIRST.index(r.table) if r.table in LARGEST_FIRST else 0
+            )
         for read in reads[:at_once]:
             self.progress.start(read.task)
         started = at_once
