@@ -2,9 +2,11 @@
 
 Changes are pushed per object in chunks of one API batch (200 records per sObject
 Collections call, 100 per HubSpot batch update; one Bulk 2.0 job above the Salesforce
-threshold). Each chunk's per-record results are recorded before the next is sent, so a
-run stopped between two chunks leaves an exact record of what reached the CRM. A rejected
-record is logged with the CRM's error and does not stop the others.
+threshold). Each chunk's per-record results are recorded, in order, as it returns; at most
+`connector.push_streams` chunks are under way beyond the last recorded one, so a run
+stopped anywhere leaves a record of what reached the CRM, and the change set stored first
+covers what may have reached it since. A rejected record is logged with the CRM's error
+and does not stop the others.
 """
 
 from __future__ import annotations
