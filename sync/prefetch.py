@@ -1,11 +1,11 @@
 """Read iterators ahead in background threads, so fetching overlaps with storing.
 
 The pull fetches a page from the CRM, then stores it in the state DB; done in turn, each
-side waits for the other. `prefetch(pages)` runs the page generator in a producer thread
-that stays at most `ahead` pages in front of the consumer, so the next page is on its
-way while the current one is stored. The consumer still sees every page once, in order,
-so storing each page with its own cursor keeps its meaning: a run killed mid-pull
-resumes after the last *stored* page (pages fetched ahead are simply fetched again).
+side waits for the other. `prefetch_merged({name: pages})` runs the page generator in a
+producer thread that stays at most `ahead` pages in front of the consumer, so the next
+page is on its way while the current one is stored. The consumer still sees every page
+once, in order, so storing each page with its own cursor keeps its meaning: a run killed
+mid-pull resumes after the last *stored* page (pages fetched ahead are simply fetched again).
 
 `prefetch_merged({name: pages, ...}, at_once=n)` does the same for several sources, n of
 them read at once, each by its own producer thread: the consumer gets (name, item) pairs
@@ -30,7 +30,6 @@ import logging
 import threading
 from collections import Counter, deque
 from collections.abc import Generator, Iterable, Iterator, Mapping
-from contextlib import closing
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -104,21 +103,6 @@ def _produce(name: str, source: Iterator[Any], channel: _Channel) -> None:
             log.debug("prefetch source %s failed after its consumer stopped: %r", name, exc)
         return
     channel.put(name, _DONE, None)
-
-
-def prefetch(
-    source: Iterable[T], *, ahead: int = 2, name: str = "prefetch"
-) -> Generator[T, None, None]:
-    """`source`'s items in order, read up to `ahead` items in front by a background thread
-    (named `name`)."""
-    return _items(prefetch_merged({name: source}, ahead=ahead))
-
-
-def _items(merged: Generator[tuple[str, T], None, None]) -> Generator[T, None, None]:
-    with closing(merged):  # closing this generator stops the thread now, not when collected
-        for _, item in merged:
-            if item is not FINISHED:
-                yield item
 
 
 def prefetch_merged(

@@ -1,4 +1,5 @@
-"""sync/prefetch.py: order, exceptions where they happened, and a clean stop of the producer."""
+"""sync/prefetch.py: order, exceptions where they happened, and a clean stop of the producers
+(one source first, then several read at once)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,20 @@ from typing import Any
 
 import pytest
 
-from sync.prefetch import FINISHED, prefetch, prefetch_merged
+from sync.prefetch import FINISHED, prefetch_merged
+
+
+def prefetch(source: Any, *, ahead: int = 2, name: str = "prefetch") -> Iterator[Any]:
+    """One source through prefetch_merged: its items only (the pull reads one table so)."""
+    merged = prefetch_merged({name: source}, ahead=ahead)
+
+    def items() -> Iterator[Any]:
+        with closing(merged):  # closing this generator stops the thread now
+            for _, item in merged:
+                if item is not FINISHED:
+                    yield item
+
+    return items()
 
 
 class SourceFailed(Exception):
