@@ -25,8 +25,8 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
-from sync.report import write_report  # noqa: E402
-from sync.report_data import DEFAULT_MAX_POINTS, ReportInput, Scores  # noqa: E402
+from sync.report.build import write_report  # noqa: E402
+from sync.report.data import DEFAULT_MAX_POINTS, ReportInput, Scores  # noqa: E402
 
 LABELS = ("Core", "Fix or Reprice", "Develop", "Deprioritize")
 PHRASES = np.array(

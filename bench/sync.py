@@ -14,7 +14,7 @@ libraries and the pipeline:
 4. the incremental run: `pipeline.run` again.
 
 Printed: seconds per phase, API calls by kind, records and write calls, and the minimum
-write calls the batch sizes allow (`sync.connect.write_calls`: Salesforce ceil(n/200) per
+write calls the batch sizes allow (`sync.pipeline.setup.write_calls`: Salesforce ceil(n/200) per
 object with sObject Collections below the Bulk threshold, one Bulk 2.0 job's calls above
 it; HubSpot ceil(n/100)). Ends with one JSON line per CRM. Targets: initial run <= 300 s,
 incremental run <= 30 s, write calls equal to the minimum.
@@ -45,7 +45,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from connectors.sandbox.faults import FaultProfile  # noqa: E402
-from sync.demo_site import CONNECTION, sandbox_env  # noqa: E402
+from sync.demo.site import CONNECTION, sandbox_env  # noqa: E402
 
 UNLIMITED = FaultProfile(
     # a limit far above what the bench uses: X-HubSpot-RateLimit-Max then says so (with 0
@@ -66,7 +66,7 @@ def serve(crm: str, accounts: int, seed: int, folder: str, conn: Any) -> None:
     from connectors.sandbox.sampledata import generate
     from connectors.sandbox.server import SandboxServer
     from connectors.sandbox.store import Clock
-    from sync.demo_site import sample_as_of, write_project
+    from sync.demo.site import sample_as_of, write_project
 
     start = time.perf_counter()
     data = generate(accounts, seed, as_of=sample_as_of())
@@ -209,7 +209,7 @@ def cpu_probe() -> float:
 
 
 def timed_run(label: str, project: Any, env: dict[str, str], sandbox_pid: int) -> tuple[Any, float]:
-    from sync import pipeline
+    from sync.pipeline import runner as pipeline
 
     start = time.perf_counter()
     cpu, sandbox_cpu = own_cpu(), cpu_seconds(sandbox_pid)
@@ -238,8 +238,8 @@ def show(report: Any, minimum: int) -> None:
 
 def bench(crm: str, accounts: int, seed: int) -> dict[str, Any]:
     from mappings.project import load_project
-    from sync import pipeline
-    from sync.connect import load_setup
+    from sync.pipeline import runner as pipeline
+    from sync.pipeline.setup import load_setup
 
     probe = cpu_probe()
     print(f"== {crm}: {accounts:,} accounts (CPU probe {probe:.2f} s)")

@@ -3,7 +3,7 @@
 Jobs live in APScheduler's SQLAlchemyJobStore, in the same database as the run state
 (table `vs_scheduler_jobs`), so several `valuesync scheduler start` processes on several
 hosts can share them. APScheduler 3 does not coordinate processes: each one fires a due
-job itself. The connection lock of the state database (sync/state_locks.py) is what keeps
+job itself. The connection lock of the state database (sync/state/locks.py) is what keeps
 one CRM connection from running twice at once; the loser logs a refusal and the
 scheduler carries on. Within one process a job has max_instances=1 and coalesce=True.
 
@@ -51,7 +51,7 @@ def run_connection(project_path: str, connection: str) -> dict[str, Any]:
     refusal; any other valuesync error is logged in one line. Returns a small summary.
     """
     from mappings.project import load_project
-    from sync import pipeline
+    from sync.pipeline import runner as pipeline
 
     try:
         report = pipeline.run(load_project(Path(project_path)), connection)
@@ -112,7 +112,7 @@ def interval_trigger(seconds: float) -> IntervalTrigger:
 # -- the job store ------------------------------------------------------------------------
 def state_url(project: LoadedProject, env: Mapping[str, str] | None = None) -> str:
     """The state database URL of a project (the job store shares it)."""
-    from sync import pipeline
+    from sync.pipeline import runner as pipeline
 
     state = pipeline.open_state(project, env=env)
     try:
@@ -123,7 +123,7 @@ def state_url(project: LoadedProject, env: Mapping[str, str] | None = None) -> s
 
 def job_store(url: str) -> SQLAlchemyJobStore:
     """APScheduler's SQLAlchemy store on the state database's engine (WAL, busy timeout)."""
-    from sync.state import make_engine
+    from sync.state.db import make_engine
 
     return SQLAlchemyJobStore(engine=make_engine(url), tablename=JOB_TABLE)
 

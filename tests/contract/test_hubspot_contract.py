@@ -19,8 +19,8 @@ import pytest
 import vcr
 
 from connectors.base import Cursor, FieldSpec
-from connectors.hubspot import HubSpotConnector
-from connectors.hubspot_limits import PortalLimiter
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.hubspot.limits import PortalLimiter
 from connectors.retry import RetryPolicy
 from mappings.crm import load_crm_mapping, shipped_mapping
 from mappings.errors import FatalApiError, QuotaError

@@ -22,7 +22,7 @@ import vcr
 
 from connectors.base import FieldSpec
 from connectors.retry import RetryPolicy
-from connectors.salesforce import SalesforceConnector
+from connectors.salesforce.connector import SalesforceConnector
 from mappings.salesforce_connection import SalesforceConnection
 
 CASSETTES = Path(__file__).parent / "cassettes" / "salesforce"

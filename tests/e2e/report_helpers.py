@@ -12,12 +12,12 @@ from pathlib import Path
 
 from connectors.sandbox.sampledata import generate, write_files
 
-# `valuesync report` through sync.cli.main (its error handling and exit codes); registers the
-# command first where sync/cli.py does not (yet) do so itself.
+# `valuesync report` through sync.cli.app.main (its error handling and exit codes); registers the
+# command first where sync/cli/app.py does not (yet) do so itself.
 RUNNER = """
 import sys
-from sync import cli
-from sync.commands import report
+from sync.cli import app as cli
+from sync.cli import report
 register = cli._register
 def _register():
     register()

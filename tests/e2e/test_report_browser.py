@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 from report_helpers import AS_OF, CHROMIUM, SKIP_REASON, render, sample_input, valuesync
 
-from sync.report_figures import X_TITLE, Y_TITLE
-from sync.report_html import external_references
+from sync.report.figures import X_TITLE, Y_TITLE
+from sync.report.html import external_references
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=SKIP_REASON)
 LABELS = ("Core", "Fix or Reprice", "Develop", "Deprioritize")

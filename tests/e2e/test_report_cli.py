@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from report_helpers import AS_OF, sample_input, valuesync
 
-from sync.state import StateDB
+from sync.state.db import StateDB
 
 
 @pytest.fixture(scope="module")

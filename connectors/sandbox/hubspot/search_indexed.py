@@ -4,7 +4,7 @@ It answers one filter group holding at least one bound on hs_lastmodifieddate (E
 GT, GTE, LT, LTE, BETWEEN), no free-text `query`, sorted the way the index is ordered:
 by hs_lastmodifieddate ascending (then hs_object_id ascending, HubSpot's tie order
 here), or by hs_object_id alone when every match shares one stamp. That covers the
-connector's windows and its same-stamp keyset pages (connectors/hubspot_pull.py).
+connector's windows and its same-stamp keyset pages (connectors/hubspot/pull.py).
 Results, `total` and paging are exactly what the general path (search.py) returns;
 any other query returns None and goes there.
 """

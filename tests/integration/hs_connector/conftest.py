@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from connectors.hubspot import HubSpotConnector
-from connectors.hubspot_limits import PortalLimiter
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.hubspot.limits import PortalLimiter
 from connectors.retry import RetryPolicy
 from connectors.sandbox.hubspot.schema import new_portal_store, portal_data
 from connectors.sandbox.server import SandboxServer

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from connectors.base import FieldSpec
-from connectors.hubspot import HubSpotConnector
-from connectors.hubspot_limits import PortalLimiter
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.hubspot.limits import PortalLimiter
 from mappings.crm import load_crm_mapping, shipped_mapping
 from mappings.errors import AuthError, FatalApiError, QuotaError
 from mappings.hubspot_connection import HubSpotConnection, RateLimits
@@ -139,7 +139,7 @@ def test_the_daily_reserve_stops_the_run_cleanly(portal, connect):
 
 
 def test_the_portal_limiter_is_shared_and_never_sees_the_token(portal, mapping):
-    from connectors.hubspot_limits import limiter_for, portal_key
+    from connectors.hubspot.limits import limiter_for, portal_key
 
     key = portal_key(portal.server.url, "pat-sandbox-0000")
     assert "pat-sandbox" not in key

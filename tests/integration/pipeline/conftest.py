@@ -27,8 +27,8 @@ from connectors.sandbox.sampledata import SampleData, write_files
 from connectors.sandbox.server import SandboxServer
 from mappings.crm import shipped_mapping
 from mappings.project import LoadedProject, load_project
-from sync import pipeline
-from sync.config_files import SHIPPED_VALUE_MODEL
+from sync.pipeline import runner as pipeline
+from sync.pipeline.model_file import SHIPPED_VALUE_MODEL
 
 AS_OF = date(2026, 7, 1)
 """The sample data is generated as of 2026-06-30; the engine's as_of is exclusive."""
@@ -146,9 +146,9 @@ def _objects(crm: str) -> dict[str, str]:
 
 def crm_outputs(site: Site, skip: tuple[str, ...] = ()) -> pd.DataFrame:
     """Output values of all records read back through the connector (a fresh full pull)."""
-    from sync.connect import build_connector, load_setup
-    from sync.diff import normalise
-    from sync.pull_step import canonical_page, pull_fields
+    from sync.pipeline.diff import normalise
+    from sync.pipeline.pull import canonical_page, pull_fields
+    from sync.pipeline.setup import build_connector, load_setup
 
     setup = load_setup(site.project(), None)
     connector = build_connector(setup, site.env)
@@ -238,7 +238,7 @@ def settle(site: Site) -> None:
 
 def out_field(site: Site, table: str, column: str) -> str:
     """The CRM field of an output column (or 'quadrant_override' for the override field)."""
-    from sync.connect import load_setup
+    from sync.pipeline.setup import load_setup
 
     setup = load_setup(site.project(), None)
     if column == "quadrant_override":

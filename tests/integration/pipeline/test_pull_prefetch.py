@@ -1,5 +1,5 @@
-"""The pull reads pages ahead in background threads (sync/prefetch.py), or for a full read
-in a worker process (sync/pull_worker.py); stopping it midway still stores pages strictly
+"""The pull reads pages ahead in background threads (sync/pipeline/prefetch.py), or for a full read
+in a worker process (sync/pipeline/worker.py); stopping it midway still stores pages strictly
 in order with their cursors, stops the reader near the stop, and the next run completes
 the mirror.
 
@@ -16,8 +16,8 @@ from collections.abc import Callable
 import pytest
 import yaml
 
-from sync.pull_step import PAGES_AHEAD
-from sync.reports import NoProgress
+from sync.pipeline.pull import PAGES_AHEAD
+from sync.pipeline.results import NoProgress
 from tests.integration.pipeline.conftest import CRMS, Site
 
 ACCOUNTS = 1000

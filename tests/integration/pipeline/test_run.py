@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mappings.crm import load_crm_mapping, shipped_mapping
-from sync.diff import normalise
+from sync.pipeline.diff import normalise
 from tests.integration.pipeline.conftest import CRMS, Site, edit, out_field
 
 COMPARED = ("quadrant", "value_score", "fit_score", "clv", "account_action", "service_tier",
@@ -18,7 +18,7 @@ COMPARED = ("quadrant", "value_score", "fit_score", "clv", "account_action", "se
 
 def expected_outputs(site: Site, run_id: int) -> pd.DataFrame:
     """What run `run_id` computed (state DB scores), normalised like the CRM stores it."""
-    from sync.connect import load_setup
+    from sync.pipeline.setup import load_setup
 
     setup = load_setup(site.project(), None)
     db = site.state()

@@ -13,11 +13,11 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from connectors.finance import FinanceDataError
+from connectors.finance.loader import FinanceDataError
 from mappings.crm import shipped_mapping
 from mappings.errors import ConfigError, StateError
-from sync import pipeline
-from sync.reports import NoProgress
+from sync.pipeline import runner as pipeline
+from sync.pipeline.results import NoProgress
 from tests.integration.pipeline.conftest import AS_OF, CRMS, Site, edit, out_field
 from tests.integration.pipeline.test_run import crm_values, expected_outputs
 

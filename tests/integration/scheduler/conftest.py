@@ -20,8 +20,8 @@ from connectors.sandbox.sampledata import write_files
 from connectors.sandbox.server import SandboxServer
 from mappings.crm import shipped_mapping
 from mappings.project import load_project
-from sync import pipeline
-from sync.config_files import SHIPPED_VALUE_MODEL
+from sync.pipeline import runner as pipeline
+from sync.pipeline.model_file import SHIPPED_VALUE_MODEL
 
 PG_ENV = "VALUESYNC_TEST_DATABASE_URL"
 RATES = {"USD": 0.92, "GBP": 1.17}

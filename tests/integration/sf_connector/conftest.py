@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from connectors.retry import RetryPolicy
-from connectors.salesforce import SalesforceConnector
+from connectors.salesforce.connector import SalesforceConnector
 from connectors.sandbox.salesforce.org import Credentials
 from connectors.sandbox.salesforce.schema import insert_records, new_org_store
 from connectors.sandbox.server import SandboxServer

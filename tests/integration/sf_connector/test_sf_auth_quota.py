@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from connectors.salesforce import SalesforceConnector
+from connectors.salesforce.connector import SalesforceConnector
 from connectors.sandbox.faults import FaultProfile
 from connectors.sandbox.salesforce.org import Credentials
 from mappings.errors import AuthError, ConfigError, QuotaError

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from connectors.base import FieldSpec
-from connectors.salesforce import SalesforceConnector
+from connectors.salesforce.connector import SalesforceConnector
 from mappings.crm import load_crm_mapping, shipped_mapping
 from mappings.errors import ConfigError
 from tests.integration.sf_connector.conftest import FAST, connection

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from connectors.salesforce import CLEAR, PARENT_COLUMN
+from connectors.salesforce.connector import CLEAR, PARENT_COLUMN
 from mappings.errors import ConfigError
 
 

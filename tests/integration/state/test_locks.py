@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mappings.errors import StateError
-from sync.state import StateDB
+from sync.state.db import StateDB
 
 T0 = datetime(2026, 6, 30, 12, 0, tzinfo=UTC)
 TTL = timedelta(minutes=10)
@@ -62,7 +62,7 @@ CHILD = textwrap.dedent(
     """
     import sys
     from mappings.errors import StateError
-    from sync.state import StateDB
+    from sync.state.db import StateDB
     db = StateDB(sys.argv[1])
     try:
         with db.lock("acme-sf"):
@@ -98,7 +98,7 @@ def test_two_processes_racing_get_exactly_one_lock(state_url: str):
         """
         import sys, time
         from mappings.errors import StateError
-        from sync.state import StateDB
+        from sync.state.db import StateDB
         db = StateDB(sys.argv[1])
         time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
         try:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync.state import StateDB
+from sync.state.db import StateDB
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import pytest
 import sqlalchemy as sa
 
 from mappings.errors import StateError
-from sync import migrations
-from sync.state import StateDB
-from sync.state_models import TABLES
+from sync.state import migrations
+from sync.state.db import StateDB
+from sync.state.models import TABLES
 
 
 def test_empty_database_migrates_to_the_models(state_url: str):

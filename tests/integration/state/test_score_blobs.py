@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from sync import migrations
-from sync.state import StateDB
-from sync.state_io import decode_frame, json_lines
-from sync.state_runs import T_BLOBS, T_FRAMES, T_SCORES
+from sync.state import migrations
+from sync.state.codec import decode_frame, json_lines
+from sync.state.db import StateDB
+from sync.state.runs import T_BLOBS, T_FRAMES, T_SCORES
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from connectors.base import Cursor, Rejection, WriteResult
 from mappings.errors import StateError
-from sync.state import StateDB
+from sync.state.db import StateDB
 
 
 @pytest.fixture
@@ -166,8 +166,8 @@ def test_mirror_upserts_are_bulk_statements_not_one_per_row(db: StateDB, n: int)
 def test_upsert_of_many_rows_into_a_table_with_a_serial_id(db: StateDB):
     """Above the COPY threshold PostgreSQL copies into a temporary table first; it must not
     inherit NOT NULL of the serial id the rows do not carry."""
-    from sync.state_io import COPY_FROM, upsert
-    from sync.state_log import T_REJECTED
+    from sync.state.codec import COPY_FROM, upsert
+    from sync.state.log import T_REJECTED
 
     run = db.start_run("c1")
     rows = [

@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.base import Rejection, WriteResult
-from sync.state import StateDB
-from sync.state_bulk import json_loads, json_value, json_values
-from sync.state_log import T_CHANGES
+from sync.state.bulk import json_loads, json_value, json_values
+from sync.state.db import StateDB
+from sync.state.log import T_CHANGES
 
 
 @pytest.fixture

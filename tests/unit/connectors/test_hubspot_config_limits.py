@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from connectors.hubspot_limits import SEARCH, PortalLimiter
+from connectors.hubspot.limits import SEARCH, PortalLimiter
 from mappings.errors import ConfigError, QuotaError
 from mappings.hubspot_connection import HubSpotConnection, RateLimits, load_hubspot_connection
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.hubspot_api import ValidationRejected, property_errors
-from connectors.hubspot_frames import to_frame
-from connectors.hubspot_pull import Record, companies_by_child, modified_property, primary_company
-from connectors.hubspot_push import Input, _suspects, inputs_from, wire_value
+from connectors.hubspot.client import ValidationRejected, property_errors
+from connectors.hubspot.frames import to_frame
+from connectors.hubspot.pull import Record, companies_by_child, modified_property, primary_company
+from connectors.hubspot.push import Input, _suspects, inputs_from, wire_value
 from mappings.crm import load_crm_mapping, shipped_mapping
 
 MAPPING = load_crm_mapping(shipped_mapping("hubspot"))

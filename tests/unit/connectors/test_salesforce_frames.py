@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from connectors.base import FieldInfo, ObjectSchema
-from connectors.salesforce_auth import SalesforceTransport, classify
-from connectors.salesforce_frames import from_csv, from_rest, typed_frame
-from connectors.salesforce_push import CLEAR, PARENT_COLUMN, bulk_csv, parse_bulk_error, to_records
+from connectors.salesforce.frames import from_csv, from_rest, typed_frame
+from connectors.salesforce.push import CLEAR, PARENT_COLUMN, bulk_csv, parse_bulk_error, to_records
+from connectors.salesforce.transport import SalesforceTransport, classify
 from mappings.errors import ConfigError, QuotaError
 
 TYPES = {"Id": "id", "Amount": "currency", "Seats": "int", "Won": "boolean", "Close": "date",

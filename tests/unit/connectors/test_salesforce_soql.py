@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors import salesforce_soql as soql
 from connectors.base import FieldInfo, ObjectSchema
+from connectors.salesforce import soql
 
 SCHEMA = ObjectSchema(
     "Account",

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mappings.errors import ConfigError
-from sync.config_files import SHIPPED_VALUE_MODEL, load_value_model
+from sync.pipeline.model_file import SHIPPED_VALUE_MODEL, load_value_model
 from value_engine import ValueModel, output_labels, parse_value_model
 
 DATA = Path(__file__).parents[2] / "data" / "engine"

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.finance_csv import read_csv_fast
-from connectors.finance_match import (
+from connectors.finance.fast_csv import read_csv_fast
+from connectors.finance.match import (
     _domain,
     _id,
     _name,
@@ -23,8 +23,8 @@ from connectors.finance_match import (
     normalise_id,
     normalise_name,
 )
-from connectors.finance_parse import _parse_text, _to_number, parse_column
-from connectors.finance_read import _read_csv, _read_csv_exact
+from connectors.finance.parse import _parse_text, _to_number, parse_column
+from connectors.finance.read import _read_csv, _read_csv_exact
 from mappings.canonical import Column
 from mappings.finance import SourceSpec
 

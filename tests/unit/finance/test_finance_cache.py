@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from connectors.finance import FinanceDataError, FinanceLoad, load_finance
-from connectors.finance_cache import load_finance_cached
+from connectors.finance.cache import load_finance_cached
+from connectors.finance.loader import FinanceDataError, FinanceLoad, load_finance
 from mappings.errors import DataError
 from mappings.finance import load_finance_mapping
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from connectors.finance import load_finance, rates_from_salesforce
+from connectors.finance.loader import load_finance, rates_from_salesforce
 from mappings.canonical import FINANCE
 from mappings.errors import ConfigError, ConnectorError
 from mappings.finance import FinanceMapping, load_finance_mapping

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.finance import FinanceDataError, load_finance
+from connectors.finance.loader import FinanceDataError, load_finance
 from mappings.errors import ConfigError, DataError
 
 DATA = Path(__file__).parents[2] / "data" / "finance"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.finance import match_accounts, normalise_domain, normalise_name
+from connectors.finance.loader import match_accounts, normalise_domain, normalise_name
 
 ACCOUNTS = pd.DataFrame(
     {

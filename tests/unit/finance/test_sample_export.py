@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from connectors.finance import load_finance, match_accounts
+from connectors.finance.loader import load_finance, match_accounts
 from connectors.sandbox.sampledata import generate, write_files
 from mappings.finance import load_finance_mapping
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from connectors.sandbox.sampledata import generate, write_files
-from sync.commands.score import read_tables, write_scores
-from sync.config_files import load_value_model
+from sync.cli.score import read_tables, write_scores
+from sync.pipeline.model_file import load_value_model
 from value_engine import compute
 
 AS_OF = date(2026, 7, 1)  # the sample data ends on 2026-06-30; the engine's as_of is exclusive

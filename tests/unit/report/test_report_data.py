@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from mappings.errors import DataError
-from sync.config_files import load_value_model
-from sync.report_data import (
+from sync.pipeline.model_file import load_value_model
+from sync.report.data import (
     ReportInput,
     assemble,
     driver_phrases,
@@ -22,7 +22,7 @@ from sync.report_data import (
     shares,
     transitions,
 )
-from sync.report_sources import from_input, model_cuts, read_scores_dir, scores_from_frames
+from sync.report.sources import from_input, model_cuts, read_scores_dir, scores_from_frames
 
 AS_OF = date(2026, 7, 1)
 LABELS = ("Core", "Fix or Reprice", "Develop", "Deprioritize")

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from mappings.errors import StateError
-from sync.config_files import load_value_model
-from sync.report_data import ReportInput, assemble
-from sync.report_health import health, rejected_by_code
-from sync.report_sources import StateSource
-from sync.state import StateDB
+from sync.pipeline.model_file import load_value_model
+from sync.report.data import ReportInput, assemble
+from sync.report.health import health, rejected_by_code
+from sync.report.sources import StateSource
+from sync.state.db import StateDB
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from connectors.finance_match import match_accounts
+from connectors.finance.match import match_accounts
 from connectors.sandbox.sampledata import SampleData, generate, write_files
 from connectors.sandbox.sampledata_people import ARCHETYPES, ICP_INDUSTRIES, ICP_REGIONS, SHARES
 from mappings.canonical import TABLES

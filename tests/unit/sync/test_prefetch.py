@@ -1,5 +1,5 @@
-"""sync/prefetch.py: order, exceptions where they happened, and a clean stop of the producers
-(one source first, then several read at once)."""
+"""sync/pipeline/prefetch.py: order, exceptions where they happened, and a clean stop of the
+producers (one source first, then several read at once)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sync.prefetch import FINISHED, prefetch_merged
+from sync.pipeline.prefetch import FINISHED, prefetch_merged
 
 
 def prefetch(source: Any, *, ahead: int = 2, name: str = "prefetch") -> Iterator[Any]:

@@ -1,6 +1,6 @@
-"""sync/pull_worker.py: a full read done by a worker process, its pages stored here.
+"""sync/pipeline/worker.py: a full read done by a worker process, its pages stored here.
 
-The worker builds its connector with `sync.connect.build_connector`; the worker is forked,
+The worker builds its connector with `sync.pipeline.setup.build_connector`; the worker is forked,
 so a fake connector patched in here is the one it builds. What crosses the pipe is real:
 pages, credits, log records, call counts, exceptions.
 """
@@ -21,8 +21,8 @@ import pytest
 
 from connectors.base import Cursor, Page
 from mappings.errors import FatalApiError, ValuesyncError
-from sync.prefetch import FINISHED
-from sync.pull_worker import TableRead, remote_pages
+from sync.pipeline.prefetch import FINISHED
+from sync.pipeline.worker import TableRead, remote_pages
 
 PAGES = {"accounts": 3, "opportunities": 5, "tickets": 0, "bad": 4, "dies": 2}
 END = Cursor(datetime(2024, 5, 1, tzinfo=UTC), "z")
@@ -59,7 +59,7 @@ class FakeConnector:
 
 @pytest.fixture(autouse=True)
 def fake_connector(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sync.connect.build_connector", lambda setup, env: FakeConnector())
+    monkeypatch.setattr("sync.pipeline.setup.build_connector", lambda setup, env: FakeConnector())
 
 
 def reads(*tables: str) -> list[TableRead]:

@@ -1,4 +1,5 @@
-"""sync.diff.push_frame (vectorised) gives exactly what the per-value loop it replaced gave."""
+"""sync.pipeline.diff.push_frame (vectorised) gives exactly what the per-value loop it
+replaced gave."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.diff import CHANGE_COLUMNS, kind_of, push_frame
+from sync.pipeline.diff import CHANGE_COLUMNS, kind_of, push_frame
 
 
 def reference_push_frame(changes: pd.DataFrame, clear: Any) -> pd.DataFrame:

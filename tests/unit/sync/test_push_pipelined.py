@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from connectors.base import WriteResult
-from sync.push_step import push_pipelined
+from sync.pipeline.push import push_pipelined
 
 
 def _chunks(n: int) -> list[pd.DataFrame]:

@@ -1,1 +1,0 @@
-"""The `valuesync` sub-commands, one module each; `sync/cli.py` assembles them."""

@@ -1,0 +1,90 @@
+"""`check` and `fields provision`: every file validated, then the live CRM described.
+
+`check` collects every ConfigProblem of every file of a connection (project, mapping,
+finance mapping, value model), the problems between them, and with `live` the mapping
+against the CRM's describe. `provision` creates the output fields the mapping names:
+picklists with exactly the model's labels, numbers, currency, text 255, date-time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.base import FieldSpec, ProvisionResult
+from mappings.crm import OUTPUT_COLUMNS
+from mappings.errors import ConfigError, ConfigProblem, ConnectorError
+from mappings.project import LoadedProject
+from sync.pipeline.setup import OUTPUT_TABLES, Setup, build_connector, load_setup
+
+LABELS = {
+    "quadrant": "Value Quadrant",
+    "value_score": "Value Score",
+    "fit_score": "Fit Score",
+    "clv": "Lifetime Value",
+    "max_acquisition_cost": "Max Acquisition Cost",
+    "reason": "Value Reason",
+    "scored_at": "Value Scored At",
+    "predicted": "Value Predicted",
+}
+
+
+def field_specs(setup: Setup, table: str) -> list[FieldSpec]:
+    """The output fields of `table` (and its override field) as FieldSpecs."""
+    labels = setup.labels()
+    specs = []
+    for column, name in setup.outputs(table).items():
+        kind = OUTPUT_COLUMNS.get(column, "picklist")
+        options = tuple(labels.get(column, ())) if kind == "picklist" else ()
+        label = LABELS.get(column, column.replace("_", " ").title())
+        specs.append(FieldSpec(name, label, kind, options, f"Written by valuesync ({column})"))  # type: ignore[arg-type]
+    override = setup.override_field(table)
+    if override:
+        specs.append(
+            FieldSpec(
+                override,
+                "Value Quadrant Override",
+                "picklist",
+                tuple(labels["quadrant"]),
+                "Set by hand to force the value quadrant; valuesync reads it, never writes it",
+            )  # fmt: skip
+        )
+    return specs
+
+
+def provision(
+    project: LoadedProject, connection: str | None, env: Mapping[str, str] | None
+) -> dict[str, ProvisionResult]:
+    """Create / extend the output fields on each output object; CRM object -> result."""
+    setup = load_setup(project, connection)
+    connector = build_connector(setup, env)
+    results: dict[str, ProvisionResult] = {}
+    for table in OUTPUT_TABLES:
+        out = setup.mapping.outputs.get(table)  # type: ignore[call-overload]
+        if out is None:
+            continue
+        results[out.object] = connector.provision(table, field_specs(setup, table))
+    return results
+
+
+def check(
+    project: LoadedProject, connection: str | None, *, live: bool, env: Mapping[str, str] | None
+) -> list[ConfigProblem]:
+    """Every problem of the connection's files (and with `live`, of the CRM); [] = all good."""
+    try:
+        setup = load_setup(project, connection)
+    except ConfigError as exc:
+        return list(exc.problems)
+    if not live:
+        return []
+    try:
+        connector = build_connector(setup, env)
+        return list(_live(setup, connector))
+    except ConfigError as exc:
+        return list(exc.problems)
+    except ConnectorError as exc:
+        return [ConfigProblem(f"connection '{setup.name}'", setup.crm, str(exc))]
+
+
+def _live(setup: Setup, connector: Any) -> list[ConfigProblem]:
+    return list(connector.check_mapping(setup.mapping, setup.mapping_path, setup.labels()))
