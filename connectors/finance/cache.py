@@ -41,13 +41,13 @@ FORMAT = 1
 """Bump when the layout of an entry changes."""
 FRAMES = ("frame", "invoices", "quarantine")
 CODE = (
-    "finance.py",
-    "finance_cache.py",
-    "finance_csv.py",
-    "finance_parse.py",
-    "finance_rates.py",
-    "finance_read.py",
-    "finance_validate.py",
+    "loader.py",
+    "cache.py",
+    "fast_csv.py",
+    "parse.py",
+    "rates.py",
+    "read.py",
+    "validate.py",
 )
 """The modules whose code shapes a FinanceLoad: a change to any of them is a new key."""
 
