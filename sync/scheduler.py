@@ -31,7 +31,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from mappings.errors import ConfigError, ConfigProblem, StateError, ValuesyncError
+from mappings.errors import ConfigError, ConfigProblem, LockHeldError, StateError, ValuesyncError
 from mappings.project import LoadedProject
 
 log = logging.getLogger(__name__)
@@ -55,12 +55,9 @@ def run_connection(project_path: str, connection: str) -> dict[str, Any]:
 
     try:
         report = pipeline.run(load_project(Path(project_path)), connection)
-    except StateError as exc:
-        if "already working on connection" in str(exc):
-            log.warning("refused: scheduled run of %s skipped: %s", connection, exc)
-            return {"connection": connection, "status": "refused", "message": str(exc)}
-        log.error("scheduled run of %s failed: %s", connection, exc)
-        return {"connection": connection, "status": "failed", "message": str(exc)}
+    except LockHeldError as exc:
+        log.warning("refused: scheduled run of %s skipped: %s", connection, exc)
+        return {"connection": connection, "status": "refused", "message": str(exc)}
     except ValuesyncError as exc:
         log.error("scheduled run of %s failed: %s", connection, exc)
         return {"connection": connection, "status": "failed", "message": str(exc)}

@@ -37,7 +37,7 @@ from connectors.finance.rates import (
 )
 from connectors.finance.read import QUARANTINE_COLUMNS, RawTable, empty_quarantine, read_source
 from connectors.finance.validate import Checked, check_table, columns_of
-from mappings.errors import ConfigError, DataError
+from mappings.errors import ConfigError, DataError, FinanceDataError
 from mappings.finance import FinanceMapping, TableName, load_finance_mapping
 
 log = logging.getLogger(__name__)
@@ -45,14 +45,6 @@ log = logging.getLogger(__name__)
 AMOUNTS = {"finance": ["revenue", "cost_of_delivery", "acquisition_cost"], "invoices": ["amount"]}
 SHOWN = 5
 """How many bad lines a DataError message names; the full list is the quarantine report."""
-
-
-class FinanceDataError(DataError):
-    """Too many bad finance rows: the run stopped before writing; `.quarantine` lists them."""
-
-    def __init__(self, message: str, quarantine: pd.DataFrame) -> None:
-        super().__init__(message)
-        self.quarantine = quarantine
 
 
 @dataclass(frozen=True)

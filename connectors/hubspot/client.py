@@ -30,7 +30,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -42,8 +41,10 @@ from mappings.errors import (
     AuthError,
     ConnectorError,
     FatalApiError,
+    PropertyError,
     QuotaError,
     RetryableError,
+    ValidationRejected,
 )
 
 log = logging.getLogger(__name__)
@@ -55,24 +56,6 @@ _TRANSIENT = (
     socket.timeout,
     TimeoutError,
 )
-
-
-@dataclass(frozen=True)
-class PropertyError:
-    """One per-property error inside a 400 VALIDATION_ERROR message."""
-
-    name: str
-    error: str
-    message: str
-
-
-class ValidationRejected(FatalApiError):
-    """HubSpot refused a whole request with 400 VALIDATION_ERROR; the details are data."""
-
-    def __init__(self, message: str, *, errors: list[PropertyError], **kw: Any) -> None:
-        self.hubspot_message = message
-        self.errors = errors
-        super().__init__(message, **kw)
 
 
 def parse_body(body: Any) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from typing import Any
 import pandas as pd
 
 from connectors.base import Rejection, WriteResult
-from connectors.hubspot.client import HubSpotApi, PropertyError, ValidationRejected
+from connectors.hubspot.client import HubSpotApi
+from mappings.errors import PropertyError, ValidationRejected
 
 log = logging.getLogger(__name__)
 BATCH = 100

@@ -17,7 +17,7 @@ import sys
 import typer
 from rich.console import Console
 
-from mappings.errors import ConfigError, ConnectorError, DataError, StateError, ValuesyncError
+from mappings.errors import ValuesyncError, exit_code
 
 EPILOG = """\
 Examples:
@@ -50,12 +50,6 @@ app.add_typer(sandbox_app, name="sandbox")
 
 err_console = Console(stderr=True)
 
-EXIT_CODES: dict[type[ValuesyncError], int] = {
-    ConfigError: 2,
-    DataError: 2,
-    ConnectorError: 3,
-    StateError: 4,
-}
 
 
 def _register() -> None:
@@ -91,13 +85,6 @@ def _register() -> None:
     app.command("report", epilog=getattr(report, "EPILOG", None))(report.report)
 
 
-def exit_code_for(exc: ValuesyncError) -> int:
-    for cls, code in EXIT_CODES.items():
-        if isinstance(exc, cls):
-            return code
-    return 1
-
-
 def main() -> None:
     """Entry point of the `valuesync` console script."""
     logging.basicConfig(
@@ -111,7 +98,7 @@ def main() -> None:
     try:
         rv = app(standalone_mode=False)
     except ValuesyncError as exc:
-        code = exit_code_for(exc)
+        code = exit_code(exc)
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         if "--json" in sys.argv[1:]:
             _json_error(exc, code)

@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from mappings.errors import ValuesyncError
+from mappings.errors import DemoError
 from sync.cli.sandbox import check_choice
 from sync.demo.site import CONNECTION, DemoSite, account_ids_by_name, read_back, start_site
 from sync.demo.view import (
@@ -54,10 +54,6 @@ KeepOpt = Annotated[
         "`valuesync plan/run/report --project .valuesync/demo/<crm>/valuesync.yaml` on it.",
     ),
 ]
-
-
-class DemoError(ValuesyncError):
-    """The demo could not do a step; the message says which and what to try."""
 
 
 def demo(

@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 
 from connectors.finance.cache import load_finance_cached
-from connectors.finance.loader import FinanceDataError, FinanceLoad, load_finance, match_accounts
+from connectors.finance.loader import FinanceLoad, load_finance, match_accounts
 from mappings.canonical import TABLES, coerce_table, convert_currency
-from mappings.errors import DataError
+from mappings.errors import DataError, FinanceDataError
 from sync.pipeline.setup import OVERRIDE_COLUMN, Setup
 from sync.state.db import StateDB
 from value_engine import EngineResult, compute

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mappings.errors import ConfigError, ConfigProblem, StateError, ValuesyncError
+from mappings.errors import ConfigError, ConfigProblem, LockHeldError, ValuesyncError
 from mappings.project import DEFAULT_STATE_URL, LoadedProject
 from sync.pipeline.setup import Setup, build_connector, load_setup
 from sync.state.db import StateDB, new_owner
@@ -79,7 +79,7 @@ class RunLock:
     def acquire(self) -> None:
         try:
             self.state.acquire_lock(self.connection, self.owner)
-        except StateError:
+        except LockHeldError:
             dead = self.state.take_over_dead_lock(self.connection)
             if dead is None:
                 raise

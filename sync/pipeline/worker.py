@@ -18,9 +18,14 @@ other. Done in a second process, the reading side runs on another core. The prot
   counts; its log records are handled by this process's logging; an exception raised
   there is raised here with its own type and message.
 
-The worker is forked (on Linux), so it starts in milliseconds. It ends when its pages are
-done, when this process stops it, or when this process dies (its next send or receive
-finds the pipe closed).
+The worker is never forked from this process, which may hold locks and run threads (the
+state database's pool, the lock keeper, Rich's progress refresh): a child forked then could
+inherit a lock that no thread of its own will ever release. On Linux it comes from a fork
+server, a clean single-threaded process started once with the reading modules imported, so
+a worker still starts in milliseconds; elsewhere it is spawned. It ends when its pages are
+done, when this process stops it, or when this process dies (the fork server ends with this
+process, and the worker with the fork server). Every receive on either side has a timeout:
+a side that hears nothing for `SILENCE_LIMIT_SECONDS` gives up instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -44,7 +49,13 @@ from sync.pipeline.prefetch import FINISHED, prefetch_merged
 
 log = logging.getLogger(__name__)
 STOP_WAIT_SECONDS = 10.0
+POLL_SECONDS = 1.0
+SILENCE_LIMIT_SECONDS = 900.0
+"""Longer than the retry policy's whole budget for one call: silence beyond it is a hang."""
 PR_SET_PDEATHSIG = 1
+
+
+ConnectorFactory = Callable[[Any, Mapping[str, str]], CrmConnector]
 
 
 @dataclass(frozen=True)
@@ -63,12 +74,36 @@ def table_pages(connector: CrmConnector, read: TableRead) -> Iterator[Page]:
     return connector.pull(read.table, fields=read.fields, since=read.since, full=read.full_read)
 
 
+PRELOAD = ["sync.pipeline.worker", "connectors.registry", "pandas"]
+"""What the fork server imports once, so that each worker it forks starts at once."""
+
+
 def _context() -> Any:
-    """Fork on Linux: the worker starts at once, with the modules already imported, and the
-    caller's main module is not run again (spawn would, unless guarded by `__main__`).
-    The worker touches nothing this process's other threads may hold: it builds its own
-    connector and talks only to its pipe. Elsewhere, spawn."""
-    return mp.get_context("fork" if sys.platform == "linux" else "spawn")
+    """A fork server on Linux (see the module docstring), spawn elsewhere."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+        return ctx
+    return mp.get_context("spawn")
+
+
+def _ALWAYS() -> bool:
+    """The worker's view of its parent: a dead parent closes the pipe (EOF), so polling
+    the pipe is the whole check."""
+    return True
+
+
+def _receive(conn: Connection, alive: Callable[[], bool]) -> Any:
+    """The next message on `conn`; EOFError when the other side is gone, TimeoutError when
+    it said nothing for SILENCE_LIMIT_SECONDS."""
+    waited = 0.0
+    while not conn.poll(POLL_SECONDS):
+        waited += POLL_SECONDS
+        if not alive():
+            raise EOFError
+        if waited >= SILENCE_LIMIT_SECONDS:
+            raise TimeoutError
+    return conn.recv()
 
 
 def remote_pages(
@@ -78,23 +113,31 @@ def remote_pages(
     *,
     ahead: int,
     add_calls: Any,
+    factory: ConnectorFactory | None = None,
 ) -> Generator[tuple[str, Any], None, None]:
     """(task, Page) of every table read by a worker process, (task, FINISHED) when a table
     is done, as `prefetch_merged` yields them; `add_calls(counts)` receives the worker's API
-    calls as they are made. Closing the generator stops the worker."""
+    calls as they are made. Closing the generator stops the worker. `factory(setup, env)`
+    builds the worker's connector (default `sync.pipeline.setup.build_connector`); it must
+    be importable by name, as the worker receives it pickled."""
     if ahead < 1:
         raise ValueError(f"remote_pages needs ahead >= 1, got {ahead}")
     ctx = _context()
     here, there = ctx.Pipe()
     level = logging.getLogger().getEffectiveLevel()
-    job = (setup, dict(env), list(reads), ahead, level)
+    job = (factory, setup, dict(env), list(reads), ahead, level)
     worker = ctx.Process(target=_work, args=(job, there, here), name="valuesync pull", daemon=True)
     try:
         worker.start()
         there.close()  # the worker's end: only the worker holds it now
         while True:
             try:
-                message = here.recv()
+                message = _receive(here, worker.is_alive)
+            except TimeoutError:
+                raise ValuesyncError(
+                    f"the pull's worker process sent nothing for {SILENCE_LIMIT_SECONDS:.0f} s; "
+                    "it was stopped. Run again to resume from the last stored page"
+                ) from None
             except EOFError:
                 worker.join(STOP_WAIT_SECONDS)
                 raise ValuesyncError(
@@ -178,7 +221,7 @@ class _PipeHandler(logging.Handler):
 
 
 def _work(
-    job: tuple[Any, dict[str, str], list[TableRead], int, int],
+    job: tuple[ConnectorFactory | None, Any, dict[str, str], list[TableRead], int, int],
     conn: Connection,
     parents_end: Connection,
 ) -> None:
@@ -190,11 +233,12 @@ def _work(
     parents_end.close()
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    setup, env, reads, ahead, level = job
+    factory, setup, env, reads, ahead, level = job
     try:
-        connector = build_connector(setup, env)
+        connector = (factory or build_connector)(setup, env)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         _send_error(conn, exc)
+        _linger(conn)
         return
     channel = _Channel(conn, connector)
     root = logging.getLogger()
@@ -209,15 +253,25 @@ def _work(
                 channel.send("finished", task)
                 continue
             while unacknowledged >= ahead:
-                conn.recv()  # a credit; EOFError when the parent has stopped
+                _receive(conn, _ALWAYS)  # a credit; EOFError when the parent's end closed
                 unacknowledged -= 1
             channel.send("page", task, page)
             unacknowledged += 1
         channel.send("done")
-    except (EOFError, BrokenPipeError, ConnectionResetError):
-        return  # the parent stopped or died: nothing more to read for
+    except (EOFError, BrokenPipeError, ConnectionResetError, TimeoutError):
+        return  # the parent stopped, died or went silent: nothing more to read for
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         _send_error(conn, exc, channel)
+    _linger(conn)
+
+
+def _linger(conn: Connection) -> None:
+    """After the last message, read credits until the parent closes its end. A socket
+    closed with unread data resets the connection, and the parent would then lose the
+    last message (an error, or "done") that is still waiting for it."""
+    with suppress(EOFError, OSError):  # TimeoutError is an OSError
+        while True:
+            _receive(conn, _ALWAYS)
 
 
 def _die_with_parent() -> None:

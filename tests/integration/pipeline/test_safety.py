@@ -13,9 +13,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from connectors.finance.loader import FinanceDataError
 from mappings.crm import shipped_mapping
-from mappings.errors import ConfigError, StateError
+from mappings.errors import ConfigError, FinanceDataError, StateError
 from sync.pipeline import runner as pipeline
 from sync.pipeline.results import NoProgress
 from tests.integration.pipeline.conftest import AS_OF, CRMS, Site, edit, out_field

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 import yaml
 
 from connectors.finance.cache import load_finance_cached
-from connectors.finance.loader import FinanceDataError, FinanceLoad, load_finance
-from mappings.errors import DataError
+from connectors.finance.loader import FinanceLoad, load_finance
+from mappings.errors import DataError, FinanceDataError
 from mappings.finance import load_finance_mapping
 
 AS_OF = date(2026, 6, 30)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.finance.loader import FinanceDataError, load_finance
-from mappings.errors import ConfigError, DataError
+from connectors.finance.loader import load_finance
+from mappings.errors import ConfigError, DataError, FinanceDataError
 
 DATA = Path(__file__).parents[2] / "data" / "finance"
 LENIENT = {"quarantine": {"max_share": 0.9}}
