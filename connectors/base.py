@@ -1,7 +1,9 @@
 """The CrmConnector protocol and the value types that cross the connector boundary.
 
-A connector is a small protocol, not a class hierarchy: `describe`, `pull`, `push`,
-`provision`. It keeps no state between calls; the orchestrator persists cursors.
+A connector is a protocol, not a class hierarchy: `describe`, `check_mapping`, `pull`,
+`push`, `provision` and the few facts where CRMs differ. It keeps no state between calls;
+the orchestrator persists cursors. `connectors/registry.py` builds the one a connection
+names; nothing outside connectors/ knows which CRM it holds.
 """
 
 from __future__ import annotations
@@ -9,9 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Literal, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from mappings.crm import CrmMapping
+    from mappings.errors import ConfigProblem
 
 FieldKind = Literal["picklist", "number", "currency", "text", "datetime", "checkbox"]
 
@@ -107,19 +114,70 @@ class ProvisionResult:
 
 
 class CrmConnector(Protocol):
-    """What the pipeline needs from a CRM."""
+    """Everything the pipeline needs from a CRM, and all it knows of one.
+
+    The pipeline (sync/) never asks which CRM it talks to: where the CRMs differ (what a
+    pull returns by default, how a field is cleared, batch sizes, reconciliation reads,
+    association refreshes), the difference is a member of this protocol.
+    """
 
     system: ClassVar[str]
+    """The CRM's name as the project file spells it (`crm:`)."""
     pull_streams: ClassVar[int]
     """How many objects `pull` may read at once, each from its own thread (1: one at a time)."""
     push_streams: ClassVar[int]
     """How many `push` calls may be under way at once, from several threads."""
+    reads_outputs: ClassVar[bool]
+    """True when `pull` returns the output and override fields without being asked for them."""
+    clear_value: ClassVar[str]
+    """The cell value that sets a field to empty in a `push` frame."""
 
-    def count_calls(self, calls: Mapping[str, int]) -> None: ...
+    @property
+    def calls(self) -> dict[str, int]:
+        """API calls made so far, by kind."""
+        ...
+
+    def count_calls(self, calls: Mapping[str, int]) -> None:
+        """Add calls made for this connector by another process (a pull worker)."""
+        ...
 
     def describe(self, obj: str) -> ObjectSchema: ...
 
-    def pull(self, obj: str, *, fields: Sequence[str], since: Cursor | None) -> Iterator[Page]: ...
+    def check_mapping(
+        self,
+        mapping: CrmMapping,
+        mapping_path: Path | str,
+        required_labels: Mapping[str, Sequence[str]],
+    ) -> list[ConfigProblem]:
+        """Every problem of `mapping` against the live CRM's describe, at once (no raise)."""
+        ...
+
+    def pull(
+        self, obj: str, *, fields: Sequence[str], since: Cursor | None, full: bool = False
+    ) -> Iterator[Page]:
+        """Pages of canonical table `obj` changed since `since`; `full`: every record."""
+        ...
+
+    def reconciliation_due(self, last_full: datetime | None, now: datetime) -> bool:
+        """Whether an incremental pull should be a full read this time (deletions the
+        incremental read cannot see)."""
+        ...
+
+    def associations_due(self, last_refresh: datetime | None, now: datetime) -> bool:
+        """Whether record-to-account links must be re-read (`pull_associations`)."""
+        ...
+
+    def pull_associations(self, obj: str) -> Iterator[Page]:
+        """Pages of (key, account_id) of every record of `obj`, for links a pull misses."""
+        ...
+
+    def write_chunk(self, records: int) -> int:
+        """Records per `push` call for a push of `records` changed records."""
+        ...
+
+    def write_calls(self, records: int) -> int:
+        """API calls a push of `records` changed records needs (the plan's estimate)."""
+        ...
 
     def push(self, obj: str, changes: pd.DataFrame) -> WriteResult: ...
 

@@ -21,7 +21,7 @@ connection blocks name the environment variables that hold them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -55,27 +55,14 @@ class StateConfig(_Strict):
         return self
 
 
-class Connection(_Strict):
-    """One CRM connection and the files that configure its runs."""
+class _ConnectionBase(_Strict):
+    """What every CRM connection has: the files that configure its runs, and a schedule."""
 
-    crm: Literal["salesforce", "hubspot"]
-    salesforce: SalesforceConnection | None = None
-    hubspot: HubSpotConnection | None = None
     mapping: Path
     finance: Path | None = None
     value_model: Path
     schedule: str | None = None
     """Cron expression (minute hour day month weekday, UTC) for `scheduler start`."""
-
-    @model_validator(mode="after")
-    def _crm_block(self) -> Connection:
-        block = getattr(self, self.crm)
-        other = "hubspot" if self.crm == "salesforce" else "salesforce"
-        if block is None:
-            raise ValueError(f"crm is {self.crm}: add a '{self.crm}:' block with its settings")
-        if getattr(self, other) is not None:
-            raise ValueError(f"crm is {self.crm}: remove the '{other}:' block")
-        return self
 
     @field_validator("schedule")
     @classmethod
@@ -86,6 +73,26 @@ class Connection(_Strict):
                 "e.g. '0 2 * * *'"
             )
         return v
+
+
+class SalesforceProjectConnection(_ConnectionBase):
+    """A Salesforce org: `crm: salesforce` and a `salesforce:` block."""
+
+    crm: Literal["salesforce"]
+    salesforce: SalesforceConnection
+
+
+class HubSpotProjectConnection(_ConnectionBase):
+    """A HubSpot portal: `crm: hubspot` and a `hubspot:` block."""
+
+    crm: Literal["hubspot"]
+    hubspot: HubSpotConnection
+
+
+Connection = Annotated[
+    SalesforceProjectConnection | HubSpotProjectConnection, Field(discriminator="crm")
+]
+"""One CRM connection; `crm` says which block it has, so each has exactly its own."""
 
 
 class Project(_Strict):

@@ -19,6 +19,7 @@ canonical column names; requested properties no column maps keep their HubSpot n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,6 +67,12 @@ class HubSpotConnector:
     push_streams: ClassVar[int] = 2
     """Batch updates under way at once: one is answered while the next is on its way in
     (each push counts its own calls; the limiter keeps the pace)."""
+    reads_outputs: ClassVar[bool] = False
+    """A pull returns only the properties asked for: outputs must be named in `fields`."""
+    clear_value: ClassVar[str] = ""
+    """HubSpot clears a property that is sent as an empty string."""
+    WRITE_BATCH: ClassVar[int] = 100
+    """Inputs per batch update call."""
 
     def __init__(
         self,
@@ -263,6 +270,14 @@ class HubSpotConnector:
         return Page(table, to_frame(table, om, records, puller.wanted, accounts), cursor)
 
     # -- push --------------------------------------------------------------------------
+    def write_chunk(self, records: int) -> int:
+        """One batch update: 100 records."""
+        return self.WRITE_BATCH
+
+    def write_calls(self, records: int) -> int:
+        """ceil(records / 100) batch updates."""
+        return math.ceil(records / self.WRITE_BATCH)
+
     def push(
         self, obj: str, changes: pd.DataFrame, *, current: pd.DataFrame | None = None
     ) -> WriteResult:

@@ -17,8 +17,10 @@ The connector keeps no run state: describes are cached per instance, which is on
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -52,6 +54,13 @@ class SalesforceConnector:
     server time that cursors are taken from) that concurrent pulls would mix up."""
     push_streams: ClassVar[int] = 1
     """One push at a time: a push's call count is the transport's counter before and after."""
+    reads_outputs: ClassVar[bool] = True
+    """A pull selects every mapped column, the output fields and the override field."""
+    clear_value: ClassVar[str] = CLEAR
+    WRITE_BATCH: ClassVar[int] = 200
+    """Records per sObject Collections call."""
+    BULK_JOB_CALLS: ClassVar[int] = 5
+    """Calls of one Bulk 2.0 ingest job: create, upload, close, poll, results."""
 
     def __init__(
         self,
@@ -166,9 +175,14 @@ class SalesforceConnector:
         return build_plan(self.mapping, self.mapping_path, table, schema, fields)
 
     def pull(
-        self, obj: str, *, fields: Sequence[str] = (), since: Cursor | None = None
+        self,
+        obj: str,
+        *,
+        fields: Sequence[str] = (),
+        since: Cursor | None = None,
+        full: bool = False,
     ) -> Iterator[Page]:
-        """Pages of canonical table `obj` changed since `since` (None = everything).
+        """Pages of canonical table `obj` changed since `since` (None or `full` = everything).
 
         `fields` names canonical columns, output columns (quadrant, ...), `quadrant_override`,
         or raw CRM fields (kept under their own name); empty = every mapped column. The
@@ -176,7 +190,19 @@ class SalesforceConnector:
         """
         table = obj if obj in self.mapping.objects else self._table_of(obj)
         plan = self._plan(table, fields)
-        return pull_pages(self.api, plan, since, sleep=self.sleep)
+        return pull_pages(self.api, plan, None if full else since, sleep=self.sleep)
+
+    def reconciliation_due(self, last_full: datetime | None, now: datetime) -> bool:
+        """Never: queryAll returns deleted records (IsDeleted) to the incremental read."""
+        return False
+
+    def associations_due(self, last_refresh: datetime | None, now: datetime) -> bool:
+        """Never: a record's AccountId is a field of the record, read with it."""
+        return False
+
+    def pull_associations(self, obj: str) -> Iterator[Page]:
+        """Nothing: links come with the records (see `associations_due`)."""
+        return iter(())
 
     def _table_of(self, obj: str) -> str:
         for table, om in self.mapping.objects.items():
@@ -185,6 +211,21 @@ class SalesforceConnector:
         raise ConfigError(f"{self.mapping_path}: no table in objects maps to '{obj}'")
 
     # --- push / provision -----------------------------------------------------------------
+    def write_chunk(self, records: int) -> int:
+        """One sObject Collections batch, or the whole push as one Bulk 2.0 job above the
+        connection's `bulk_write_threshold`."""
+        if records >= self.connection.bulk_write_threshold:
+            return max(records, 1)
+        return self.WRITE_BATCH
+
+    def write_calls(self, records: int) -> int:
+        """ceil(records / 200) Collections calls, or one Bulk 2.0 job's calls."""
+        if records == 0:
+            return 0
+        if records >= self.connection.bulk_write_threshold:
+            return self.BULK_JOB_CALLS
+        return math.ceil(records / self.WRITE_BATCH)
+
     def push(self, obj: str, changes: pd.DataFrame) -> WriteResult:
         """Update changed fields by Id (see connectors/salesforce/push.py for the frame shape)."""
         schema = self.describe(obj)

@@ -7,8 +7,9 @@ tables at once, by background threads (sync/pipeline/prefetch.py) or, when every
 full, by a worker process (sync/pipeline/worker.py), so the CRM and the state DB work at the
 same time; pages are still stored one by one, each table's in order, by this thread.
 Accounts and opportunities are read with their output fields and the override field, so
-the diff sees what the CRM holds now. HubSpot: a full reconciliation read (archived records as
-deletions) and a full association refresh on the connection's cadences.
+the diff sees what the CRM holds now. When the connector says so (`reconciliation_due`,
+`associations_due`), an incremental pull becomes a full read (deletions an incremental read
+cannot see) or is followed by a refresh of every record's account link.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from connectors.base import Cursor, Page
+from connectors.base import CrmConnector, Cursor, Page
 from mappings.canonical import TABLES
 from sync.pipeline.prefetch import FINISHED, prefetch_merged
 from sync.pipeline.results import ObjectCounts, Progress
@@ -49,10 +50,11 @@ def mapped_tables(setup: Setup) -> list[str]:
     return sorted(names, key=lambda t: (t != "accounts", t != "opportunities", t))
 
 
-def pull_fields(setup: Setup, table: str) -> list[str]:
-    """What to ask the connector for: every mapped column, outputs and override."""
-    if setup.crm == "salesforce" or table not in OUTPUT_TABLES:
-        return []  # Salesforce reads mapped columns, outputs and override by default
+def pull_fields(setup: Setup, connector: CrmConnector, table: str) -> list[str]:
+    """What to ask the connector for besides the mapped columns: outputs and override, for
+    a connector that does not read them by default."""
+    if connector.reads_outputs or table not in OUTPUT_TABLES:
+        return []
     extra = list(setup.outputs(table).values())
     override = setup.override_field(table)
     return extra + ([override] if override else [])
@@ -87,7 +89,7 @@ class Puller:
     def __init__(
         self,
         setup: Setup,
-        connector: Any,
+        connector: CrmConnector,
         state: StateDB,
         run_id: int,
         progress: Progress,
@@ -120,7 +122,7 @@ class Puller:
                 table,
                 "full" if full_read else "incremental",
             )
-            fields = tuple(pull_fields(self.setup, table))
+            fields = tuple(pull_fields(self.setup, self.connector, table))
             reads.append(TableRead(TASK.format(table), table, fields, since, full_read))
         at_once = max(1, int(self.connector.pull_streams))
         if at_once > 1:  # the longest reads start first, so no stream is left alone at the end
@@ -154,26 +156,26 @@ class Puller:
             return remote_pages(
                 self.setup, env, reads, ahead=PAGES_AHEAD, add_calls=self.connector.count_calls
             )
-        sources = {r.task: table_pages(self.connector, self.setup.crm, r) for r in reads}
+        sources = {r.task: table_pages(self.connector, r) for r in reads}
         return prefetch_merged(sources, ahead=PAGES_AHEAD, at_once=at_once)
 
     def _since(self, table: str, full: bool, now: datetime) -> tuple[Cursor | None, bool]:
         """(cursor to pull from, whether this is a full read) for one table."""
         since = None if full else self.state.get_cursor(self.setup.name, table)
         full_read = since is None
-        if self.setup.crm == "hubspot" and not full_read:
+        if not full_read:
             last = self.state.get_mark(self.setup.name, FULL_MARK.format(table))
             full_read = self.connector.reconciliation_due(last, now)
         return since, full_read
 
     def _finish_table(self, table: str, full_read: bool, now: datetime) -> None:
-        """After a table's last page: HubSpot's marks and its association refresh when due."""
+        """After a table's last page: the full-read marks, or the association refresh when
+        the connector says it is due."""
         name = self.setup.name
-        hubspot = self.setup.crm == "hubspot"
-        if hubspot and full_read:
+        if full_read:
             self.state.set_mark(name, FULL_MARK.format(table), now)
             self.state.set_mark(name, ASSOC_MARK.format(table), now)
-        elif hubspot and self._needs_associations(table):
+        elif self._needs_associations(table):
             last = self.state.get_mark(name, ASSOC_MARK.format(table))
             if self.connector.associations_due(last, now):
                 self._refresh_associations(table)

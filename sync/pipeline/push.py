@@ -27,7 +27,7 @@ from connectors.base import WriteResult
 from mappings.canonical import TABLES
 from sync.pipeline.diff import push_frame
 from sync.pipeline.results import ObjectCounts, Progress
-from sync.pipeline.setup import Setup, clear_value, write_chunk
+from sync.pipeline.setup import Setup
 from sync.state.db import StateDB
 
 log = logging.getLogger(__name__)
@@ -56,13 +56,13 @@ def push_changes(
     """Push every table's changes; returns the rejected rows of all of them. `current`: the
     mirror's rows as the run read them (else read again) for `mirror_written`."""
     rejected: list[pd.DataFrame] = []
-    clear = clear_value(setup.crm)
+    clear = connector.clear_value
     for table, frame in changes.items():
         if frame.empty:
             continue
         wide = push_frame(frame, clear)
         c = counts.setdefault(table, ObjectCounts())
-        size = write_chunk(setup, len(wide))
+        size = connector.write_chunk(len(wide))
         task = f"push {table}"
         progress.start(task, total=len(wide))
         tally = _Tally(state, run_id, table, c, progress, task, keep_lock)

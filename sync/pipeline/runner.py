@@ -37,7 +37,7 @@ from sync.pipeline.push import push_changes, record_change_sets
 from sync.pipeline.results import NoProgress, Progress, RollbackReport, RunReport
 from sync.pipeline.rollback import crm_now, plan_rollback, written_changes
 from sync.pipeline.session import api_calls, default_as_of, open_state, session
-from sync.pipeline.setup import Setup, write_calls
+from sync.pipeline.setup import Setup
 from sync.pipeline.summary import fill_report, object_counts
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def _execute(
                 )  # fmt: skip
         else:
             for table, frame in changes.items():
-                counts[table].write_calls = write_calls(setup, frame["record_id"].nunique())
+                counts[table].write_calls = connector.write_calls(frame["record_id"].nunique())
         report.objects, report.phase_seconds = counts, phases
         report.api_calls = api_calls(connector)
         fill_report(report, setup, inputs, changes, rejected, sample)

@@ -7,12 +7,13 @@ secrets from `env`. Paths in the finance mapping resolve against the finance map
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import connectors.registry
+from connectors.base import CrmConnector
 from mappings.crm import OUTPUT_COLUMNS, CrmMapping, load_crm_mapping
 from mappings.errors import ConfigError, ConfigProblem
 from mappings.finance import FinanceMapping, load_finance_mapping
@@ -23,8 +24,6 @@ from value_engine import ValueModel, output_labels
 OVERRIDE_COLUMN = "quadrant_override"
 """Frame column of the mapping's manual-override field (both connectors use this name)."""
 OUTPUT_TABLES = ("accounts", "opportunities")
-WRITE_BATCH = {"salesforce": 200, "hubspot": 100}
-"""Records per write call: sObject Collections (Salesforce) and batch update (HubSpot)."""
 
 
 @dataclass(frozen=True)
@@ -133,48 +132,8 @@ def cross_check(setup: Setup) -> list[ConfigProblem]:
     return problems
 
 
-def build_connector(setup: Setup, env: Mapping[str, str] | None) -> Any:
+def build_connector(setup: Setup, env: Mapping[str, str] | None) -> CrmConnector:
     """The CRM connector of the connection, its secrets read from `env` (default os.environ)."""
-    conn = setup.connection
-    if setup.crm == "salesforce":
-        from connectors.salesforce.connector import SalesforceConnector
-
-        assert conn.salesforce is not None
-        return SalesforceConnector(
-            conn.salesforce, setup.mapping, mapping_path=setup.mapping_path, env=env
-        )
-    from connectors.hubspot.connector import HubSpotConnector
-
-    assert conn.hubspot is not None
-    return HubSpotConnector(conn.hubspot, setup.mapping, env=env)
-
-
-def clear_value(crm: str) -> str:
-    """The cell value that sets a CRM field to empty in a push frame."""
-    if crm == "salesforce":
-        from connectors.salesforce.connector import CLEAR
-
-        return CLEAR
-    return ""  # HubSpot clears a property that is sent as an empty string
-
-
-def write_chunk(setup: Setup, records: int) -> int:
-    """Records per push call: one API batch, or a whole Bulk 2.0 job above its threshold."""
-    if setup.crm == "salesforce":
-        sf = setup.connection.salesforce
-        assert sf is not None
-        if records >= sf.bulk_write_threshold:
-            return max(records, 1)
-    return WRITE_BATCH[setup.crm]
-
-
-def write_calls(setup: Setup, records: int) -> int:
-    """API calls a push of `records` changed records needs (plan's estimate)."""
-    if records == 0:
-        return 0
-    if setup.crm == "salesforce":
-        sf = setup.connection.salesforce
-        assert sf is not None
-        if records >= sf.bulk_write_threshold:
-            return 5  # create, upload, close, poll, results
-    return math.ceil(records / WRITE_BATCH[setup.crm])
+    return connectors.registry.build_connector(
+        setup.connection, setup.mapping, mapping_path=setup.mapping_path, env=env
+    )

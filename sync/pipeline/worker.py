@@ -32,13 +32,13 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from connectors.base import Cursor
+from connectors.base import CrmConnector, Cursor, Page
 from mappings.errors import ValuesyncError
 from sync.pipeline.prefetch import FINISHED, prefetch_merged
 
@@ -58,13 +58,9 @@ class TableRead:
     full_read: bool
 
 
-def table_pages(connector: Any, crm: str, read: TableRead) -> Any:
-    """The connector's page iterator for one table (HubSpot takes `full` explicitly)."""
-    if crm == "hubspot":
-        return connector.pull(read.table, fields=read.fields, since=read.since, full=read.full_read)
-    return connector.pull(
-        read.table, fields=read.fields, since=None if read.full_read else read.since
-    )
+def table_pages(connector: CrmConnector, read: TableRead) -> Iterator[Page]:
+    """The connector's page iterator for one table."""
+    return connector.pull(read.table, fields=read.fields, since=read.since, full=read.full_read)
 
 
 def _context() -> Any:
@@ -204,7 +200,7 @@ def _work(
     root = logging.getLogger()
     root.handlers[:] = [_PipeHandler(channel)]
     root.setLevel(level)
-    sources = {r.task: table_pages(connector, setup.crm, r) for r in reads}
+    sources = {r.task: table_pages(connector, r) for r in reads}
     unacknowledged = 0
     try:
         pages = prefetch_merged(sources, ahead=1, at_once=max(1, connector.pull_streams))
