@@ -6,7 +6,7 @@ of whatever came back into the valuesync error tree, all under the shared tenaci
 policy. Two client quirks are handled here and nowhere else:
 
 - every API package has its own ApiException class with no common base but
-  `Exception` (shared/API-NOTES.md §B2), so errors are recognised by `.status`;
+  `Exception` (docs/crm-wire.md §B2), so errors are recognised by `.status`;
 - the client returns None for a 2xx status its operation does not list (§B3); that
   becomes a FatalApiError naming the call instead of passing silently.
 

@@ -1,7 +1,7 @@
 """HubSpot records -> canonical frames: names from the mapping, value maps, real types.
 
 HubSpot sends every property value as a string (numbers "17", booleans "false",
-datetimes ISO-8601 or epoch ms, dates "YYYY-MM-DD"; shared/API-NOTES.md §B4, §B11), so
+datetimes ISO-8601 or epoch ms, dates "YYYY-MM-DD"; docs/crm-wire.md §B4, §B11), so
 each canonical column is parsed to its kind. Requested properties that no canonical
 column maps keep their HubSpot name and stay strings (e.g. output fields, read back
 for diffing).

@@ -7,7 +7,7 @@ when the model gains labels, never removed), scores and money as number, the rea
 as string, scored-at as datetime. Everything is checked before anything is changed:
 an existing property of the wrong type is an error naming it, its type and the type
 valuesync needs. A 409 (someone created it meanwhile) counts as "exists".
-(developers.hubspot.com/docs/api-reference/crm-properties-v3; shared/API-NOTES.md §B10)
+(developers.hubspot.com/docs/api-reference/crm-properties-v3; docs/crm-wire.md §B10)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Bulk API 2.0 jobs, one retried call at a time (API-NOTES §A7, §A8).
+"""Bulk API 2.0 jobs, one retried call at a time (docs/crm-wire.md §A7, §A8).
 
 simple-salesforce's `sf.bulk2.X.query/update` wrap a whole job in one call: they sleep
 5 s before the first poll, cannot be retried step by step, and have no session refresh.

@@ -4,7 +4,7 @@
 (connectors/retry.py). An expired session (401 INVALID_SESSION_ID) is refreshed once by
 logging in again; a second 401 is an AuthError. simple-salesforce's own re-login is
 not used: it retries up to 3 times in `Salesforce` and without a bound in `SFType`
-(shared/API-NOTES.md §A2), and Bulk 2.0 calls have none at all. Every
+(docs/crm-wire.md §A2), and Bulk 2.0 calls have none at all. Every
 simple-salesforce exception is translated here into the project's error tree.
 """
 

@@ -2,7 +2,7 @@
 
 The cursor is (SystemModstamp, Id). A pull reads `cursor >= since - overlap`, ordered
 by (cursor, Id), through queryAll so deletions come back too (`IsDeleted = true`,
-API-NOTES §A4). `>=` plus the overlap means records that share the last timestamp,
+docs/crm-wire.md §A4). `>=` plus the overlap means records that share the last timestamp,
 or that committed late with an older stamp, are read again rather than lost; the
 mirror upserts, so a re-read costs nothing. Each yielded Page carries the cursor of
 its last row, so the orchestrator can stop after any page and resume there.

@@ -198,7 +198,7 @@ class Pusher:
 
 
 def _patch_collection(sf: Any, body: dict[str, Any]) -> Any:
-    """One sObject Collections update (API-NOTES §A6); simple-salesforce has no helper."""
+    """One sObject Collections update (docs/crm-wire.md §A6); simple-salesforce has no helper."""
     return sf.restful("composite/sobjects", method="PATCH", json=body)
 
 

@@ -1,7 +1,7 @@
 """Check a mapping file against the org's describe, reporting every problem at once.
 
 Read fields must exist (a field the integration user cannot see is absent from
-describe, API-NOTES §A5); a cursor must be a datetime that is not a formula; write fields
+describe, docs/crm-wire.md §A5); a cursor must be a datetime that is not a formula; write fields
 must exist, be updateable and have a type the output can be written to; picklist write
 fields must hold every label the value model can produce. Each problem names the
 mapping file, the key path and the line.

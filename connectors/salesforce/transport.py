@@ -1,7 +1,7 @@
 """The HTTP seam under simple-salesforce: URL mapping, call counting, quota guard, login.
 
 simple-salesforce builds every URL as `https://{host}/...` and logs in at
-`https://{domain}.salesforce.com` (shared/API-NOTES.md §0.1). `SalesforceTransport` is
+`https://{domain}.salesforce.com` (docs/crm-wire.md §0.1). `SalesforceTransport` is
 the `requests.Session` it is given: it sends those URLs to the login URL and instance
 URL the admin configured (so `http://127.0.0.1:PORT` works for any Salesforce-compatible
 emulator, with nothing emulator-specific here), counts every call by kind, reads

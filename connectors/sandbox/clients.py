@@ -1,7 +1,7 @@
 """Point the real client libraries at a sandbox (tests, benchmarks, the demo).
 
 simple-salesforce builds every URL with a hard-coded `https://` and logs in at
-`https://{domain}.salesforce.com` (shared/API-NOTES.md §0.1), so a `requests.Session`
+`https://{domain}.salesforce.com` (docs/crm-wire.md §0.1), so a `requests.Session`
 that rewrites those URLs onto the sandbox's base URL is the supported seam.
 hubspot-api-client takes `host=` directly (§0.2).
 """

@@ -6,7 +6,7 @@ the corporate currency (EUR), as a management-accounting export is; invoices are
 customer's currency. The export is built so that join has work to do:
 ~2 % of ERP customers match no CRM account, ~3 % of accounts have no finance rows, and
 some accounts lack an erp_id in the CRM, so they match only by domain or by normalised
-name. Customers A and B get exact trailing-12-month figures (shared/DESIGN.md).
+name. Customers A and B (the seed pair) get exact trailing-12-month figures.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The sample population: customer archetypes and the accounts table.
 
-Archetypes differ in every driver of the value matrix (shared/DESIGN.md): trailing
+Archetypes differ in every driver of the value matrix (docs/value-model.md): trailing
 revenue, contribution margin, revenue volatility, ticket load and effort, payment
 behaviour and ICP fit. The ICP is industry Machinery / Manufacturing / Electronics,
 50-999 employees, in Germany, Austria or Switzerland.

@@ -75,7 +75,10 @@ def credentials_table(server: Any) -> Table:
 
 
 def client_help(url: str, server: Any, ca_path: Path | None) -> str:
-    """How to point simple-salesforce and hubspot-api-client at the sandbox (API-NOTES §0)."""
+    """How to point simple-salesforce and hubspot-api-client at the sandbox.
+
+    See docs/crm-wire.md §0.
+    """
     c = server.sf.credentials
     verify = f', verify="{ca_path}"' if ca_path else ""
     hs_tls = f', ssl_ca_cert="{ca_path}"' if ca_path else ""

@@ -10,7 +10,8 @@ provision_fields(project); check(project)  # output fields in the CRM; every con
 A run killed at any point can simply be run again: cursors only move with stored data,
 the change set is on disk before the first write, a run left 'running' is marked
 abandoned when its lock is taken over, and every write is recomputed from a fresh pull,
-so nothing stale is ever replayed. See DESIGN.md "Data flow of one run".
+so nothing stale is ever replayed. See docs/architecture.md, "Data flow of one run" and
+"Crash safety".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Associations v4 routes (shared/API-NOTES.md §B8).
+"""Associations v4 routes (docs/crm-wire.md §B8).
 
 - `POST /crm/v4/associations/{from}/{to}/batch/read`: at most 1000 inputs; each input
   pages its targets 500 at a time with its own `after` cursor; inputs without any

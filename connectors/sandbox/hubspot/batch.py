@@ -1,4 +1,4 @@
-"""CRM v3 batch routes: read, update, create, archive (shared/API-NOTES.md §B5, §B6, §B3).
+"""CRM v3 batch routes: read, update, create, archive (docs/crm-wire.md §B5, §B6, §B3).
 
 Status codes matter more than anywhere else: hubspot-api-client deserialises only the
 codes an operation declares and returns None for any other 2xx (§B3). So read/update

@@ -4,7 +4,7 @@ Routes live in sibling modules (objects, batch, search, associations, properties
 each exposes `routes(portal) -> list[BaseRoute]`. This module holds what they share:
 the token check (§B1), the rate-limit buckets and headers (§B9), call counters, the
 error body (§B2) and the record shape (§B4). Section numbers refer to
-shared/API-NOTES.md part B.
+docs/crm-wire.md, part B.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ and `_archived_at` (datetime). Values go out on the wire as strings (portal.py).
 Property definitions are `FieldDef`s with HubSpot `type` (bool, date, datetime,
 enumeration, number, string); `extra` holds `fieldType`, `groupName`, `description`,
 `hubspotDefined`, `displayOrder` and `options` (the Property shape of
-shared/API-NOTES.md §B10). Associations and property groups hang off the store as
+docs/crm-wire.md §B10). Associations and property groups hang off the store as
 `store.hubspot` (see `portal_data`), so a loader can fill a store before a server exists.
 """
 

@@ -1,4 +1,4 @@
-"""CRM v3 search: `POST /crm/v3/objects/{objectType}/search` (shared/API-NOTES.md §B7).
+"""CRM v3 search: `POST /crm/v3/objects/{objectType}/search` (docs/crm-wire.md §B7).
 
 - filterGroups are ORed, the filters inside a group ANDed; at most 5 groups, 10 filters
   per group and 25 in total (HubSpot changelog 2024-08-26), else 400.

@@ -1,6 +1,6 @@
 """REST `query` / `queryAll` with server-side cursors and `nextRecordsUrl` paging.
 
-Wire facts (shared/API-NOTES.md §A4, resources_query.htm, headers_queryoptions.htm):
+Wire facts (docs/crm-wire.md §A4, resources_query.htm, headers_queryoptions.htm):
 - `GET /services/data/vXX.X/query/?q=` (and `/queryAll/`), with or without the slash;
   more pages at `…/query/{cursorId}-{offset}`; queryAll's next URLs still say `/query/`.
 - `totalSize` is the whole result; `nextRecordsUrl` is server-relative and absent on

@@ -4,7 +4,7 @@ Versions and resources, global and per-object describe (§A5), single records,
 sObject Collections update (§A6), FieldPermissions (§A10) and /limits (§A9).
 Every authenticated route starts with `org.guard(request)`; paths answer with and
 without a trailing slash because simple-salesforce uses both forms (§A2).
-References: shared/API-NOTES.md.
+Section numbers refer to docs/crm-wire.md.
 """
 
 from __future__ import annotations

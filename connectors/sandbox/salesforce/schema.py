@@ -1,7 +1,7 @@
 """The sandbox org's objects and their describe metadata.
 
 Field names follow a standard Sales/Service Cloud org plus Salesforce Billing
-(`blng__Invoice__c`, see shared/API-NOTES.md §A12) and the names in
+(`blng__Invoice__c`, see docs/crm-wire.md §A12) and the names in
 `connectors/sandbox/fieldmap.py` SALESFORCE, so the sample-data loader, the query
 engine and the default mappings all agree.
 

@@ -3,7 +3,7 @@
 sObject Collections, Bulk API 2.0 ingest and single-record PATCH all save through
 `update_records`, so a bad picklist value or a locked row fails the same way on every
 path. Each record is validated on its own and gets a SaveResult-like `RecordResult`;
-error codes and messages follow the REST / Bulk docs (shared/API-NOTES.md §A3, §A6, §A8).
+error codes and messages follow the REST / Bulk docs (docs/crm-wire.md §A3, §A6, §A8).
 Values arrive as JSON values or CSV strings and are stored as the field's Python type.
 """
 

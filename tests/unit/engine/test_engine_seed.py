@@ -1,4 +1,4 @@
-"""The seed example of DESIGN.md: same revenue, very different value."""
+"""The seed example (customers A and B): same revenue, very different value."""
 
 from __future__ import annotations
 
