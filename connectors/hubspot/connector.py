@@ -3,14 +3,14 @@
 HubSpot's limits are shared by every integration in a portal, so this connector is
 frugal and exact. The pitfalls it avoids, and where:
 
-- search stops at 10,000 results: adaptive time windows, keyset paging (hubspot_pull);
+- search stops at 10,000 results: adaptive time windows, keyset paging (pull.py);
 - association reads stop at a page unless followed; association changes do not bump
   hs_lastmodifieddate: v4 batch reads with every page followed, and a separate full
   association refresh on its own cadence (`pull_associations`);
 - contacts stamp lastmodifieddate, other objects hs_lastmodifieddate (`modified_property`);
 - one duplicate id rejects a batch; a VALIDATION_ERROR rejects all 100: de-duplicated
-  inputs, bad inputs isolated (hubspot_push);
-- the client returns None for an unlisted status: an error naming the call (hubspot_api).
+  inputs, bad inputs isolated (push.py);
+- the client returns None for an unlisted status: an error naming the call (client.py).
 
 Objects are named either by canonical table (`accounts`, `opportunities`, `tickets`,
 `invoices`) or by HubSpot object type (`companies`, `deals`, ...). Frames come out in

@@ -9,9 +9,9 @@ result = sf.push("Account", changes)                              # WriteResult,
 sf.provision("Account", specs)                                    # Tooling API, idempotent
 ```
 
-The pieces: salesforce_auth (transport seam, login, quota guard, call counting),
-salesforce_client (retry + session refresh + error translation), salesforce_soql
-(injection-proof SOQL), salesforce_pull / _push / _bulk / _provision / _check.
+The pieces, in this package: transport (URL mapping, login, quota guard, call counting),
+client (retry + session refresh + error translation), soql (injection-proof SOQL), schema
+(describe and the mapping check), pull, bulk (Bulk API 2.0 jobs), push, frames, provision.
 The connector keeps no run state: describes are cached per instance, which is one run.
 """
 

@@ -1,7 +1,7 @@
 """Versioned schema migrations of the state database, applied in order, each exactly once.
 
 Each migration is frozen DDL for its version (never the current models: a later change to
-`state_models.py` must come with a new migration, not an edit of an old one). The version
+`sync/state/models.py` must come with a new migration, not an edit of an old one). The version
 sits in `vs_schema_version`; `migrate` runs the missing steps in one transaction,
 serialised across processes (PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE).
 """
