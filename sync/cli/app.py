@@ -51,7 +51,6 @@ app.add_typer(sandbox_app, name="sandbox")
 err_console = Console(stderr=True)
 
 
-
 def _register() -> None:
     from sync.cli import (
         check,
