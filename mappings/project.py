@@ -25,11 +25,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mappings import DEFAULT_FILE
 from mappings.hubspot_connection import HubSpotConnection
 from mappings.salesforce_connection import SalesforceConnection
 from mappings.yamlfile import load_model
 
-DEFAULT_FILE = "valuesync.yaml"
 DEFAULT_STATE_URL = "sqlite:///.valuesync/state.db"
 
 

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from connectors.sandbox import PROFILE_NAMES
+
 FaultKind = Literal["429", "500", "503", "drop", "slow", "expire_session"]
 GENERIC: tuple[str, ...] = ("429", "500", "503", "drop", "slow")
 
@@ -69,6 +71,8 @@ PROFILES: dict[str, FaultProfile] = {
         hs_search_per_second=5,
     ),
 }
+if tuple(PROFILES) != PROFILE_NAMES:
+    raise RuntimeError("connectors.sandbox.PROFILE_NAMES must list the keys of PROFILES")
 
 
 @dataclass

@@ -15,9 +15,9 @@ import os
 import sys
 
 import typer
-from rich.console import Console
 
 from mappings.errors import ValuesyncError, exit_code
+from sync.cli.consoles import stderr
 
 EPILOG = """\
 Examples:
@@ -47,8 +47,6 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(help="The local sandbox CRM (Salesforce + HubSpot wire protocols).")
 app.add_typer(sandbox_app, name="sandbox")
-
-err_console = Console(stderr=True)
 
 
 def _register() -> None:
@@ -98,12 +96,12 @@ def main() -> None:
         rv = app(standalone_mode=False)
     except ValuesyncError as exc:
         code = exit_code(exc)
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        stderr().print(f"[bold red]error:[/] {exc}", highlight=False)
         if "--json" in sys.argv[1:]:
             _json_error(exc, code)
         sys.exit(code)
     except typer.Abort:
-        err_console.print("aborted")
+        stderr().print("aborted")
         sys.exit(130)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
         if _is_click_exception(exc):

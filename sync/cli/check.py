@@ -18,7 +18,6 @@ from sync.cli.options import (
     examples,
     load,
 )
-from sync.cli.render import out, problems_table
 
 EPILOG = examples(
     "valuesync check",
@@ -38,6 +37,8 @@ def check(
     json_output: JsonOpt = False,
 ) -> int:
     """Check the project, mappings, finance and value model files, the secrets and the CRM."""
+    from sync.cli.render import out, problems_table
+
     loaded = load(project)
     from sync.pipeline import runner as pipeline
 

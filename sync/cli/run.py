@@ -6,7 +6,7 @@ Progress bars go to stderr; a summary follows. Exit 1 when the CRM rejected reco
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,8 +21,10 @@ from sync.cli.options import (
     load,
     parse_date,
 )
-from sync.cli.render import RichProgress, print_run
-from sync.pipeline.results import NoProgress, RunReport
+
+if TYPE_CHECKING:
+    from sync.pipeline.results import RunReport
+
 
 EPILOG = examples(
     "valuesync run",
@@ -43,7 +45,9 @@ def run(
     json_output: JsonOpt = False,
 ) -> int:
     """Sync a connection now and write the changed values back to the CRM."""
+    from sync.cli.render import RichProgress, print_run
     from sync.pipeline import runner as pipeline
+    from sync.pipeline.results import NoProgress
 
     loaded, when = load(project), parse_date(as_of)
     if json_output:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
 import typer
 
 from sync.cli.options import (
@@ -17,9 +19,6 @@ from sync.cli.options import (
     load,
     open_state,
 )
-from sync.cli.render import frame_table, mapping_table, out, run_totals, runs_table, status_text
-from sync.cli.status import _iso
-from sync.pipeline.results import _records
 
 app = typer.Typer(help="The history of runs in the state database.", no_args_is_help=True)
 LIST_EPILOG = examples("valuesync runs list", "valuesync runs list --limit 5 --json")
@@ -37,6 +36,8 @@ def list_runs(
     json_output: JsonOpt = False,
 ) -> None:
     """The latest runs, newest first."""
+    from sync.cli.render import out, runs_table
+
     loaded = load(project)
     name = loaded.connection(connection)[0] if connection else None
     state = open_state(loaded)
@@ -59,6 +60,8 @@ def show(
     json_output: JsonOpt = False,
 ) -> None:
     """One run: counts, API calls, rejected records with the CRM's errors, quarantined rows."""
+    from sync.pipeline.results import _records
+
     state = open_state(load(project))
     try:
         run = state.run(run_id)
@@ -88,6 +91,8 @@ def show(
 
 
 def _run_json(run: dict[str, Any]) -> dict[str, Any]:
+    from sync.cli.status import _iso
+
     return {
         **run,
         "started_at": _iso(run["started_at"]),
@@ -102,6 +107,9 @@ def _print_run(
     left_out: pd.DataFrame,
     quarantined: int,
 ) -> None:
+    from sync.cli.render import frame_table, mapping_table, out, run_totals, status_text
+    from sync.cli.status import _iso
+
     out.print(
         f"[bold]run {run['id']}[/] ({run['kind']}) of {run['connection']}: "
         f"{status_text(run['status'])}, started {_iso(run['started_at'])}, "

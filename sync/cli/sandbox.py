@@ -10,21 +10,23 @@ from __future__ import annotations
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.panel import Panel
-from rich.table import Table
 
-from connectors.sandbox.faults import PROFILES
-from connectors.sandbox.fieldmap import HUBSPOT, SALESFORCE
-from connectors.sandbox.store import Store
+from connectors.sandbox import PROFILE_NAMES
+from sync.cli.consoles import stdout
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from connectors.sandbox.store import Store
+
+
 from mappings.errors import ConfigError, ConfigProblem
 
 CRMS = ("salesforce", "hubspot", "both")
 DEFAULT_DATA_DIR = Path(".valuesync/sandbox-data")
-console = Console()
 
 
 def check_choice(option: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -40,6 +42,10 @@ def check_choice(option: str, value: str, allowed: tuple[str, ...]) -> None:
 
 def holdings_table(sf_store: Store | None, hs_store: Store | None, finance_rows: int) -> Table:
     """Objects and record counts on each side, plus the finance export's rows."""
+    from rich.table import Table
+
+    from connectors.sandbox.fieldmap import HUBSPOT, SALESFORCE
+
     table = Table(title="What the sandbox holds", show_lines=False)
     table.add_column("canonical")
     table.add_column("Salesforce object")
@@ -57,6 +63,8 @@ def holdings_table(sf_store: Store | None, hs_store: Store | None, finance_rows:
 
 def credentials_table(server: Any) -> Table:
     """The sandbox-only credentials each side accepts."""
+    from rich.table import Table
+
     c = server.sf.credentials
     t = Table(title="Credentials (sandbox only)", show_header=False)
     t.add_column("side")
@@ -102,7 +110,7 @@ def serve(
     ),
     seed: int = typer.Option(7, help="Random seed: the same seed gives the same data."),
     faults: str = typer.Option(
-        "none", help=f"Fault profile: {', '.join(PROFILES)} (429s, 5xx, drops, limits)."
+        "none", help=f"Fault profile: {', '.join(PROFILE_NAMES)} (429s, 5xx, drops, limits)."
     ),
     tls: bool = typer.Option(False, "--tls/--no-tls", help="Serve https with a throw-away CA."),
     data_dir: Annotated[
@@ -112,11 +120,11 @@ def serve(
 ) -> None:
     """Run the seeded sandbox CRM (Salesforce + HubSpot wire protocols) until Ctrl-C."""
     check_choice("--crm", crm, CRMS)
-    check_choice("--faults", faults, tuple(PROFILES))
+    check_choice("--faults", faults, PROFILE_NAMES)
     from connectors.sandbox.load import build_sandbox
     from connectors.sandbox.sampledata import write_files
 
-    with console.status(f"seeding {accounts:,} accounts (seed {seed})"):
+    with stdout().status(f"seeding {accounts:,} accounts (seed {seed})"):
         sf_store, hs_store, data = build_sandbox(accounts, seed, crm)
     out = data_dir or DEFAULT_DATA_DIR
     write_files(data, out)
@@ -126,12 +134,13 @@ def serve(
         _wait_for_stop()
     finally:
         server.stop()
-        console.print("sandbox stopped")
+        stdout().print("sandbox stopped")
 
 
 def _start(
     sf_store: Store | None, hs_store: Store | None, faults: str, port: int, tls: bool
 ) -> Any:
+    from connectors.sandbox.faults import PROFILES
     from connectors.sandbox.server import SandboxServer
 
     server = SandboxServer(
@@ -154,15 +163,17 @@ def _announce(
     faults: str,
     data_dir: Path,
 ) -> None:
+    from rich.panel import Panel
+
     url = server.url
-    console.print(Panel.fit(f"[bold green]sandbox CRM serving on {url}[/]", title="valuesync"))
-    console.print(credentials_table(server))
-    console.print(client_help(url, server, server.ca_path), soft_wrap=True, highlight=False)
-    console.print(holdings_table(sf_store, hs_store, finance_rows))
-    console.print(f"fault profile: [bold]{faults}[/]   sample files: {data_dir}/")
+    stdout().print(Panel.fit(f"[bold green]sandbox CRM serving on {url}[/]", title="valuesync"))
+    stdout().print(credentials_table(server))
+    stdout().print(client_help(url, server, server.ca_path), soft_wrap=True, highlight=False)
+    stdout().print(holdings_table(sf_store, hs_store, finance_rows))
+    stdout().print(f"fault profile: [bold]{faults}[/]   sample files: {data_dir}/")
     if server.ca_path:
-        console.print(f"CA certificate: {server.ca_path}")
-    console.print("Press Ctrl-C to stop.")
+        stdout().print(f"CA certificate: {server.ca_path}")
+    stdout().print("Press Ctrl-C to stop.")
 
 
 def _wait_for_stop() -> None:
