@@ -61,6 +61,19 @@ def kill_points(requests: list[tuple[str, str]]) -> list[int]:
     return points
 
 
+def describe(pids: list[int]) -> list[str]:
+    """pid, parent pid and command line of each process, for a failure message."""
+    out = []
+    for pid in pids:
+        try:
+            stat = (Path("/proc") / str(pid) / "stat").read_text().split()
+            cmd = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
+            out.append(f"{pid} (parent {stat[3]}, state {stat[2]}): {cmd.decode()[:300]}")
+        except OSError:
+            out.append(f"{pid} (gone)")
+    return out
+
+
 def left_behind(site: Site, patience: float = 10.0) -> list[int]:
     """Pids of processes still running the project's run (a pull worker whose parent was
     killed must end with it), after waiting up to `patience` seconds for them to go."""
@@ -95,7 +108,8 @@ def killed_then_rerun(make_site: Callable[..., Site], crm: str, point: int) -> t
     holder["proc"] = proc = cli_run(site)
     proc.communicate(timeout=120)
     site.server.faults.observers.remove(observe)
-    assert left_behind(site) == [], "a process of the killed run is still running"
+    left = left_behind(site)
+    assert left == [], f"processes of the killed run still run: {describe(left)}"
     again = cli_run(site)
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err.decode()[-2000:]
