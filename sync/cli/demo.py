@@ -22,7 +22,7 @@ from sync.cli.consoles import stderr, stdout
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sync.demo.site import DemoSite
+    from connectors.sandbox.site import DemoSite
 
 import typer
 
@@ -78,8 +78,8 @@ def demo(
 
 def run_demo(crm: str, accounts: int, seed: int, folder: Path) -> DemoSite:
     """One CRM from seeding to the report; the running site is returned (caller stops it)."""
+    from sync.cli.demo_view import second_pass_line
     from sync.cli.render import RichProgress
-    from sync.demo.view import second_pass_line
     from sync.pipeline import runner as pipeline
 
     started = time.monotonic()
@@ -124,7 +124,7 @@ def run_demo(crm: str, accounts: int, seed: int, folder: Path) -> DemoSite:
 
 
 def _start(crm: str, accounts: int, seed: int, folder: Path) -> DemoSite:
-    from sync.demo.site import start_site
+    from connectors.sandbox.site import start_site
 
     try:
         return start_site(crm, accounts, seed, folder)
@@ -169,7 +169,7 @@ def finance_line(figures: dict[str, Any]) -> str:
 
 
 def _matrix(site: DemoSite, report: Any) -> None:
-    from sync.demo.view import distribution_table, matrix_grid
+    from sync.cli.demo_view import distribution_table, matrix_grid
     from sync.pipeline.setup import load_setup
 
     labels = load_setup(site.project(), None).model.quadrants.label_tuple()
@@ -213,8 +213,8 @@ def pick_examples(opps: pd.DataFrame, labels: tuple[str, ...], n: int) -> list[s
 def _examples(site: DemoSite, report: Any) -> None:
     import pandas as pd
 
-    from sync.demo.site import read_back
-    from sync.demo.view import examples_table
+    from connectors.sandbox.site import read_back
+    from sync.cli.demo_view import examples_table
     from sync.pipeline.setup import load_setup
 
     setup = load_setup(site.project(), None)
@@ -232,8 +232,8 @@ def _examples(site: DemoSite, report: Any) -> None:
 
 
 def _pair(site: DemoSite, report: Any) -> None:
-    from sync.demo.site import account_ids_by_name, read_back
-    from sync.demo.view import pair_table
+    from connectors.sandbox.site import account_ids_by_name, read_back
+    from sync.cli.demo_view import pair_table
     from sync.pipeline.setup import load_setup
 
     outputs = load_setup(site.project(), None).outputs("accounts")
@@ -293,7 +293,7 @@ def next_steps(crm: str) -> None:
 
 def serve_until_interrupted(sites: list[DemoSite]) -> None:
     """Keep the sandboxes up until Ctrl-C / SIGTERM (--keep)."""
-    from sync.demo.site import CONNECTION
+    from connectors.sandbox.site import CONNECTION
 
     stdout().print("In another shell, set the sandbox's (public) credentials:")
     for name, value in sites[0].env.items():

@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import mappings
+from mappings import SHIPPED_VALUE_MODEL
 from mappings.errors import ConfigError
 from mappings.yamlfile import read_yaml
 from value_engine.model import ValueModel
 from value_engine.parse import parse_value_model
 
-SHIPPED_VALUE_MODEL = Path(mappings.__file__).parent / "value_model.yaml"
 """The default value model shipped with valuesync."""
 
 
