@@ -46,9 +46,6 @@ class ObjectMapping(_Strict):
     cursor: str | None = None
     """The modified-stamp field used as the incremental cursor (never a formula field)."""
 
-    def crm_field(self, column: str) -> str | None:
-        return self.fields.get(column)
-
 
 class OutputMapping(_Strict):
     """The fields valuesync writes onto one object."""

@@ -37,7 +37,6 @@ from mappings.crm import CrmMapping, load_crm_mapping, shipped_mapping
 from mappings.errors import ConfigError, ConfigProblem, FatalApiError
 from mappings.salesforce_connection import (
     SalesforceConnection,
-    load_salesforce_connection,
     resolve_secrets,
 )
 from mappings.yamlfile import read_yaml
@@ -84,15 +83,6 @@ class SalesforceConnector:
         secrets = resolve_secrets(connection, env)
         self.api = SalesforceApi(connection, secrets, policy=policy, sleep=sleep)
         self._schemas: dict[str, ObjectSchema] = {}
-
-    @classmethod
-    def from_files(
-        cls, connection_path: Path, mapping_path: Path | None = None, **kw: object
-    ) -> SalesforceConnector:
-        """Load the connection YAML and the mapping file (the shipped one by default)."""
-        conn = load_salesforce_connection(connection_path)
-        path = mapping_path or shipped_mapping("salesforce")
-        return cls(conn, load_crm_mapping(path), mapping_path=path, **kw)  # type: ignore[arg-type]
 
     # --- figures ----------------------------------------------------------------------
     @property

@@ -71,13 +71,6 @@ class MirrorState:
         }
         upsert(conn, T_CURSORS, [row], ["connection", "object"])
 
-    def set_cursor(
-        self, connection: str, obj: str, cursor: Cursor, run_id: int | None = None
-    ) -> None:
-        """Move a cursor on its own (prefer store_page, which stores the data with it)."""
-        with self.transaction() as conn:
-            self._set_cursor(conn, connection, obj, cursor, run_id)
-
     def store_page(
         self,
         connection: str,

@@ -3,7 +3,6 @@ take-over of locks and runs left behind by a process that died (mixed into State
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Sequence
@@ -157,15 +156,6 @@ class RunState:
         with self.transaction() as conn:
             found = conn.execute(query.order_by(T_RUNS_.c.id.desc()).limit(1)).scalar()
         return None if found is None else int(found)
-
-    def set_counts(self, run_id: int, counts: dict[str, Any]) -> None:
-        """Replace a run's counts JSON (figures written while it is still running)."""
-        with self.transaction() as conn:
-            conn.execute(
-                sa.update(T_RUNS_)
-                .where(T_RUNS_.c.id == run_id)
-                .values(counts=json.dumps(counts, sort_keys=True, default=str))
-            )
 
     def abandon_running(self, connection: str, keep: int) -> list[int]:
         """Mark runs of `connection` still 'running' (other than `keep`) as abandoned.
