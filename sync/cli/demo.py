@@ -57,9 +57,10 @@ def demo(
     keep: KeepOpt = False,
 ) -> None:
     """Run the whole job on a local sandbox CRM: provision, sync, matrix, rerun, report."""
-    from sync.cli.sandbox import check_choice
+    from sync.cli.sandbox import check_choice, require_sandbox_extra
 
     check_choice("--crm", crm, CRMS)
+    require_sandbox_extra()
     crms = ("salesforce", "hubspot") if crm == "both" else (crm,)
     kept: list[DemoSite] = []
     try:

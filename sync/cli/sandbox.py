@@ -40,6 +40,22 @@ def check_choice(option: str, value: str, allowed: tuple[str, ...]) -> None:
         raise ConfigError([problem])
 
 
+SANDBOX_EXTRA = ("starlette", "uvicorn", "trustme")
+"""What the sandbox server needs beyond valuesync's own dependencies (the `sandbox` extra)."""
+
+
+def require_sandbox_extra() -> None:
+    """A ConfigError saying how to install the sandbox's server when it is missing."""
+    import importlib.util
+
+    missing = [name for name in SANDBOX_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"the sandbox CRM needs {', '.join(missing)}, which are not installed; install "
+            "them with `pip install 'valuesync[sandbox]'` (`make demo` and `make test` do)"
+        )
+
+
 def holdings_table(sf_store: Store | None, hs_store: Store | None, finance_rows: int) -> Table:
     """Objects and record counts on each side, plus the finance export's rows."""
     from rich.table import Table
@@ -121,6 +137,7 @@ def serve(
     """Run the seeded sandbox CRM (Salesforce + HubSpot wire protocols) until Ctrl-C."""
     check_choice("--crm", crm, CRMS)
     check_choice("--faults", faults, PROFILE_NAMES)
+    require_sandbox_extra()
     from connectors.sandbox.load import build_sandbox
     from connectors.sandbox.sampledata import write_files
 

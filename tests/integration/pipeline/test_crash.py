@@ -93,7 +93,9 @@ def left_behind(site: Site, patience: float = 10.0) -> list[int]:
         time.sleep(0.1)
 
 
-def killed_then_rerun(make_site: Callable[..., Site], crm: str, point: int) -> tuple[Site, int]:
+def killed_then_rerun(
+    make_site: Callable[..., Site], crm: str, point: int
+) -> tuple[Site, int, str]:
     site = make_site(crm, accounts=ACCOUNTS, name=f"kill{point}")
     small_pages(site)
     seen = [0]
@@ -106,14 +108,14 @@ def killed_then_rerun(make_site: Callable[..., Site], crm: str, point: int) -> t
 
     site.server.faults.observers.append(observe)
     holder["proc"] = proc = cli_run(site)
-    proc.communicate(timeout=120)
+    _, killed_err = proc.communicate(timeout=120)
     site.server.faults.observers.remove(observe)
     left = left_behind(site)
     assert left == [], f"processes of the killed run still run: {describe(left)}"
     again = cli_run(site)
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err.decode()[-2000:]
-    return site, proc.returncode
+    return site, proc.returncode, killed_err.decode()[-1500:]
 
 
 @pytest.mark.slow
@@ -137,8 +139,8 @@ def test_killed_run_then_rerun_equals_an_uninterrupted_run(
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = list(pool.map(lambda k: killed_then_rerun(make_site, crm, k), points))
 
-    for point, (site, code) in zip(points, outcomes, strict=True):
-        assert code == -signal.SIGKILL, f"the run finished before request {point}"
+    for point, (site, code, err) in zip(points, outcomes, strict=True):
+        assert code == -signal.SIGKILL, f"the run finished before request {point}: {err}"
         got = crm_outputs(site, skip=("scored_at",))
         pd.testing.assert_frame_equal(got, expected, obj=f"CRM after a kill at request {point}")
         db = site.state()
