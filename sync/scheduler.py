@@ -129,7 +129,7 @@ def job_defaults(misfire_grace: int = DEFAULT_MISFIRE_GRACE) -> dict[str, Any]:
     return {"coalesce": True, "max_instances": 1, "misfire_grace_time": misfire_grace}
 
 
-class _Executor(ThreadPoolExecutor):
+class _Executor(ThreadPoolExecutor):  # type: ignore[misc]  # APScheduler ships no types
     """A thread pool that drops a job due while the scheduler shuts down (instead of the
     RuntimeError a closed pool raises: the loop may be mid-way when SIGTERM arrives)."""
 
@@ -190,7 +190,7 @@ def _job(job: Any) -> ScheduledJob:
     return ScheduledJob(job.id, connection, project, _describe(job.trigger), job.next_run_time)
 
 
-class _StoreOnly(BaseScheduler):
+class _StoreOnly(BaseScheduler):  # type: ignore[misc]  # APScheduler ships no types
     """A scheduler without a loop: it edits the stored jobs and never runs one.
 
     (A paused BackgroundScheduler would still process due jobs once while shutting down.)

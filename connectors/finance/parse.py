@@ -102,7 +102,7 @@ def _parse_text(source: pd.Series, column: Column, fmt: str | None, corporate: s
 
 def _blank(source: pd.Series) -> np.ndarray:
     text = source.astype("string").str.strip()
-    return (source.isna() | (text == "")).fillna(True).to_numpy(dtype=bool)
+    return np.asarray((source.isna() | (text == "")).fillna(True).to_numpy(dtype=bool))
 
 
 def _to_number(source: pd.Series, decimal: str, thousands: str | None) -> pd.Series:

@@ -69,7 +69,7 @@ class Reasons:
 
     def of(self, mask: np.ndarray) -> np.ndarray:
         """The reason of each row in `mask`."""
-        return np.asarray(self.texts, dtype=object)[self.code[mask] - 1]
+        return np.asarray(np.asarray(self.texts, dtype=object)[self.code[mask] - 1])
 
 
 def check_table(
@@ -197,7 +197,7 @@ def _check_duplicates(
     ids = frame[key]
     dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
     if not dup.any():
-        return dup
+        return np.asarray(dup)
     first_line = pd.Series(raw.lines, index=ids.index).groupby(ids).transform("min")
     reasons = f"duplicate {key}; first seen on {raw.unit} " + first_line.astype(str)
     problems.append(
@@ -209,4 +209,4 @@ def _check_duplicates(
             raw.frame[cspec.source].reset_index(drop=True),
         )
     )
-    return dup
+    return np.asarray(dup)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from hubspot.crm.properties import (
     OptionInput,
@@ -152,7 +152,7 @@ class Provisioner:
                 operation=f"provision {self.object_type}",
                 code="PROPERTY_TYPE_MISMATCH",
             )
-        return found
+        return cast(dict[str, Any] | None, found)
 
     def _add_options(self, spec: FieldSpec, current: dict[str, Any]) -> bool:
         if spec.kind != "picklist":

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import _Bulk2Client
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,

@@ -37,7 +37,7 @@ class RewritingSession(requests.Session):
 
 def salesforce_client(base_url: str, *, ca_path: str | None = None, **login: Any) -> Any:
     """A simple_salesforce.Salesforce logged in to the sandbox (SOAP login by default)."""
-    from simple_salesforce import Salesforce
+    from simple_salesforce.api import Salesforce
 
     from connectors.sandbox.salesforce.org import Credentials
 

@@ -37,13 +37,13 @@ def py_column(s: pd.Series, target: str) -> list[Any]:
             s = s.dt.tz_localize(UTC)
         values = s.dt.tz_convert(UTC).dt.to_pydatetime()
     elif target in DATE_TYPES and pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return s.to_numpy().astype("datetime64[D]").tolist()  # NaT -> None
+        return list(s.to_numpy().astype("datetime64[D]").tolist())  # NaT -> None
     elif target in INT_TYPES or (target == "number" and pd.api.types.is_integer_dtype(s.dtype)):
-        return s.astype("Int64").astype(object).where(~missing, None).tolist()
+        return list(s.astype("Int64").astype(object).where(~missing, None).tolist())
     elif target in FLOAT_TYPES:
         values = s.astype(float).to_numpy(dtype=object)
     elif pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype(bool).tolist()
+        return list(s.astype(bool).tolist())
     else:
         values = s.to_numpy(dtype=object)
     if missing.any():
@@ -218,7 +218,9 @@ def _ticket_subjects(data: SampleData) -> list[str]:
     """ "Special request from Alpha Precision GmbH": category and company, per ticket."""
     t = data.tickets
     company = t["account_id"].map(data.accounts.set_index("account_id")["name"])
-    return (t["category"].str.replace("_", " ").str.capitalize() + " from " + company).tolist()
+    return list(
+        (t["category"].str.replace("_", " ").str.capitalize() + " from " + company).tolist()
+    )
 
 
 def _sf_invoice_columns(

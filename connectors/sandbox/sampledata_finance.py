@@ -100,13 +100,13 @@ def _shares() -> tuple[float, float, float]:
 def _trading_names(names: np.ndarray) -> np.ndarray:
     """The ERP's billing name: the brand plus "Vertrieb" (no normalisation makes it equal)."""
     s = pd.Series(names, dtype=object).str.rsplit(" ", n=1)
-    return (s.str[0] + " Vertrieb " + s.str[1]).to_numpy(dtype=object)
+    return np.asarray((s.str[0] + " Vertrieb " + s.str[1]).to_numpy(dtype=object))
 
 
 def _shouted_names(names: np.ndarray) -> np.ndarray:
     """Upper case with a comma before the legal form: equal only after normalisation."""
     s = pd.Series(names, dtype=object).str.rsplit(" ", n=1)
-    return (s.str[0].str.upper() + ", " + s.str[1].str.upper()).to_numpy(dtype=object)
+    return np.asarray((s.str[0].str.upper() + ", " + s.str[1].str.upper()).to_numpy(dtype=object))
 
 
 def _unmatched(rng: np.random.Generator, k: int) -> dict[str, np.ndarray]:

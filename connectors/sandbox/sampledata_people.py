@@ -46,7 +46,7 @@ class Params:
 
     def of(self, name: str, kind: np.ndarray) -> np.ndarray:
         """The parameter `name` for each account of archetype codes `kind`."""
-        return np.asarray(getattr(self, name))[kind]
+        return np.asarray(np.asarray(getattr(self, name))[kind])
 
 
 PARAMS = Params()

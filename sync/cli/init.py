@@ -99,7 +99,8 @@ def init(
     json_output: JsonOpt = False,
 ) -> None:
     """Create a project: valuesync.yaml and the shipped mappings, ready to edit."""
-    from mappings.project import DEFAULT_FILE, load_project
+    from mappings import DEFAULT_FILE
+    from mappings.project import load_project
     from sync.cli.render import out
     from sync.cli.sandbox import check_choice
 
@@ -139,7 +140,7 @@ def init(
 
 def plan_files(directory: Path, crm: str) -> list[Path]:
     """The files init writes: the project file first, then the mappings."""
-    from mappings.project import DEFAULT_FILE
+    from mappings import DEFAULT_FILE
 
     names = (f"{crm}.yaml", "finance.yaml", "value_model.yaml")
     return [directory / DEFAULT_FILE, *(directory / "mappings" / n for n in names)]

@@ -29,7 +29,7 @@ class Health:
 
     @property
     def empty(self) -> bool:
-        return self.runs.empty
+        return bool(self.runs.empty)
 
 
 def health(

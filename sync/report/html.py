@@ -157,7 +157,7 @@ def _movement(data: ReportData) -> str:
         "<h3>Accounts that moved most</h3>",
         table(movers, {"revenue 12m": lambda v: money(_num(v), cur)})
         if len(movers)
-        else "<p class='muted'>No account changed quadrant.</p>",  # type: ignore[arg-type]
+        else "<p class='muted'>No account changed quadrant.</p>",
         anchor="movement",
     )
 

@@ -142,7 +142,7 @@ def json_lines(frame: pd.DataFrame) -> list[str]:
     lines = text.rstrip("\n").split("\n")
     if len(lines) != len(frame):  # only if a value held a raw newline, which JSON escapes
         raise StateError("could not encode the rows as JSON lines")
-    return lines
+    return list(lines)
 
 
 def _iso(values: pd.Series) -> pd.Series:
@@ -170,7 +170,7 @@ def stamp_text(values: pd.Series, *, sep: str = " ", suffix: str = "") -> np.nda
         fixed = np.char.add(fixed, suffix)
     out = fixed.astype(object)
     out[np.isnat(raw)] = None
-    return out
+    return np.asarray(out)
 
 
 def mirror_rows(

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -71,7 +72,7 @@ def _v1_tables(conn: Connection) -> None:
         sa.Column("updated_at", ts, nullable=False),
     )
 
-    def per_run() -> list[sa.Column]:
+    def per_run() -> list[sa.Column[Any]]:
         return [
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("run_id", sa.Integer, nullable=False),

@@ -62,7 +62,8 @@ def routes(portal: HubSpotPortal) -> list[BaseRoute]:
                 a, b = request.path_params["fromObjectType"], request.path_params["toObjectType"]
                 msg = f"Unknown association between {a} and {b}"
                 return portal.error(400, "VALIDATION_ERROR", msg)
-            return await fn(portal, request, frm, to)
+            response: Response = await fn(portal, request, frm, to)
+            return response
 
         return endpoint
 

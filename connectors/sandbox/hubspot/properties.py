@@ -106,7 +106,8 @@ def routes(portal: HubSpotPortal) -> list[BaseRoute]:
             table = portal.table(request.path_params["objectType"])
             if table is None:
                 return portal.unknown_type(request.path_params["objectType"])
-            return await fn(portal, request, table)
+            response: Response = await fn(portal, request, table)
+            return response
 
         return endpoint
 
