@@ -18,14 +18,16 @@ other. Done in a second process, the reading side runs on another core. The prot
   counts; its log records are handled by this process's logging; an exception raised
   there is raised here with its own type and message.
 
-The worker is never forked from this process, which may hold locks and run threads (the
-state database's pool, the lock keeper, Rich's progress refresh): a child forked then could
-inherit a lock that no thread of its own will ever release. On Linux it comes from a fork
-server, a clean single-threaded process started once with the reading modules imported, so
-a worker still starts in milliseconds; elsewhere it is spawned. It ends when its pages are
-done, when this process stops it, or when this process dies (the fork server ends with this
-process, and the worker with the fork server). Every receive on either side has a timeout:
-a side that hears nothing for `SILENCE_LIMIT_SECONDS` gives up instead of waiting forever.
+The worker is spawned (a fresh interpreter), never forked from this process, which may
+hold locks and run threads by then (the state database's pool, the lock keeper, Rich's
+progress refresh): a forked child could inherit a lock that no thread of its own will ever
+release. Spawning costs the worker about a second of imports, once per full read. It gets
+this process's sys.path before it unpickles anything, so a project folder that happens to
+hold a `mappings/` directory (the current directory of a run) never shadows valuesync's
+own packages. It ends when its pages are done, when this process stops it, or when this
+process dies (the kernel kills it: PR_SET_PDEATHSIG). Every receive on either side has a
+timeout: a side that hears nothing for `SILENCE_LIMIT_SECONDS` gives up instead of waiting
+forever.
 """
 
 from __future__ import annotations
@@ -74,16 +76,8 @@ def table_pages(connector: CrmConnector, read: TableRead) -> Iterator[Page]:
     return connector.pull(read.table, fields=read.fields, since=read.since, full=read.full_read)
 
 
-PRELOAD = ["sync.pipeline.worker", "connectors.registry", "pandas"]
-"""What the fork server imports once, so that each worker it forks starts at once."""
-
-
 def _context() -> Any:
-    """A fork server on Linux (see the module docstring), spawn elsewhere."""
-    if "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
-        return ctx
+    """Spawn, on every platform (see the module docstring)."""
     return mp.get_context("spawn")
 
 

@@ -39,10 +39,14 @@ def small_pages(site: Site) -> None:
     site.project_file.write_text(yaml.safe_dump(project))
 
 
+RUN_MARK = "VALUESYNC_TEST_RUN"
+"""Environment variable naming the project of a run started here (found in /proc)."""
+
+
 def cli_run(site: Site) -> subprocess.Popen[bytes]:
     cmd = [str(CLI), "run", "--project", str(site.project_file), "--as-of", AS_OF.isoformat(),
            "--json"]  # fmt: skip
-    env = {**os.environ, **site.env}
+    env = {**os.environ, **site.env, RUN_MARK: str(site.project_file)}
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -76,15 +80,17 @@ def describe(pids: list[int]) -> list[str]:
 
 def left_behind(site: Site, patience: float = 10.0) -> list[int]:
     """Pids of processes still running the project's run (a pull worker whose parent was
-    killed must end with it), after waiting up to `patience` seconds for them to go."""
-    needle = str(site.project_file).encode()
+    killed must end with it), after waiting up to `patience` seconds for them to go. A run's
+    processes carry RUN_MARK in their environment (children inherit it), whatever their
+    command line."""
+    needle = f"{RUN_MARK}={site.project_file}".encode()
     deadline = time.monotonic() + patience
     while True:
         pids = []
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 try:
-                    if needle in (entry / "cmdline").read_bytes():
+                    if needle in (entry / "environ").read_bytes():
                         pids.append(int(entry.name))
                 except OSError:
                     continue  # ended meanwhile

@@ -174,7 +174,7 @@ def silent_connector(setup: Any, env: Any) -> FakeConnector:
 
 def test_the_worker_is_not_forked_from_this_process() -> None:
     """A fork of a process with threads and held locks may inherit a lock nobody releases:
-    the worker comes from a fork server (or is spawned), never from a fork of this one."""
+    the worker is spawned, never forked from this one."""
     from sync.pipeline.worker import _context
 
-    assert _context().get_start_method() in ("forkserver", "spawn")
+    assert _context().get_start_method() == "spawn"
