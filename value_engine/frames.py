@@ -159,11 +159,48 @@ def numbers(frame: pd.DataFrame, name: str, fill: float = np.nan) -> np.ndarray:
     return np.where(np.isnan(values), fill, values)
 
 
-def flags(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """A boolean column as bool (empty -> False); a missing column is all False."""
+TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "1", "1.0", "x"})
+FALSE_TEXTS = frozenset({"false", "f", "no", "n", "0", "0.0", ""})
+
+
+def truth_values(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A yes/no or count column as float64: numbers as they are, true/yes/1 (any case) -> 1,
+    false/no/0 -> 0, anything else or empty -> NaN; a missing column is all NaN.
+
+    Each distinct text is parsed once, so the cost does not grow with repeated values.
+    """
     if name not in frame.columns:
-        return np.zeros(len(frame), dtype=bool)
-    return frame[name].fillna(False).astype(bool).to_numpy()
+        return np.full(len(frame), np.nan)
+    column = frame[name]
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    parsed = np.array([_truth(u) for u in uniques] + [np.nan], dtype=np.float64)
+    return parsed[codes]
+
+
+def _truth(value: object) -> float:
+    if isinstance(value, bool | np.bool_):
+        return float(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    text = str(value).strip().lower()
+    if text in TRUE_TEXTS:
+        return 1.0
+    if text in FALSE_TEXTS and text:
+        return 0.0
+    try:
+        return float(text)
+    except ValueError:
+        return np.nan
+
+
+def flags(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A boolean column as bool (true/yes/1 in any case; empty -> False); missing: all False."""
+    values = truth_values(frame, name)
+    return np.asarray(np.nan_to_num(values, nan=0.0) > 0, dtype=bool)
 
 
 def texts_equal(frame: pd.DataFrame, name: str, value: str) -> np.ndarray:
