@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from value_engine import clv_models
-from value_engine.lookalike import CONFIDENCE, predict
 from value_engine.guardrails import loss_making, passes_floors
+from value_engine.lookalike import CONFIDENCE, predict
 from value_engine.model import ValueModel
 from value_engine.quadrants import Cuts, assign, thresholds
 from value_engine.scoring import AxisScores, axis_scores

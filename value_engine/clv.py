@@ -44,7 +44,9 @@ def monthly_discount(clv: Clv) -> float:
     return float(1.0 / (1.0 + clv.discount_rate) ** (1.0 / 12.0))
 
 
-def monthly_contribution(features: pd.DataFrame, clv: Clv, cost_multiplier: float = 1.0) -> np.ndarray:
+def monthly_contribution(
+    features: pd.DataFrame, clv: Clv, cost_multiplier: float = 1.0
+) -> np.ndarray:
     """m of step 1 (without advocacy: see `advocacy_per_month`)."""
     cts = features["cost_to_serve_12m"].to_numpy() * cost_multiplier
     margin = features["margin_12m"].to_numpy() - cts - features["sales_cost_12m"].to_numpy()

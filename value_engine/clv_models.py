@@ -84,8 +84,10 @@ def _bgnbd(
         before = now
     alive = np.where(big_t > 0, probability_alive(params, x, t_x, safe_t), np.nan)
     value = np.where(big_t > 0, discounted * spend * share, np.nan)
-    extra = margin.advocacy_per_month(features) * alive * margin.survival_annuity(
-        features["tenure_months"].to_numpy(), clv, h
+    extra = (
+        margin.advocacy_per_month(features)
+        * alive
+        * margin.survival_annuity(features["tenure_months"].to_numpy(), clv, h)
     )
     value = value + extra
     retention = margin.next_month_retention(features["tenure_months"].to_numpy(), clv)

@@ -166,8 +166,14 @@ PERSONA_RULES: list[dict[str, Any]] = [
     {
         "field": "account_action",
         "target": "accounts",
-        "labels": ["Retain and reward", "Nurture to loyalty", "Grow share of wallet", "Nurture",
-                   "Fix or reprice", "Qualify"],
+        "labels": [
+            "Retain and reward",
+            "Nurture to loyalty",
+            "Grow share of wallet",
+            "Nurture",
+            "Fix or reprice",
+            "Qualify",
+        ],
         "rules": [
             {"when": PROSPECT, "then": "Qualify"},
             {"when": LOSS, "then": "Fix or reprice"},
@@ -192,9 +198,15 @@ VALUE_CHAIN_RULES: list[dict[str, Any]] = [
             {"when": PROSPECT, "then": "Digital"},
             {"when": LOSS, "then": "Digital"},
             {"when": _both("high", "high"), "then": "High-touch"},
-            {"when": {"any": [{"field": "value_band", "op": "==", "value": "high"},
-                              {"field": "segment_alignment", "op": ">=", "value": 0.5}]},
-             "then": "Standard"},
+            {
+                "when": {
+                    "any": [
+                        {"field": "value_band", "op": "==", "value": "high"},
+                        {"field": "segment_alignment", "op": ">=", "value": 0.5},
+                    ]
+                },
+                "then": "Standard",
+            },
         ],
         "default": "Digital",
     },  # fmt: skip

@@ -131,9 +131,7 @@ def _account_reasons(
     fit_high = table["fit_band"].astype(object).to_numpy() == "high"
     sides = [explain.Side(scored.value, scored.cuts.value, value_high),
              explain.Side(scored.fit, scored.cuts.fit, fit_high)]  # fmt: skip
-    reason = explain.reasons(
-        scored.work, sides, model.currency, [prefix, guard], taken=taken
-    )
+    reason = explain.reasons(scored.work, sides, model.currency, [prefix, guard], taken=taken)
     new = np.flatnonzero(~customers)
     if not len(new):
         return reason

@@ -169,7 +169,9 @@ def _fit(texts: pd.Series) -> pd.Series:
         return texts
     head = texts[long].str.slice(0, MAX_REASON + 2)
     cut = head.str.rfind("; ")
-    shorter = [t[:c] if 0 < c <= MAX_REASON else t[:MAX_REASON] for t, c in zip(head, cut, strict=True)]
+    shorter = [
+        t[:c] if 0 < c <= MAX_REASON else t[:MAX_REASON] for t, c in zip(head, cut, strict=True)
+    ]
     out = texts.copy()
     out[long] = pd.array(shorter, dtype=TEXT)
     return out

@@ -76,7 +76,7 @@ def _lookup(values: pd.Series, keys: pd.Series) -> np.ndarray:
     table = np.full(int(codes.max(initial=-1)) + 2, -1, dtype=np.int64)
     known = head >= 0
     table[head[known]] = np.flatnonzero(known)
-    return table[tail]
+    return np.asarray(table[tail])
 
 
 def label_codes(values: pd.Series, labels: tuple[str, ...] | list[str]) -> np.ndarray:
@@ -85,7 +85,7 @@ def label_codes(values: pd.Series, labels: tuple[str, ...] | list[str]) -> np.nd
     table = np.append(
         pd.Index(list(labels), dtype=object).get_indexer(np.asarray(uniques, dtype=object)), -1
     )
-    return table[codes].astype(np.int64, copy=False)
+    return np.asarray(table[codes].astype(np.int64, copy=False))
 
 
 def day_numbers(column: pd.Series | None, length: int) -> np.ndarray:
@@ -136,7 +136,7 @@ def period_months(column: pd.Series) -> np.ndarray:
         pd.Series(uniques, dtype=object).astype(str), format="%Y-%m", errors="coerce"
     )
     table = np.append(month_of_day(day_numbers(parsed, len(parsed))), NO_DAY)
-    return table[codes]
+    return np.asarray(table[codes])
 
 
 def as_of_numbers(as_of: date) -> tuple[int, int]:
@@ -173,12 +173,12 @@ def truth_values(frame: pd.DataFrame, name: str) -> np.ndarray:
         return np.full(len(frame), np.nan)
     column = frame[name]
     if pd.api.types.is_bool_dtype(column.dtype):
-        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.asarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
     if pd.api.types.is_numeric_dtype(column.dtype):
-        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+        return np.asarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     parsed = np.array([_truth(u) for u in uniques] + [np.nan], dtype=np.float64)
-    return parsed[codes]
+    return np.asarray(parsed[codes])
 
 
 def _truth(value: object) -> float:
@@ -207,7 +207,7 @@ def texts_equal(frame: pd.DataFrame, name: str, value: str) -> np.ndarray:
     """Rows whose text column equals `value` (case-insensitive is the loader's job)."""
     if name not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
-    return (frame[name] == value).fillna(False).to_numpy(dtype=bool)
+    return np.asarray((frame[name] == value).fillna(False).to_numpy(dtype=bool))
 
 
 def hundredths(values: np.ndarray) -> np.ndarray:

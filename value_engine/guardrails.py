@@ -20,8 +20,11 @@ from value_engine.model import Floors
 
 CHECKS = (
     ("margin_12m", "margin", "loss-making: margin {value} in 12 months"),
-    ("monthly_contribution", "margin after service",
-     "loss-making: loses {value} a month after serving"),
+    (
+        "monthly_contribution",
+        "margin after service",
+        "loss-making: loses {value} a month after serving",
+    ),
     ("clv", "lifetime value", "loss-making: lifetime value {value}"),
 )
 
@@ -37,14 +40,27 @@ def loss_making(work: pd.DataFrame) -> np.ndarray:
 def _floors(floors: Floors) -> list[tuple[str, float, str, str]]:
     out = []
     if floors.min_active_probability is not None:
-        out.append(("active_probability", floors.min_active_probability, "activity",
-                    "inactive: {months} months without purchase, {value} likely still active"))
+        out.append(
+            (
+                "active_probability",
+                floors.min_active_probability,
+                "activity",
+                "inactive: {months} months without purchase, {value} likely still active",
+            )
+        )
     if floors.min_clv is not None:
-        out.append(("clv", floors.min_clv, "lifetime value",
-                    "lifetime value {value} under the floor {floor}"))
+        out.append(
+            (
+                "clv",
+                floors.min_clv,
+                "lifetime value",
+                "lifetime value {value} under the floor {floor}",
+            )
+        )
     if floors.min_margin is not None:
-        out.append(("margin_12m", floors.min_margin, "margin",
-                    "margin {value} under the floor {floor}"))
+        out.append(
+            ("margin_12m", floors.min_margin, "margin", "margin {value} under the floor {floor}")
+        )
     return out  # fmt: skip
 
 

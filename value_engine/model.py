@@ -162,7 +162,7 @@ class Quadrants(_Frozen):
     def label_tuple(self) -> tuple[str, str, str, str]:
         """The labels in the order of QUADRANT_KEYS."""
         if self.labels is not None:
-            return tuple(getattr(self.labels, k) for k in QUADRANT_KEYS)  # type: ignore[return-value]
+            return tuple(getattr(self.labels, k) for k in QUADRANT_KEYS)
         return PRESETS[self.preset]
 
 

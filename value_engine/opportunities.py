@@ -122,9 +122,7 @@ def _predict(
         pred["lookalike_confidence"].cat.codes.to_numpy(),
     )  # fmt: skip
     side = explain.Side(icp, scored.cuts.fit, icp.score >= scored.cuts.fit)
-    return explain.reasons(
-        targets, [side], model.currency, [lead], slots=2, fix_word="to qualify"
-    )
+    return explain.reasons(targets, [side], model.currency, [lead], slots=2, fix_word="to qualify")
 
 
 def _put(table: pd.DataFrame, name: str, idx: np.ndarray, values: object) -> None:

@@ -26,6 +26,7 @@ optimiser), so the same population always gives the same parameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,11 +63,11 @@ class Sbg:
     b: float
 
 
-def _minimise(loss: object, start: Array) -> Array:
+def _minimise(loss: Callable[[Array], float], start: Array) -> Array:
     """Minimise over log-parameters (keeps them positive) with Nelder-Mead then BFGS."""
-    first = optimize.minimize(loss, start, method="Nelder-Mead",  # type: ignore[call-overload]
+    first = optimize.minimize(loss, start, method="Nelder-Mead",
                               options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-10})  # fmt: skip
-    second = optimize.minimize(loss, first.x, method="BFGS")  # type: ignore[call-overload]
+    second = optimize.minimize(loss, first.x, method="BFGS")
     best = second.x if second.fun <= first.fun else first.x
     return np.exp(np.asarray(best, dtype=np.float64))
 
@@ -170,7 +171,7 @@ def fit_sbg(periods: Array, churned: Array) -> Sbg:
     return Sbg(float(a), float(b))
 
 
-def sbg_survival(a: float | Array, b: float | Array, tenure: Array, ahead: int) -> Array:
+def sbg_survival(a: float, b: float, tenure: Array, ahead: float) -> Array:
     """P(still a customer `ahead` periods from now | survived `tenure` periods) under sBG."""
     return np.asarray(
         np.exp(special.betaln(a, b + tenure + ahead) - special.betaln(a, b + tenure)),

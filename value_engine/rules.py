@@ -47,7 +47,7 @@ def evaluate(table: pd.DataFrame, ruleset: RuleSet) -> pd.Categorical | np.ndarr
         done = np.zeros(n, dtype=bool)
         for rule in ruleset.rules:
             hit = condition_mask(table, rule.when, ruleset.field) & ~done
-            codes[hit] = ruleset.labels.index(rule.then)  # type: ignore[arg-type]
+            codes[hit] = ruleset.labels.index(rule.then)
             done |= hit
         return pd.Categorical.from_codes(codes, categories=list(ruleset.labels))
     result = _output(table, ruleset.default, ruleset.default_column, n)
@@ -63,7 +63,7 @@ def _output(table: pd.DataFrame, label: str | None, column: str | None, n: int) 
     if label is not None:
         return np.full(n, label, dtype=object)
     if column in table.columns:
-        return table[column].astype(object).to_numpy()
+        return np.asarray(table[column].astype(object).to_numpy())
     return np.full(n, None, dtype=object)
 
 
@@ -87,7 +87,7 @@ def _test(table: pd.DataFrame, cond: Condition, where: str) -> np.ndarray:
     series = table[field] if field in table.columns else pd.Series([None] * len(table))
     empty = series.isna().to_numpy()
     if op == "is_null":
-        return empty if value is not False else ~empty
+        return np.asarray(empty if value is not False else ~empty)
     try:
         if op in ("in", "not_in"):
             hit = series.isin(list(value)).to_numpy(dtype=bool)
@@ -102,7 +102,7 @@ def _test(table: pd.DataFrame, cond: Condition, where: str) -> np.ndarray:
             f"rule for '{where}': field '{field}' cannot be compared with {value!r} by '{op}'; "
             "compare numbers with numbers and labels with == / != / in / not_in"
         ) from None
-    return hit & ~empty
+    return np.asarray(hit & ~empty)
 
 
 def possible_labels(ruleset: RuleSet) -> list[str]:

@@ -100,7 +100,7 @@ def percentile_points(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
 def _category_points(values: pd.Series | np.ndarray, crit: Criterion) -> np.ndarray:
     cat = pd.Categorical(values)
     table = [crit.points.get(str(c), crit.other_points) for c in cat.categories]
-    return np.append(np.asarray(table, dtype=np.float64), np.nan)[cat.codes]
+    return np.asarray(np.append(np.asarray(table, dtype=np.float64), np.nan)[cat.codes])
 
 
 def axis_scores(
@@ -137,9 +137,7 @@ def axis_scores(
     shares = weights / safe
     contributions = shares * (points - NEUTRAL)
     score = np.where(total > 0, NEUTRAL + contributions.sum(axis=1), NEUTRAL)
-    return AxisScores(
-        np.clip(score, 0.0, 100.0), points, contributions, missing, criteria, shares
-    )
+    return AxisScores(np.clip(score, 0.0, 100.0), points, contributions, missing, criteria, shares)
 
 
 def _population_values(ref: pd.DataFrame, crit: Criterion, population: np.ndarray) -> np.ndarray:

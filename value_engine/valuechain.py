@@ -69,7 +69,9 @@ def add_alignment(features: pd.DataFrame, model: ValueModel) -> None:
     spend = costs["acquisition"] + costs["sales"] + costs["service"]
     customer = features["is_customer"].to_numpy()
     features["segment"] = segment
-    features["chain_alignment"] = np.where(customer, alignment(costs["gross_margin"], spend), np.nan)
+    features["chain_alignment"] = np.where(
+        customer, alignment(costs["gross_margin"], spend), np.nan
+    )
     codes = np.asarray(segment.codes, dtype=np.int64)
     k = len(segment.categories)
     known = customer & ~np.isnan(costs["gross_margin"])
@@ -80,7 +82,9 @@ def add_alignment(features: pd.DataFrame, model: ValueModel) -> None:
     features["segment_alignment"] = per_segment[codes] if k else np.full(len(features), np.nan)
 
 
-def segment_table(accounts: pd.DataFrame, features: pd.DataFrame, model: ValueModel) -> pd.DataFrame:
+def segment_table(
+    accounts: pd.DataFrame, features: pd.DataFrame, model: ValueModel
+) -> pd.DataFrame:
     """One row per segment: accounts, money per value-chain activity, alignment, LTV:CAC.
 
     Shares are of the segment's revenue; alignment as in the module docstring;
@@ -111,13 +115,16 @@ def segment_table(accounts: pd.DataFrame, features: pd.DataFrame, model: ValueMo
     out["net_contribution_12m"] = out["gross_margin_12m"] - spend
     with np.errstate(invalid="ignore", divide="ignore"):
         revenue = out["revenue_12m"].where(out["revenue_12m"] > 0)
-        for name, column in (("delivery", "delivery_cost_12m"),
-                             ("acquisition", "acquisition_cost_per_year"),
-                             ("sales", "sales_cost_12m"), ("service", "service_cost_12m")):
+        for name, column in (
+            ("delivery", "delivery_cost_12m"),
+            ("acquisition", "acquisition_cost_per_year"),
+            ("sales", "sales_cost_12m"),
+            ("service", "service_cost_12m"),
+        ):
             out[f"{name}_share"] = out[column] / revenue
         out["alignment"] = alignment(out["gross_margin_12m"].to_numpy(), spend.to_numpy())
         out["ltv_to_cac"] = (out["ltv"] / out["cac"].where(out["cac"] > 0)).to_numpy()
-        out["cac_payback_months"] = (out["cac"] / out["monthly"].where(out["monthly"] > 0))
+        out["cac_payback_months"] = out["cac"] / out["monthly"].where(out["monthly"] > 0)
     out["alignment"] = out["alignment"].where(out["customers"] > 0)
     out = out.drop(columns=["monthly", "ltv"]).rename(columns={"cac": "acquisition_cost"})
     return out.reset_index()

@@ -19,7 +19,9 @@ SETTINGS = settings(
 )
 
 
-def billed(account_id: str, yearly: float, margin: float, every: int, phase: int, **kw: object) -> Acct:
+def billed(
+    account_id: str, yearly: float, margin: float, every: int, phase: int, **kw: object
+) -> Acct:
     """24 months of the same yearly economics billed every `every` months from `phase`."""
     revenue = np.zeros(24)
     revenue[phase::every] = round(yearly * every / 12, 2)
