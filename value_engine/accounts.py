@@ -27,6 +27,7 @@ from value_engine.lookalike import CONFIDENCE, predict
 from value_engine.model import ValueModel
 from value_engine.quadrants import Cuts, assign, thresholds
 from value_engine.scoring import AxisScores, axis_scores
+from value_engine.valuechain import add_alignment
 
 COST_COLUMNS = ("cost_to_serve_12m", "cost_to_serve_lifetime", "service_cost_pct")
 LIFE_COLUMNS = ("clv", "clv_gross", "max_acquisition_cost", "monthly_retention",
@@ -55,6 +56,8 @@ def score_accounts(
 ) -> Scored:
     """Value, fit, lifetime value and computed quadrant of every account."""
     work = with_cost_multiplier(features, cost_multiplier)
+    if cost_multiplier != 1.0:
+        add_alignment(work, model)  # the cost of service is one of the value-chain activities
     life = clv_models.lifetime_value(work, model.clv, horizon)
     for name in life.columns:
         work[name] = life[name].to_numpy()
