@@ -1,10 +1,10 @@
 """The catalogue of everything a value model may name: features, attributes and outputs.
 
 Each feature has a short label for reasons, a display kind (how its value is printed
-in a reason) and two phrase templates: one used when the feature lifts a record's
-position, one when it pulls it down. Templates may use `{value}` (the feature's value,
-printed by its display kind), `{top}` (the record's share from the top, in percent),
-`{bottom}` (its share from the bottom) and `{label}`.
+in a reason) and two phrase templates: one used when the feature is a strength, one when
+it is what to fix. Templates state the value, so that every phrase is true to the number
+behind it: `{value}` (the feature's value, printed by its display kind) and `{label}`;
+the reason adds the rank among customers for percentile criteria ("best 5%").
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The engine's entry point: canonical frames + value model + as_of -> account and deal scores.
 
-Steps: features per account (value_engine.features, .activity) -> lifetime value (.clv)
--> value and fit scores (.scoring) -> new logos predicted from look-alikes (.lookalike)
--> quadrants with hysteresis (.quadrants) -> manual overrides -> decision rules (.rules)
--> reasons (.explain) -> opportunities (.opportunities). Everything is computed on the
+Steps: features per account (value_engine.features, .activity, .history, .valuechain) ->
+lifetime value (.clv, .clv_models) -> the two scores of the preset (.scoring) -> prospects
+predicted from look-alikes (.lookalike) -> economic guardrails (.guardrails) -> quadrants
+with hysteresis (.quadrants) -> manual overrides -> decision rules (.rules) -> reasons
+(.explain) -> opportunities (.opportunities) -> the segment roll-up (.valuechain). Everything is computed on the
 whole population at once and ordered by id, so the same inputs always give the same
 outputs, whatever the order of the input rows.
 """

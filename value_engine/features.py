@@ -16,13 +16,20 @@ margins.
   margin_12m / revenue_12m; margin_lifetime likewise over all months.
 - growth = (revenue_12m - revenue_prior_12m) / revenue_prior_12m (empty without prior revenue).
 - recurrence = months with revenue in the last 24 / 24; months_with_revenue_24 is the count.
-- revenue_cv (predictability): standard deviation / mean of monthly revenue, over the last 24
-  months counted from the account's first month with revenue in them (at least 3 months,
-  otherwise empty). 0 means the same every month; 1 means as wild as the mean itself.
+- revenue_cv, recency, purchase cycle, months observed, purchase frequency, order value:
+  see value_engine.history.
+- sales_cost_12m: the finance table's optional cost_of_sales over the last 12 months.
 - acquisition_cost: the finance table's acquisition_cost summed per account; when an account
-  has none, the segment CAC of its size band (model.clv.segment_cac), else model.clv.default_cac.
-- tenure_months: months from created_at to the as-of month (else from the first month with
-  revenue in the last 24).
+  has none, typical_cac: the segment CAC of its size band (model.clv.segment_cac), else
+  model.clv.default_cac.
+- tenure_months: months from the earlier of created_at and the first active month (revenue
+  or cost of delivery) to the as-of month.
+- is_customer / lifecycle: an account with revenue or cost of delivery before as_of is a
+  customer (cost alone: a customer losing money); any other is a prospect.
+- advocacy signals (reference_customer, referrals, case_study, product_feedback): numbers,
+  or yes/no text (true / yes / 1 in any case); advocacy_points and advocacy_value_per_year
+  (money: referrals a year x the CAC each saves, references, case studies).
+- segment, chain_alignment, segment_alignment: see value_engine.valuechain.
 
 Service, payment and deals: see value_engine.activity. Rates per 100k: escalations_12m
 (or special_requests_12m) / revenue_12m x 100,000 - empty without revenue.
