@@ -4,9 +4,9 @@ Steps: features per account (value_engine.features, .activity, .history, .valuec
 lifetime value (.clv, .clv_models) -> the two scores of the preset (.scoring) -> prospects
 predicted from look-alikes (.lookalike) -> economic guardrails (.guardrails) -> quadrants
 with hysteresis (.quadrants) -> manual overrides -> decision rules (.rules) -> reasons
-(.explain) -> opportunities (.opportunities) -> the segment roll-up (.valuechain). Everything is computed on the
-whole population at once and ordered by id, so the same inputs always give the same
-outputs, whatever the order of the input rows.
+(.explain) -> opportunities (.opportunities) -> the segment roll-up (.valuechain).
+Everything is computed on the whole population at once and ordered by id, so the same
+inputs always give the same outputs, whatever the order of the input rows.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def _account_table(scored: Scored, model: ValueModel, forced: pd.Series | None) 
     table["value_band"], table["fit_band"] = bands(quadrant, model.quadrants, proven)
     for name in REPORTED:
         table[name] = scored.work[name].to_numpy()
-    table = apply_rules(table, model, "accounts")
+    table = apply_rules(table, model, "accounts", scored.work)
     table["reason"] = _account_reasons(scored, model, forced, table)
     return table
 

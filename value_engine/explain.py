@@ -92,8 +92,12 @@ def reasons(
         if label in names:
             used[rows, labels[names.index(label)]] = True
     all_high = np.logical_and.reduce([side.high for side in sides])
+    # Large populations: each n x k matrix is 8 bytes a cell, so the ones no longer needed
+    # are dropped at once and the rest is computed in place.
     strong = np.where(missing | ~high, -np.inf, pull)
-    weak = np.where(missing | high, -np.inf, -pull)
+    weak = np.negative(pull, out=pull)
+    weak[missing | high] = -np.inf
+    del high, pull
     for s in range(slots):
         allowed = np.ones(n, dtype=bool) if s < slots - 1 else all_high
         parts.append(_slot(features, crits, strong, points, labels, used, allowed, currency, ""))
@@ -104,10 +108,12 @@ def reasons(
     lows = np.stack([~side.high for side in sides], axis=1)
     first_low = np.argmax(lows, axis=1)
     last_low = len(sides) - 1 - np.argmax(lows[:, ::-1], axis=1)
+    del strong
     one = np.where(axis_of[None, :] == first_low[:, None], weak, -np.inf)
     fix = _slot(features, crits, one, points, labels, used, low_any, currency, fix_word, True)
-    two = np.where(axis_of[None, :] == last_low[:, None], weak, -np.inf)
-    more = _slot(features, crits, two, points, labels, used, fix.codes >= 0, currency, "-")
+    del one
+    weak[axis_of[None, :] != last_low[:, None]] = -np.inf
+    more = _slot(features, crits, weak, points, labels, used, fix.codes >= 0, currency, "-")
     parts += [fix, Part(more.table, more.codes, ", ")]
     parts.append(_missing_part(missing, crits))
     return join(parts, n)
@@ -127,10 +133,10 @@ def _slot(
 ) -> Part:
     """The best remaining criterion per row (a label not used yet) as one phrase."""
     n = len(features)
-    free = ~used[:, labels]
-    masked = np.where(free, size, -np.inf)
-    j = np.argmax(masked - np.arange(size.shape[1]) * 1e-9, axis=1)
-    best = masked[np.arange(n), j]
+    masked = np.where(used[:, labels], -np.inf, size)
+    masked -= np.arange(size.shape[1]) * 1e-9  # ties: the criterion listed first
+    j = np.argmax(masked, axis=1)
+    best = masked[np.arange(n), j] + j * 1e-9
     take = rows & np.isfinite(best) & ((best >= MIN_CONTRIBUTION) | always)
     codes = np.full(n, -1, dtype=np.int64)
     table: list[str] = []

@@ -149,7 +149,7 @@ def _money(
     rev24 = _monthly(codes, months, revenue, n, month) + _monthly(
         inv_codes, inv_months, inv_amount, n, month
     )
-    active24 = (rev24 > 0) | (_monthly(codes, months, cost, n, month) > 0)
+    active24 = (rev24 > 0) | _active(codes, months, cost, n, month)
     recent = (months >= month - 12) & before
     feats["cost_of_delivery_12m"] = np.where(has_fin, per_account(codes, n, cost, recent), np.nan)
     feats["sales_cost_12m"] = per_account(codes, n, sales, recent)
@@ -170,6 +170,16 @@ def _money(
         np.concatenate([months[fin_active], inv_months[inv_active]]), n,
     )  # fmt: skip
     return rev24, active24, first, last
+
+
+def _active(
+    codes: np.ndarray, months: np.ndarray, cost: np.ndarray, n: int, month: int
+) -> np.ndarray:
+    """An accounts x 24 matrix: True in the months with cost of delivery (bools, not sums)."""
+    keep = (codes >= 0) & (months >= month - WINDOW) & (months < month) & (cost > 0)
+    flat = np.zeros(n * WINDOW, dtype=bool)
+    flat[codes[keep] * WINDOW + (months[keep] - (month - WINDOW))] = True
+    return flat.reshape(n, WINDOW)
 
 
 def _first_last(codes: np.ndarray, months: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

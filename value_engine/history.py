@@ -49,8 +49,10 @@ def revenue_shape(rev24: np.ndarray) -> dict[str, np.ndarray]:
     total = rev24.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / span
-        dev = np.where(inside, rev24 - mean[:, None], 0.0)
-        cv = np.sqrt((dev * dev).sum(axis=1) / span) / mean
+        dev = rev24 - np.nan_to_num(mean)[:, None]  # one n x 24 matrix, then in place
+        dev[~inside] = 0.0
+        dev *= dev
+        cv = np.sqrt(dev.sum(axis=1) / span) / mean
         aov = np.where(count24 > 0, total / count24, np.nan)
     del dev, inside
     has = count24 > 0

@@ -30,13 +30,40 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def apply_rules(table: pd.DataFrame, model: ValueModel, target: str) -> pd.DataFrame:
-    """`table` with one more column per rule set of `target`, in model order."""
+def apply_rules(
+    table: pd.DataFrame, model: ValueModel, target: str, features: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """`table` with one more column per rule set of `target`, in model order.
+
+    A field the rules name that `table` lacks is looked up in `features` (same rows), so a
+    rule on any feature of the catalogue sees its values.
+    """
     out = table.copy(deep=False)
-    for ruleset in model.rules:
-        if ruleset.target == target:
-            out[ruleset.field] = evaluate(out, ruleset)
-    return out
+    rulesets = [r for r in model.rules if r.target == target]
+    named = {f for r in rulesets for f in rule_field_names(r)}
+    extra: list[str] = []
+    if features is not None:
+        extra = sorted((named - set(out.columns)) & set(features.columns))
+        for name in extra:
+            out[name] = features[name].to_numpy()
+    for ruleset in rulesets:
+        out[ruleset.field] = evaluate(out, ruleset)
+    return out.drop(columns=extra)
+
+
+def rule_field_names(ruleset: RuleSet) -> set[str]:
+    """Every field a rule set's conditions and column outputs name."""
+    names: set[str] = set()
+    stack = [rule.when for rule in ruleset.rules]
+    while stack:
+        cond = stack.pop()
+        if cond.field is not None:
+            names.add(cond.field)
+        stack += list(cond.all_ or ()) + list(cond.any_ or ())
+    names |= {r.then_column for r in ruleset.rules if r.then_column is not None}
+    if ruleset.default_column is not None:
+        names.add(ruleset.default_column)
+    return names
 
 
 def evaluate(table: pd.DataFrame, ruleset: RuleSet) -> pd.Categorical | np.ndarray:
