@@ -22,6 +22,7 @@ from value_engine import explain
 from value_engine.accounts import Scored, score_accounts
 from value_engine.features import compute_features
 from value_engine.guardrails import guard_part
+from value_engine.lookalike import CONFIDENCE
 from value_engine.model import ValueModel
 from value_engine.opportunities import lookalike_prefix, score_opportunities
 from value_engine.quadrants import Cuts, align, bands
@@ -113,7 +114,7 @@ def _account_table(scored: Scored, model: ValueModel, forced: pd.Series | None) 
     proven = scored.work["economic_ok"].to_numpy() & scored.work["is_customer"].to_numpy()
     table["value_band"], table["fit_band"] = bands(quadrant, model.quadrants, proven)
     for name in REPORTED:
-        table[name] = scored.work[name].to_numpy()
+        table[name] = scored.work[name].array  # categoricals stay categoricals
     table = apply_rules(table, model, "accounts", scored.work)
     table["reason"] = _account_reasons(scored, model, forced, table)
     return table
@@ -160,8 +161,13 @@ def _rounded(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def output_labels(model: ValueModel) -> dict[str, list[str]]:
-    """Every label the model can write per output field: quadrant and each rule field."""
-    labels = {"quadrant": list(model.quadrants.label_tuple())}
+    """Every label the model can write per output field: quadrant, lifecycle, look-alike
+    confidence and each rule field."""
+    labels = {
+        "quadrant": list(model.quadrants.label_tuple()),
+        "lifecycle": ["customer", "prospect"],
+        "lookalike_confidence": list(CONFIDENCE),
+    }
     for ruleset in model.rules:
         labels[ruleset.field] = list(ruleset.labels)
     return labels

@@ -152,20 +152,30 @@ def _slot(
 
 
 def join(parts: Sequence[Part], n: int) -> pd.Series:
-    """Join the parts present in each row with '; ', the first one capitalised, max 255."""
+    """Join the parts present in each row with '; ', the first one capitalised, max 255.
+
+    Rows are grouped by their combination of phrases first: each distinct reason is built
+    once in Python and then looked up, so one text array is made, not one per part.
+    """
     if not parts:
         return pd.Series(pd.array([""] * n, dtype=TEXT))
-    present = np.stack([p.codes >= 0 for p in parts])
-    first = np.argmax(present, axis=0)
-    result = None
-    for i, part in enumerate(parts):
-        m = len(part.table)
-        table = [t[:1].upper() + t[1:] for t in part.table] + ["; " + t for t in part.table] + [""]
-        idx = np.where(part.codes < 0, 2 * m, part.codes + np.where(first < i, m, 0))
-        table[m : 2 * m] = [part.sep + t for t in part.table]
-        column = pd.array(table, dtype=TEXT).take(idx)
-        result = column if result is None else result + column
-    return _fit(pd.Series(result))
+    key = np.zeros(n, dtype=np.int64)
+    for part in parts:
+        key, _ = pd.factorize(key * (len(part.table) + 1) + (part.codes + 1))
+        key = key.astype(np.int64, copy=False)
+    _, first_row = np.unique(key, return_index=True)
+    chosen = np.stack([np.asarray(part.codes)[first_row] for part in parts], axis=1)
+    texts = [_one_reason(parts, row) for row in chosen.tolist()]
+    return _fit(pd.Series(pd.array(texts, dtype=TEXT).take(key)))
+
+
+def _one_reason(parts: Sequence[Part], codes: list[int]) -> str:
+    pieces: list[str] = []
+    for part, code in zip(parts, codes, strict=True):
+        if code >= 0:
+            text = part.table[code]
+            pieces.append(part.sep + text if pieces else text[:1].upper() + text[1:])
+    return "".join(pieces)
 
 
 def _fit(texts: pd.Series) -> pd.Series:

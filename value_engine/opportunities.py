@@ -72,7 +72,9 @@ def _blank(column: pd.Series, rows: np.ndarray) -> pd.Categorical | np.ndarray:
     return np.where(rows, None, column.to_numpy(dtype=object))
 
 
-def _carry(column: pd.Series, codes: np.ndarray, keep: np.ndarray) -> pd.Categorical | np.ndarray:
+def _carry(
+    column: pd.Series, codes: np.ndarray, keep: np.ndarray
+) -> pd.Categorical | pd.arrays.BooleanArray | np.ndarray:
     """The account's value for each opportunity where `keep`, empty elsewhere."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         cat = column.array
@@ -81,6 +83,8 @@ def _carry(column: pd.Series, codes: np.ndarray, keep: np.ndarray) -> pd.Categor
     values = column.to_numpy()
     if values.dtype.kind == "f":
         return np.where(keep, values[codes], np.nan)
+    if values.dtype.kind == "b":
+        return pd.arrays.BooleanArray(np.where(keep, values[codes], False), ~keep)
     return np.where(keep, values[codes], None)
 
 
