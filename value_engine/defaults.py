@@ -202,7 +202,7 @@ VALUE_CHAIN_RULES: list[dict[str, Any]] = [
                 "when": {
                     "any": [
                         {"field": "value_band", "op": "==", "value": "high"},
-                        {"field": "segment_alignment", "op": ">=", "value": 0.5},
+                        {"field": "fit_band", "op": "==", "value": "high"},
                     ]
                 },
                 "then": "Standard",
