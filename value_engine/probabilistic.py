@@ -63,11 +63,17 @@ class Sbg:
     b: float
 
 
+LOG_BOUND = 10.0
+"""Parameters stay within e^-10 .. e^10: a population that buys every month drives BG/NBD
+towards its Poisson limit (r, alpha and b without end), where the formulas overflow."""
+
+
 def _minimise(loss: Callable[[Array], float], start: Array) -> Array:
-    """Minimise over log-parameters (keeps them positive) with Nelder-Mead then BFGS."""
-    first = optimize.minimize(loss, start, method="Nelder-Mead",
+    """Minimise over bounded log-parameters (keeps them positive): Nelder-Mead, then L-BFGS-B."""
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
+    first = optimize.minimize(loss, start, method="Nelder-Mead", bounds=bounds,
                               options={"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-10})  # fmt: skip
-    second = optimize.minimize(loss, first.x, method="BFGS")
+    second = optimize.minimize(loss, first.x, method="L-BFGS-B", bounds=bounds)
     best = second.x if second.fun <= first.fun else first.x
     return np.exp(np.asarray(best, dtype=np.float64))
 
@@ -110,15 +116,24 @@ def probability_alive(params: BgNbd, x: Array, t_x: Array, big_t: Array) -> Arra
 
 
 def expected_purchases(params: BgNbd, t: float, x: Array, t_x: Array, big_t: Array) -> Array:
-    """E[purchases in (T, T + t] | x, t_x, T] under BG/NBD (equation 10 of the 2005 paper)."""
+    """E[purchases in (T, T + t] | x, t_x, T] under BG/NBD (equation 10 of the 2005 paper).
+
+    Where the hypergeometric function overflows (parameters near the Poisson limit), the
+    expectation is taken as P(alive) x t x (r + x) / (alpha + T): the customer's posterior
+    purchase rate, without dropping out within t.
+    """
     r, alpha, a, b = params.r, params.alpha, params.a, params.b
     z = t / (alpha + big_t + t)
-    hyp = special.hyp2f1(r + x, b + x, a + b + x - 1.0, z)
-    head = (a + b + x - 1.0) / (a - 1.0)
-    body = 1.0 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp
     alive = probability_alive(params, x, t_x, big_t)
-    # P(alive) already carries the (1 + [x > 0] a / (b + x - 1) (...)^(r + x)) denominator.
-    return np.asarray(head * body * alive, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1.0, z)
+        head = (a + b + x - 1.0) / (a - 1.0)
+        body = 1.0 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp
+        # P(alive) carries the (1 + [x > 0] a / (b + x - 1) (...)^(r + x)) denominator.
+        exact = head * body * alive
+    rate = alive * t * (r + x) / (alpha + big_t)
+    ok = np.isfinite(exact) & (exact >= 0)
+    return np.asarray(np.where(ok, exact, rate), dtype=np.float64)
 
 
 def fit_gamma_gamma(x: Array, m: Array) -> GammaGamma:

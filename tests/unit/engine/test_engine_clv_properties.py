@@ -138,6 +138,13 @@ def test_probabilistic_methods_are_selectable(method: str) -> None:
     customers = acc[acc["is_customer"]]
     assert (customers["clv_method"] == method).all()
     assert customers["active_probability"].between(0, 1).all()
+    assert np.isfinite(customers["clv"]).all()
+    # Same order of magnitude as the margin method on the same customers.
+    ratio = (
+        customers["clv"].median()
+        / compute(data, ValueModel(), as_of=AS_OF).accounts.loc[customers.index, "clv"].median()
+    )
+    assert 0.5 < ratio < 2.0
     margin = compute(data, ValueModel(), as_of=AS_OF).accounts
     assert not np.allclose(customers["clv"], margin.loc[customers.index, "clv"])
     few = ValueModel.model_validate({"clv": {"method": method, "min_fit_customers": 500}})
