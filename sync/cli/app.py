@@ -16,6 +16,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from mappings.errors import ConfigError, ConnectorError, DataError, StateError, ValuesyncError
 
@@ -112,7 +113,8 @@ def main() -> None:
         rv = app(standalone_mode=False)
     except ValuesyncError as exc:
         code = exit_code_for(exc)
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # The message is plain text: a "[/bold]" in a file name or value prints as written.
+        err_console.print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False)
         if "--json" in sys.argv[1:]:
             _json_error(exc, code)
         sys.exit(code)
@@ -123,9 +125,32 @@ def main() -> None:
         if _is_click_exception(exc):
             exc.show()  # type: ignore[attr-defined]
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
-        raise
+        sys.exit(_internal_error(exc))
     # Non-standalone click returns a command's return value (an exit code) or typer.Exit's.
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _internal_error(exc: Exception) -> int:
+    """A bug, not a user mistake: one paragraph on stderr, the traceback in a file; exit 1."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="valuesync-crash-", suffix=".log", delete=False, encoding="utf-8"
+    ) as fh:
+        fh.write(text)
+    logging.getLogger(__name__).error("unexpected error, traceback in %s", fh.name)
+    err_console.print(
+        Text.assemble(
+            ("error:", "bold red"),
+            f" valuesync stopped on an unexpected {type(exc).__name__}. This is a bug in "
+            f"valuesync, not in your files; nothing more was written. The details are in "
+            f"{fh.name}: please attach that file to a bug report.",
+        ),
+        highlight=False,
+    )
+    return 1
 
 
 def _is_click_exception(exc: Exception) -> bool:
