@@ -183,7 +183,34 @@ def run_tables(report: RunReport, *, sample: bool = False) -> list[Table]:
         tables.append(frame_table("Sample of changes", report.sample))
         tables.append(frame_table("As a sales rep sees it", report.examples))
     tables.append(frame_table("Rejected records", report.rejected))
+    tables += finance_tables(report.finance)
     return [t for t in tables if t is not None]
+
+
+FINANCE_FIGURES = {
+    "rows": "finance rows (customer-months)",
+    "unmatched_customers": "ERP customers matching no account",
+    "accounts_without_finance": "accounts without finance data",
+    "quarantined_rows": "quarantined rows (left out)",
+}
+
+
+def finance_tables(finance: Mapping[str, Any]) -> list[Table | None]:
+    """The finance join's counts, and the quarantined rows (file, line, column, reason)."""
+    if not finance:
+        return []
+    figures = {label: finance.get(key, 0) for key, label in FINANCE_FIGURES.items()}
+    for method, n in (finance.get("matched_by") or {}).items():
+        figures[f"matched by {method}"] = n
+    tables: list[Table | None] = [mapping_table("Finance join", figures, "what", "count")]
+    rows = finance.get("quarantined") or []
+    if rows:
+        table = frame_table("Quarantined finance rows", pd.DataFrame(rows), limit=len(rows))
+        if table is not None and finance.get("quarantined_rows", 0) > len(rows):
+            more = finance["quarantined_rows"] - len(rows)
+            table.caption = f"{more:,} more: `valuesync runs show RUN_ID --json`"
+        tables.append(table)
+    return tables
 
 
 def print_run(report: RunReport, *, sample: bool = False, console: Console = out) -> None:
@@ -204,10 +231,18 @@ def verdict(report: RunReport) -> str:
             f"would change in about {calls:,} write calls; nothing was written."
         )
     rejected = sum(c.rejected for c in report.objects.values())
-    color = "green" if report.status == "succeeded" else "red" if rejected else "yellow"
+    quarantined = int(report.finance.get("quarantined_rows") or 0)
+    color = "green" if report.status == "succeeded" and not quarantined else "yellow"
+    color = "red" if rejected else color
+    finance = (
+        f" {quarantined:,} finance row(s) were quarantined and left out (listed above); "
+        "fix them in the export."
+        if quarantined
+        else ""
+    )
     return (
         f"[bold {color}]run {report.run_id} {report.status}[/]: {report.written:,} records "
-        f"written, {rejected:,} rejected ({report.connection}, as of {report.as_of})."
+        f"written, {rejected:,} rejected ({report.connection}, as of {report.as_of}).{finance}"
     )
 
 

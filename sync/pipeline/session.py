@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from mappings.errors import ConfigError, ConfigProblem, StateError, ValuesyncError
-from mappings.project import DEFAULT_STATE_URL, LoadedProject
+from mappings.project import DEFAULT_STATE_URL, LoadedProject, state_url_problem
 from sync.pipeline.setup import Setup, build_connector, load_setup
 from sync.state.db import StateDB, new_owner
 
@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 LOCK_REFRESH_SECONDS = 60.0
 
 
-def open_state(project: LoadedProject, env: Mapping[str, str] | None = None) -> StateDB:
+def open_state(
+    project: LoadedProject, env: Mapping[str, str] | None = None, *, migrate: bool = True
+) -> StateDB:
     """The project's state database (a relative SQLite path is relative to the project file)."""
     env = os.environ if env is None else env
     cfg = project.project.state
@@ -47,6 +49,11 @@ def open_state(project: LoadedProject, env: Mapping[str, str] | None = None) -> 
                 ]  # fmt: skip
             )
     url = url or DEFAULT_STATE_URL
+    problem = state_url_problem(url)
+    if problem:
+        key = "state.url_env" if cfg.url_env else "state.url"
+        where = f" (from environment variable {cfg.url_env})" if cfg.url_env else ""
+        raise ConfigError([ConfigProblem(str(project.path), key, problem + where)])
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
@@ -54,7 +61,7 @@ def open_state(project: LoadedProject, env: Mapping[str, str] | None = None) -> 
             url = parsed.set(database=str(project.root / path)).render_as_string(
                 hide_password=False
             )
-    return StateDB(url, cache_dir=cache_dir(project))
+    return StateDB(url, cache_dir=cache_dir(project), migrate=migrate)
 
 
 def cache_dir(project: LoadedProject) -> Path:
