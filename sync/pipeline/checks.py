@@ -4,8 +4,9 @@
 finance mapping, value model), the problems between them, whether the state database
 opens, the finance export as a run would read it (readable in its encoding, fresh enough,
 no quarantined row, a rate for every currency), and with `live` the mapping against the
-CRM's describe: what `check` passes, a run does not fail on. `provision` creates the output fields the mapping names:
-picklists with exactly the model's labels, numbers, currency, text 255, date-time.
+CRM's describe: what `check` passes, a run does not fail on. `provision` creates the
+output fields the mapping names: picklists with exactly the model's labels, numbers,
+currency, text 255, date-time.
 """
 
 from __future__ import annotations
