@@ -11,6 +11,7 @@ the whole URL, or `password_env` for the password of `url`).
 
 from __future__ import annotations
 
+import codecs
 import os
 from pathlib import Path
 from typing import Literal
@@ -100,6 +101,13 @@ class SourceSpec(_Strict):
                 raise ValueError(f"{', '.join(extra)} only apply to kind: sql")
         if len(self.delimiter) != 1:
             raise ValueError("delimiter must be one character, e.g. ',' or ';'")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(
+                f"encoding '{self.encoding}' is not a known text encoding; use one such as "
+                "utf-8, cp1252 or latin-1"
+            ) from None
         return self
 
     def resolved_url(self) -> URL:

@@ -146,7 +146,18 @@ def load_model(path: Path, model: type[M]) -> M:
     """Read `path` and validate it as `model`; every problem at once in one ConfigError."""
     doc = read_yaml(path)
     if not isinstance(doc.data, dict):
-        raise ConfigError([ConfigProblem(str(path), "", "expected a mapping of keys at the top")])
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(path),
+                    "",
+                    "expected a mapping of keys at the top, found "
+                    + ("an empty file" if doc.data is None else type(doc.data).__name__)
+                    + "; start from the file `valuesync init` writes",
+                    doc.line(()) if doc.data is not None else None,
+                )
+            ]
+        )
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from mappings.errors import ConfigError
 from mappings.project import DEFAULT_FILE, LoadedProject, load_project
+from sync.cli.options import ConnectionOpt, ProjectOpt
 from sync.pipeline.model_file import load_value_model
 from sync.report.build import write_report
 from sync.report.data import DEFAULT_MAX_POINTS, FinanceGaps, ReportInput, Scores
@@ -74,11 +75,6 @@ AsOfOpt = Annotated[
         help="As-of date for --input, YYYY-MM-DD, exclusive (default: "
         "the first day of the current UTC month).",
     ),
-]
-ProjectOpt = Annotated[Path, typer.Option("--project", help="The project file.")]
-ConnectionOpt = Annotated[
-    str | None,
-    typer.Option("--connection", help="The connection (needed when the project has several)."),
 ]
 RunOpt = Annotated[
     int | None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -91,6 +92,29 @@ def client_help(url: str, server: Any, ca_path: Path | None) -> str:
     )
 
 
+def project_help(server: Any, crm: str, data_dir: Path, as_of: date) -> str:
+    """The shell lines that point a new project at this sandbox (README "Ops admins")."""
+    c = server.sf.credentials
+    side = "salesforce" if crm in ("both", "salesforce") else "hubspot"
+    exports = (
+        f"export SALESFORCE_USERNAME={c.username} SALESFORCE_PASSWORD={c.password} "
+        f"SALESFORCE_SECURITY_TOKEN={c.security_token} SALESFORCE_CONSUMER_KEY={c.consumer_key} "
+        f"SALESFORCE_CONSUMER_SECRET={c.consumer_secret}"
+        if side == "salesforce"
+        else f"export HUBSPOT_ACCESS_TOKEN={server.hs.token}"
+    )
+    after = as_of + timedelta(days=1)
+    return (
+        "\nPoint a project at this sandbox (in another shell):\n"
+        f"  valuesync init acme --crm {side} --name acme-{side[:2]} --instance-url {server.url}\n"
+        f"  {exports}\n"
+        f"  cp {data_dir}/finance.csv acme/mappings/    # the sample ERP export\n"
+        "  cd acme\n"
+        f"The sample data ends {as_of.isoformat()}: give check, plan and run "
+        f"--as-of {after.isoformat()} (their default, the current month, finds the export stale)."
+    )
+
+
 def serve(
     crm: str = typer.Option("both", help="Which CRM side to seed: salesforce, hubspot or both."),
     port: int = typer.Option(8765, help="Port on 127.0.0.1 (0 picks a free port)."),
@@ -120,6 +144,7 @@ def serve(
     server = _start(sf_store, hs_store, faults, port, tls)
     try:
         _announce(server, sf_store, hs_store, len(data.finance), faults, out)
+        console.print(project_help(server, crm, out, data.as_of), highlight=False, soft_wrap=True)
         _wait_for_stop()
     finally:
         server.stop()

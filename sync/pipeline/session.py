@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from mappings.errors import ConfigError, ConfigProblem, StateError, ValuesyncError
 from mappings.project import DEFAULT_STATE_URL, LoadedProject, state_url_problem
+from sync.pipeline.runlog import run_log, run_log_path
 from sync.pipeline.setup import Setup, build_connector, load_setup
 from sync.state.db import StateDB, new_owner
 
@@ -119,20 +120,32 @@ def session(
         try:
             run_id = state.start_run(setup.name, kind)
             lock.bind(run_id)
-            abandoned = state.abandon_running(setup.name, keep=run_id)
-            if abandoned:
-                log.warning("%s: run(s) %s had stopped; marked abandoned", setup.name, abandoned)
-            try:
-                yield setup, connector, state, run_id, lock
-            except BaseException as exc:
-                state.finish_run(
-                    run_id, "failed", api_calls=api_calls(connector), message=_message(exc)
-                )
-                raise
+            with run_log(run_log_path(project.root, setup.name, run_id)):
+                log.info("%s run %d of %s started", kind, run_id, setup.name)
+                abandoned = state.abandon_running(setup.name, keep=run_id)
+                if abandoned:
+                    log.warning("%s: run(s) %s had stopped; marked abandoned", setup.name,
+                                abandoned)  # fmt: skip
+                try:
+                    yield setup, connector, state, run_id, lock
+                except BaseException as exc:
+                    _log_failure(run_id, exc)
+                    state.finish_run(
+                        run_id, "failed", api_calls=api_calls(connector), message=_message(exc)
+                    )
+                    raise
+                log.info("run %d finished", run_id)
         finally:
             lock.release()
     finally:
         state.close()
+
+
+def _log_failure(run_id: int, exc: BaseException) -> None:
+    if isinstance(exc, ValuesyncError):
+        log.error("run %d failed: %s", run_id, _message(exc))
+    else:  # a bug: the traceback belongs in the run's log file
+        log.error("run %d failed on an unexpected %s", run_id, type(exc).__name__, exc_info=exc)
 
 
 def _message(exc: BaseException) -> str:

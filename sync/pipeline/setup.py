@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,8 @@ class Setup:
     model_path: Path
     finance: FinanceMapping | None
     finance_path: Path | None
+    project_path: Path | None = None
+    """The project file: where the connection block (and its secret names) is written."""
 
     @property
     def crm(self) -> str:
@@ -84,7 +86,7 @@ def load_setup(project: LoadedProject, name: str | None) -> Setup:
         raise ConfigError(problems)
     setup = Setup(
         conn_name, conn, loaded["mapping"], mapping_path, loaded["model"], model_path,
-        loaded["finance"], finance_path,
+        loaded["finance"], finance_path, project.path,
     )  # fmt: skip
     problems = cross_check(setup)
     if problems:
@@ -134,7 +136,32 @@ def cross_check(setup: Setup) -> list[ConfigProblem]:
 
 
 def build_connector(setup: Setup, env: Mapping[str, str] | None) -> Any:
-    """The CRM connector of the connection, its secrets read from `env` (default os.environ)."""
+    """The CRM connector of the connection, its secrets read from `env` (default os.environ).
+
+    A missing secret is named at its key in the project file (file, line, key path)."""
+    try:
+        return _build_connector(setup, env)
+    except ConfigError as exc:
+        if setup.project_path is None:
+            raise
+        raise ConfigError([_in_project(setup, p) for p in exc.problems]) from None
+
+
+def _in_project(setup: Setup, problem: ConfigProblem) -> ConfigProblem:
+    if problem.file not in ("", "connection"):
+        return problem
+    from mappings.yamlfile import read_yaml
+
+    assert setup.project_path is not None
+    key = ("connections", setup.name, setup.crm, *filter(None, problem.key_path.split(".")))
+    try:
+        line = read_yaml(setup.project_path).line(key)
+    except ConfigError:
+        line = None
+    return replace(problem, file=str(setup.project_path), key_path=".".join(key), line=line)
+
+
+def _build_connector(setup: Setup, env: Mapping[str, str] | None) -> Any:
     conn = setup.connection
     if setup.crm == "salesforce":
         from connectors.salesforce.connector import SalesforceConnector
