@@ -142,22 +142,28 @@ def problems_from(
     return validation_problems(exc, model, str(doc.path), doc.line)
 
 
+def require_mapping(doc: YamlDoc) -> None:
+    """A ConfigError unless the file holds `key: value` lines at the top."""
+    if isinstance(doc.data, dict):
+        return
+    found = "an empty file" if doc.data is None else type(doc.data).__name__
+    raise ConfigError(
+        [
+            ConfigProblem(
+                str(doc.path),
+                "",
+                f"expected a mapping of keys at the top, found {found}; start from the file "
+                "`valuesync init` writes",
+                doc.line(()) if doc.data is not None else None,
+            )
+        ]
+    )
+
+
 def load_model(path: Path, model: type[M]) -> M:
     """Read `path` and validate it as `model`; every problem at once in one ConfigError."""
     doc = read_yaml(path)
-    if not isinstance(doc.data, dict):
-        raise ConfigError(
-            [
-                ConfigProblem(
-                    str(path),
-                    "",
-                    "expected a mapping of keys at the top, found "
-                    + ("an empty file" if doc.data is None else type(doc.data).__name__)
-                    + "; start from the file `valuesync init` writes",
-                    doc.line(()) if doc.data is not None else None,
-                )
-            ]
-        )
+    require_mapping(doc)
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:

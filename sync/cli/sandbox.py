@@ -7,6 +7,7 @@ real clients at it, and serves on 127.0.0.1 until Ctrl-C.
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 from datetime import date, timedelta
@@ -92,6 +93,19 @@ def client_help(url: str, server: Any, ca_path: Path | None) -> str:
     )
 
 
+def write_value_model(data_dir: Path) -> Path:
+    """The shipped value model with the sample's currency rates (EUR per unit), comments kept:
+    the sample's invoices and deals are in USD and GBP too."""
+    from connectors.sandbox.sampledata_people import EUR_RATE
+    from sync.pipeline.model_file import SHIPPED_VALUE_MODEL
+
+    rates = ", ".join(f"{c}: {round(1 / r, 6)}" for c, r in EUR_RATE.items() if c != "EUR")
+    text = SHIPPED_VALUE_MODEL.read_text(encoding="utf-8")
+    path = data_dir / "value_model.yaml"
+    path.write_text(re.sub(r"(?m)^rates: \{\}", f"rates: {{{rates}}}", text, count=1), "utf-8")
+    return path
+
+
 def project_help(server: Any, crm: str, data_dir: Path, as_of: date) -> str:
     """The shell lines that point a new project at this sandbox (README "Ops admins")."""
     c = server.sf.credentials
@@ -108,10 +122,11 @@ def project_help(server: Any, crm: str, data_dir: Path, as_of: date) -> str:
         "\nPoint a project at this sandbox (in another shell):\n"
         f"  valuesync init acme --crm {side} --name acme-{side[:2]} --instance-url {server.url}\n"
         f"  {exports}\n"
-        f"  cp {data_dir}/finance.csv acme/mappings/    # the sample ERP export\n"
+        f"  cp {data_dir}/finance.csv {data_dir}/value_model.yaml acme/mappings/"
+        "    # the sample ERP export; the value model with the sample's currency rates\n"
         "  cd acme\n"
-        f"The sample data ends {as_of.isoformat()}: give check, plan and run "
-        f"--as-of {after.isoformat()} (their default, the current month, finds the export stale)."
+        f"The sample data ends {as_of.isoformat()}: check, plan and run score it as of "
+        f"{after.isoformat()} by default (--as-of)."
     )
 
 
@@ -136,11 +151,15 @@ def serve(
     check_choice("--faults", faults, tuple(PROFILES))
     from connectors.sandbox.load import build_sandbox
     from connectors.sandbox.sampledata import write_files
+    from sync.demo.site import sample_as_of
 
+    # The sample ends with last month, so the commands' default --as-of (the first day of
+    # this month) scores it, and README's flow works as written.
     with console.status(f"seeding {accounts:,} accounts (seed {seed})"):
-        sf_store, hs_store, data = build_sandbox(accounts, seed, crm)
+        sf_store, hs_store, data = build_sandbox(accounts, seed, crm, as_of=sample_as_of())
     out = data_dir or DEFAULT_DATA_DIR
     write_files(data, out)
+    write_value_model(out)
     server = _start(sf_store, hs_store, faults, port, tls)
     try:
         _announce(server, sf_store, hs_store, len(data.finance), faults, out)

@@ -197,6 +197,7 @@ def names_place(text: str, case: dict[str, Any], base: Base) -> bool:
     return file in text and f"line {line}" in text
 
 
+@pytest.mark.slow  # ~100 cases, each a check and a run (a few minutes in all)
 @pytest.mark.parametrize("case", CASES, ids=[c["case"] for c in CASES])
 def test_hostile_input(case: dict[str, Any], base: Base, tmp_path: Path) -> None:
     project = tmp_path / "proj"

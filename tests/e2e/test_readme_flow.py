@@ -1,6 +1,8 @@
 """README's ops-admin flow, verbatim, against `valuesync sandbox serve`: the lines the
 sandbox prints (init with its URL, the exports, the sample export) are pasted into a shell
-as they are, then README's commands run in order: check, fields provision, plan, run."""
+as they are, then README's commands run as written, in order: check, fields provision,
+plan, run (the sandbox's sample ends last month, so their default as-of date scores it).
+And every project command takes the same -p/--project and -c/--connection options."""
 
 from __future__ import annotations
 
@@ -49,15 +51,13 @@ def test_readme_flow_works_verbatim_against_sandbox_serve(tmp_path: Path) -> Non
     try:
         block = _printed_setup(serve)
         pasted = [line.strip() for line in block[1:-1]]
-        as_of = re.search(r"--as-of (\d{4}-\d{2}-\d{2})", block[-1])
-        assert as_of is not None, block
         readme = [
-            "valuesync check --as-of {d}",
+            "valuesync check",
             "valuesync fields provision",
-            "valuesync plan --as-of {d}",
-            "valuesync run --as-of {d}",
+            "valuesync plan",
+            "valuesync run",
         ]
-        script = "\n".join([*pasted, *(f"{c.format(d=as_of[1])}; echo EXIT:$?" for c in readme)])
+        script = "\n".join([*pasted, *(f"{c}; echo EXIT:$?" for c in readme)])
         done = subprocess.run(
             ["bash", "-c", script], cwd=tmp_path, env=ENV, capture_output=True, text=True,
             timeout=600,
@@ -72,3 +72,39 @@ def test_readme_flow_works_verbatim_against_sandbox_serve(tmp_path: Path) -> Non
     assert "`valuesync fields provision` creates it" in " ".join(done.stdout.split())
     assert "nothing was written" in done.stdout
     assert re.search(r"run \d+ succeeded: [1-9][\d,]* records written", done.stdout)
+
+
+PROJECT_COMMANDS = {
+    # command: also takes -c/--connection (the others name a run or a job, or the project)
+    "check": True,
+    "fields provision": True,
+    "plan": True,
+    "run": True,
+    "status": True,
+    "runs list": True,
+    "runs show": False,
+    "rollback": False,
+    "schedule add": True,
+    "schedule list": False,
+    "schedule remove": False,
+    "scheduler start": False,
+    "report": True,
+}
+
+
+@pytest.mark.parametrize("command", list(PROJECT_COMMANDS))
+def test_every_project_command_takes_the_same_project_and_connection_options(
+    command: str,
+) -> None:
+    import typer
+
+    from sync.cli import app
+
+    app._register()
+    node = typer.main.get_command(app.app)
+    for part in command.split():
+        node = node.commands[part]  # type: ignore[attr-defined]
+    opts = {o for p in node.params for o in getattr(p, "opts", [])}
+    assert {"-p", "--project"} <= opts, f"{command}: {sorted(opts)}"
+    if PROJECT_COMMANDS[command]:
+        assert {"-c", "--connection"} <= opts, f"{command}: {sorted(opts)}"
