@@ -188,7 +188,7 @@ def _check_exact_duplicates(
     """Rows identical in every column to an earlier row: quarantined, or a DataError."""
     if raw.frame.empty:
         return np.zeros(0, dtype=bool)
-    dup = raw.frame.duplicated(keep="first").to_numpy()
+    dup = np.asarray(raw.frame.duplicated(keep="first"), dtype=bool)
     if not dup.any():
         return dup
     groups = raw.frame.groupby(list(raw.frame.columns), dropna=False, sort=False).ngroup()

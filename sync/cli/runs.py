@@ -72,7 +72,7 @@ def show(
         changes = state.changes(run_id)
     finally:
         state.close()
-    log_path = run_log_path(loaded.root, run["connection"], run_id)
+    log_path = run_log_path(loaded.root.resolve(), run["connection"], run_id)
     log_file = log_path if log_path.is_file() else None
     crm_rejected = results.loc[~results["ok"].astype(bool)] if len(results) else results
     crm_rejected = crm_rejected.reindex(columns=["object", "record_id", "field", "code", "message"])

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_cli_support import AS_OF, make_project, vs, vs_json
+from test_cli_support import AS_OF, SECRETS, make_project, vs, vs_json
 
 from connectors.sandbox.clients import salesforce_client
 from connectors.sandbox.server import SandboxServer
@@ -66,6 +66,10 @@ def test_salesforce_admin_path_end_to_end(
     assert shown["id"] == first["id"] and shown["api_calls"]
     assert shown["changes_by_status"].get("written", 0) > 0
     assert shown["rejected_by_crm"] == [] and shown["quarantined_finance_rows"] >= 0
+    log_text = Path(shown["log_file"]).read_text(encoding="utf-8")  # every run writes a log
+    assert f"sync run {first['id']} of {conn} started" in log_text
+    assert f"run {first['id']} finished" in log_text
+    assert SECRETS["SALESFORCE_PASSWORD"] not in log_text
     listed = vs("runs", "list", "--limit", "1", cwd=project)
     assert listed.returncode == 0 and str(second["run_id"]) in listed.stdout
 
