@@ -42,6 +42,9 @@ class FieldInfo:
     queryable: bool = True
     calculated: bool = False
     picklist: tuple[str, ...] = ()
+    custom: bool = False
+    """Created by an admin or an app (Salesforce `custom`; HubSpot not `hubspotDefined`).
+    valuesync writes only custom fields: a standard field holds the customer's own data."""
 
 
 @dataclass(frozen=True)

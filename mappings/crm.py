@@ -14,7 +14,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mappings.canonical import TABLES
-from mappings.yamlfile import load_model
+from mappings.errors import ConfigError
+from mappings.guards import write_guard_problems
+from mappings.yamlfile import load_model, read_yaml
 
 SHIPPED_DIR = Path(__file__).parent
 
@@ -102,8 +104,16 @@ class CrmMapping(_Strict):
 
 
 def load_crm_mapping(path: Path) -> CrmMapping:
-    """Load and validate a mapping file; every problem at once in one ConfigError."""
-    return load_model(path, CrmMapping)
+    """Load and validate a mapping file; every problem at once in one ConfigError.
+
+    The write guards (`mappings/guards.py`) are part of loading: a mapping whose outputs
+    could overwrite inputs, each other or standard fields never reaches the CRM.
+    """
+    mapping = load_model(path, CrmMapping)
+    problems = write_guard_problems(mapping, str(path), read_yaml(path).line)
+    if problems:
+        raise ConfigError(problems)
+    return mapping
 
 
 def shipped_mapping(system: str) -> Path:

@@ -47,12 +47,31 @@ class StateConfig(_Strict):
     def _one_of(self) -> StateConfig:
         if self.url and self.url_env:
             raise ValueError("give either url or url_env, not both")
+        if self.url is not None:
+            problem = state_url_problem(self.url)
+            if problem:
+                raise ValueError(problem)
         if self.url and "@" in self.url and ":" in self.url.split("@")[0].split("//")[-1]:
             raise ValueError(
                 "the URL contains a password; put the whole URL in an environment variable "
                 "and name it with url_env"
             )
         return self
+
+
+def state_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a state database URL (never echoing a password), or None."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    example = "sqlite:///.valuesync/state.db or postgresql+psycopg://user@host/db"
+    try:
+        backend = make_url(url).get_backend_name()
+    except (ArgumentError, ValueError):
+        return f"the state URL is not a database URL; write one such as {example}"
+    if backend not in ("sqlite", "postgresql"):
+        return f"the state URL uses '{backend}'; valuesync supports {example}"
+    return None
 
 
 class _ConnectionBase(_Strict):

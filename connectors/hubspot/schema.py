@@ -3,8 +3,8 @@
 `check_mapping` reads each mapped object's properties once and reports every problem at
 once, each naming the mapping file, the key path and line, and what to do: a mapped
 property that does not exist, a cursor that is not a datetime, a value-map key that is
-not an option, an output property that is missing, read-only, of an incompatible type,
-or an enumeration lacking labels the value model can produce.
+not an option, an output property that is missing, HubSpot-defined, read-only, of an
+incompatible type, or an enumeration lacking labels the value model can produce.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def to_schema(object_type: str, props: Sequence[Mapping[str, Any]]) -> ObjectSch
                 label=str(p.get("label") or ""),
                 updateable=not _read_only(p),
                 calculated=bool(p.get("calculated")),
+                custom=not p.get("hubspotDefined", False),
                 picklist=tuple(str(o.get("value")) for o in p.get("options") or []),
             )
             for p in props
@@ -174,6 +175,14 @@ def _check_output(
         )
         return
     kind = OUTPUT_COLUMNS.get(column, "picklist")
+    if prop.get("hubspotDefined"):
+        check.add(
+            key,
+            f"'{name}' is a HubSpot-defined property of {object_type} and holds your data; "
+            "valuesync writes only custom properties: map the output to one and run "
+            "`valuesync fields provision`",
+        )
+        return
     if _read_only(prop):
         check.add(key, f"'{name}' on {object_type} is read-only; map a writable property")
     if prop.get("type") not in COMPATIBLE[kind]:

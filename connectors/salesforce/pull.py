@@ -75,19 +75,28 @@ def build_plan(
 
     Empty `fields` = every mapped column, the outputs and the override. An output field
     the org does not have yet (not provisioned) becomes an all-missing column; a mapped
-    read field the org lacks is a ConfigError naming the mapping key.
+    read field the org lacks is a ConfigError naming the mapping key. Field names are
+    case-insensitive in Salesforce: each is read under describe's spelling (a mapping saying
+    `name` reads `Name`), since records come back keyed by that spelling.
     """
     om = mapping.objects[table]
     assert om is not None
     out = mapping.outputs.get(table)  # type: ignore[call-overload]
-    read = {col: Column(f, col, om.values.get(col)) for col, f in om.fields.items()}
+
+    def spelled(name: str) -> str:
+        info = schema.get(name)
+        return info.name if info is not None else name
+
+    read = {col: Column(spelled(f), col, om.values.get(col)) for col, f in om.fields.items()}
     outputs: dict[str, tuple[Column, str]] = {}
     if out is not None:
         outputs = {
-            c: (Column(f, c), OUTPUT_COLUMNS.get(c, "picklist")) for c, f in out.fields.items()
+            c: (Column(spelled(f), c), OUTPUT_COLUMNS.get(c, "picklist"))
+            for c, f in out.fields.items()
         }
         if out.override_field:
-            outputs[OVERRIDE_COLUMN] = (Column(out.override_field, OVERRIDE_COLUMN), "picklist")
+            override = Column(spelled(out.override_field), OVERRIDE_COLUMN)
+            outputs[OVERRIDE_COLUMN] = (override, "picklist")
     wanted = list(dict.fromkeys(fields or [*read, *outputs]))
     key = TABLES[table].key
     wanted = [key] + [w for w in wanted if w != key]
@@ -109,7 +118,8 @@ def build_plan(
             )
     if problems:
         raise ConfigError(problems)
-    return PullPlan(table, schema, tuple(columns), om.cursor or "SystemModstamp", tuple(absent))
+    cursor = spelled(om.cursor or "SystemModstamp")
+    return PullPlan(table, schema, tuple(columns), cursor, tuple(absent))
 
 
 def _where(plan: PullPlan, since: Cursor | None, overlap: float) -> list[soql.Where]:

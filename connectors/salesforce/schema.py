@@ -2,7 +2,8 @@
 
 Read fields must exist (a field the integration user cannot see is absent from
 describe, docs/crm-wire.md §A5); a cursor must be a datetime that is not a formula; write fields
-must exist, be updateable and have a type the output can be written to; picklist write
+must exist, be custom (never a standard field such as Account Name), be updateable and
+have a type the output can be written to; picklist write
 fields must hold every label the value model can produce. Each problem names the
 mapping file, the key path and the line.
 """
@@ -44,6 +45,7 @@ def schema_from_describe(desc: Mapping[str, Any]) -> ObjectSchema:
             queryable=queryable and not f.get("deprecatedAndHidden", False),
             calculated=bool(f.get("calculated", False)),
             picklist=values,
+            custom=bool(f.get("custom", False)),
         )
     return ObjectSchema(name=desc.get("name", ""), fields=fields)
 
@@ -98,6 +100,14 @@ def _check_write(
         c.add(key, _missing(schema.name, name) + "; `valuesync fields provision` creates it")
         return
     kind = output_kind(column)
+    if not info.custom:
+        c.add(
+            key,
+            f"'{info.name}' is a standard field of {schema.name} and holds your data; "
+            "valuesync writes only custom fields: map the output to a custom field and run "
+            "`valuesync fields provision`",
+        )
+        return
     if not info.updateable or info.calculated:
         c.add(key, f"field '{name}' on {schema.name} is read-only; map a writable field")
     if info.type not in COMPATIBLE[kind]:

@@ -112,7 +112,9 @@ class SalesforceTransport(requests.Session, QuotaGuard):
             response = super().request(method_s, target, *args, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RetryableError(
-                f"{type(exc).__name__} talking to {urlparse(target).netloc}",
+                f"cannot reach {urlparse(target).netloc} ({type(exc).__name__}); check "
+                "instance_url / login_url (or domain) of the connection in valuesync.yaml, "
+                "and that the network lets you through",
                 system="salesforce",
                 operation=kind,
             ) from exc

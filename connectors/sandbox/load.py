@@ -8,7 +8,7 @@ inserted in bulk, so 100,000 accounts with their related records load in seconds
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from itertools import repeat
 from typing import Any
 
@@ -332,12 +332,13 @@ def _associate(
 
 
 def build_sandbox(
-    accounts: int, seed: int = 7, crm: str = "both"
+    accounts: int, seed: int = 7, crm: str = "both", as_of: date | None = None
 ) -> tuple[Store | None, Store | None, SampleData]:
-    """Generate sample data and load it into a new org and/or portal store."""
+    """Generate sample data (as of `as_of`, default the generator's fixed date) and load it
+    into a new org and/or portal store."""
     if crm not in ("salesforce", "hubspot", "both"):
         raise ValueError(f"crm must be salesforce, hubspot or both, not {crm!r}")
-    data = generate(accounts, seed)
+    data = generate(accounts, seed) if as_of is None else generate(accounts, seed, as_of=as_of)
     sf_store = hs_store = None
     cache: Cache = {}
     if crm in ("salesforce", "both"):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 
 from mappings.errors import ConfigError
+from sync.cli.options import ConnectionOpt, ProjectOpt
 
 EPILOG = (
     "Examples:\n\n"
@@ -71,11 +72,6 @@ AsOfOpt = Annotated[
         help="As-of date for --input, YYYY-MM-DD, exclusive (default: "
         "the first day of the current UTC month).",
     ),
-]
-ProjectOpt = Annotated[Path, typer.Option("--project", help="The project file.")]
-ConnectionOpt = Annotated[
-    str | None,
-    typer.Option("--connection", help="The connection (needed when the project has several)."),
 ]
 RunOpt = Annotated[
     int | None,

@@ -59,10 +59,16 @@ def show(
     project: ProjectOpt = DEFAULT_PROJECT,
     json_output: JsonOpt = False,
 ) -> None:
-    """One run: counts, API calls, rejected records with the CRM's errors, quarantined rows."""
-    from sync.pipeline.results import _records
+    """One run: counts, API calls, rejected records with the CRM's errors, quarantined rows,
+    and the run's log file."""
+    from rich.text import Text
 
-    state = open_state(load(project))
+    from sync.cli.render import out
+    from sync.pipeline.results import _records
+    from sync.pipeline.runlog import run_log_path
+
+    loaded = load(project)
+    state = open_state(loaded)
     try:
         run = state.run(run_id)
         results = state.write_results(run_id)
@@ -71,6 +77,8 @@ def show(
         changes = state.changes(run_id)
     finally:
         state.close()
+    log_path = run_log_path(loaded.root.resolve(), run["connection"], run_id)
+    log_file = log_path if log_path.is_file() else None
     crm_rejected = results.loc[~results["ok"].astype(bool)] if len(results) else results
     crm_rejected = crm_rejected.reindex(columns=["object", "record_id", "field", "code", "message"])
     changes_by_status = (
@@ -84,10 +92,12 @@ def show(
                 "rejected_by_crm": _records(crm_rejected),
                 "left_out": _records(left_out.drop(columns=["id", "run_id"], errors="ignore")),
                 "quarantined_finance_rows": quarantined,
+                "log_file": str(log_file) if log_file else None,
             }
         )
         return
     _print_run(run, changes_by_status, crm_rejected, left_out, quarantined)
+    out.print(Text(f"log file: {log_file or '(none: the run wrote no log)'}"), highlight=False)
 
 
 def _run_json(run: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +117,8 @@ def _print_run(
     left_out: pd.DataFrame,
     quarantined: int,
 ) -> None:
+    from rich.text import Text
+
     from sync.cli.render import frame_table, mapping_table, out, run_totals, status_text
     from sync.cli.status import _iso
 
@@ -117,7 +129,7 @@ def _print_run(
         highlight=False,
     )
     if run.get("message"):
-        out.print(f"message: {run['message']}", highlight=False)
+        out.print(Text(f"message: {run['message']}"), highlight=False)
     counts = run_totals(run["counts"])
     for title, values, key, value in (
         ("Counts", counts, "what", "count"),

@@ -7,8 +7,10 @@ real clients at it, and serves on 127.0.0.1 until Ctrl-C.
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -99,10 +101,8 @@ def credentials_table(server: Any) -> Table:
 
 
 def client_help(url: str, server: Any, ca_path: Path | None) -> str:
-    """How to point simple-salesforce and hubspot-api-client at the sandbox.
-
-    See docs/crm-wire.md §0.
-    """
+    """How to point simple-salesforce and hubspot-api-client at the sandbox
+    (docs/crm-wire.md §0)."""
     c = server.sf.credentials
     verify = f', verify="{ca_path}"' if ca_path else ""
     hs_tls = f', ssl_ca_cert="{ca_path}"' if ca_path else ""
@@ -115,6 +115,43 @@ def client_help(url: str, server: Any, ca_path: Path | None) -> str:
         "# hubspot-api-client takes the host directly:\n"
         "from hubspot import HubSpot\n"
         f'api = HubSpot(access_token="{server.hs.token}", host="{url}"{hs_tls})'
+    )
+
+
+def write_value_model(data_dir: Path) -> Path:
+    """The shipped value model with the sample's currency rates (EUR per unit), comments kept:
+    the sample's invoices and deals are in USD and GBP too."""
+    from connectors.sandbox.sampledata_people import EUR_RATE
+    from mappings import SHIPPED_VALUE_MODEL
+
+    rates = ", ".join(f"{c}: {round(1 / r, 6)}" for c, r in EUR_RATE.items() if c != "EUR")
+    text = SHIPPED_VALUE_MODEL.read_text(encoding="utf-8")
+    path = data_dir / "value_model.yaml"
+    path.write_text(re.sub(r"(?m)^rates: \{\}", f"rates: {{{rates}}}", text, count=1), "utf-8")
+    return path
+
+
+def project_help(server: Any, crm: str, data_dir: Path, as_of: date) -> str:
+    """The shell lines that point a new project at this sandbox (README "Ops admins")."""
+    c = server.sf.credentials
+    side = "salesforce" if crm in ("both", "salesforce") else "hubspot"
+    exports = (
+        f"export SALESFORCE_USERNAME={c.username} SALESFORCE_PASSWORD={c.password} "
+        f"SALESFORCE_SECURITY_TOKEN={c.security_token} SALESFORCE_CONSUMER_KEY={c.consumer_key} "
+        f"SALESFORCE_CONSUMER_SECRET={c.consumer_secret}"
+        if side == "salesforce"
+        else f"export HUBSPOT_ACCESS_TOKEN={server.hs.token}"
+    )
+    after = as_of + timedelta(days=1)
+    return (
+        "\nPoint a project at this sandbox (in another shell):\n"
+        f"  valuesync init acme --crm {side} --name acme-{side[:2]} --instance-url {server.url}\n"
+        f"  {exports}\n"
+        f"  cp {data_dir}/finance.csv {data_dir}/value_model.yaml acme/mappings/"
+        "    # the sample ERP export; the value model with the sample's currency rates\n"
+        "  cd acme\n"
+        f"The sample data ends {as_of.isoformat()}: check, plan and run score it as of "
+        f"{after.isoformat()} by default (--as-of)."
     )
 
 
@@ -140,14 +177,19 @@ def serve(
     require_sandbox_extra()
     from connectors.sandbox.load import build_sandbox
     from connectors.sandbox.sampledata import write_files
+    from connectors.sandbox.site import sample_as_of
 
+    # The sample ends with last month, so the commands' default --as-of (the first day of
+    # this month) scores it, and README's flow works as written.
     with stdout().status(f"seeding {accounts:,} accounts (seed {seed})"):
-        sf_store, hs_store, data = build_sandbox(accounts, seed, crm)
+        sf_store, hs_store, data = build_sandbox(accounts, seed, crm, as_of=sample_as_of())
     out = data_dir or DEFAULT_DATA_DIR
     write_files(data, out)
+    write_value_model(out)
     server = _start(sf_store, hs_store, faults, port, tls)
     try:
         _announce(server, sf_store, hs_store, len(data.finance), faults, out)
+        stdout().print(project_help(server, crm, out, data.as_of), highlight=False, soft_wrap=True)
         _wait_for_stop()
     finally:
         server.stop()

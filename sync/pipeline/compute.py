@@ -24,6 +24,8 @@ from sync.state.db import StateDB
 from value_engine import EngineResult, compute
 
 log = logging.getLogger(__name__)
+QUARANTINE_SHOWN = 50
+"""Quarantined finance rows a run's report lists; `runs show` and the state hold them all."""
 
 
 @dataclass
@@ -106,6 +108,11 @@ def join_finance(
         "quarantined_rows": int(loaded.quarantine["line"].nunique())
         if len(loaded.quarantine)
         else 0,
+        # file, line, column, reason of the first quarantined rows (never the value)
+        "quarantined": loaded.quarantine[["file", "line", "column", "reason"]]
+        .head(QUARANTINE_SHOWN)
+        .astype({"line": "int64"})
+        .to_dict("records"),
     }
     return finance, info
 

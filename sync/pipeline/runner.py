@@ -152,7 +152,9 @@ def _run_counts(report: RunReport) -> dict[str, Any]:
         "objects": {k: asdict(v) for k, v in report.objects.items()},
         "phase_seconds": report.phase_seconds,
         "as_of": report.as_of,
-        "finance": {k: v for k, v in report.finance.items() if k != "unmatched_sample"},
+        "finance": {
+            k: v for k, v in report.finance.items() if k not in ("unmatched_sample", "quarantined")
+        },
     }
 
 
@@ -218,6 +220,7 @@ def check(
     *,
     live: bool = True,
     env: Mapping[str, str] | None = None,
+    as_of: date | None = None,
 ) -> list[ConfigProblem]:
     """Every problem of the connection's files, and with `live` against the CRM; [] = good."""
-    return checks.check(project, connection, live=live, env=env)
+    return checks.check(project, connection, live=live, env=env, as_of=as_of)

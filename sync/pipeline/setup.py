@@ -8,7 +8,7 @@ secrets from `env`. Paths in the finance mapping resolve against the finance map
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ class Setup:
     model_path: Path
     finance: FinanceMapping | None
     finance_path: Path | None
+    project_path: Path | None = None
+    """The project file: where the connection block (and its secret names) is written."""
 
     @property
     def crm(self) -> str:
@@ -83,7 +85,7 @@ def load_setup(project: LoadedProject, name: str | None) -> Setup:
         raise ConfigError(problems)
     setup = Setup(
         conn_name, conn, loaded["mapping"], mapping_path, loaded["model"], model_path,
-        loaded["finance"], finance_path,
+        loaded["finance"], finance_path, project.path,
     )  # fmt: skip
     problems = cross_check(setup)
     if problems:
@@ -133,7 +135,28 @@ def cross_check(setup: Setup) -> list[ConfigProblem]:
 
 
 def build_connector(setup: Setup, env: Mapping[str, str] | None) -> CrmConnector:
-    """The CRM connector of the connection, its secrets read from `env` (default os.environ)."""
-    return connectors.registry.build_connector(
-        setup.connection, setup.mapping, mapping_path=setup.mapping_path, env=env
-    )
+    """The CRM connector of the connection, its secrets read from `env` (default os.environ).
+
+    A missing secret is named at its key in the project file (file, line, key path)."""
+    try:
+        return connectors.registry.build_connector(
+            setup.connection, setup.mapping, mapping_path=setup.mapping_path, env=env
+        )
+    except ConfigError as exc:
+        if setup.project_path is None:
+            raise
+        problems = [_in_project(setup, setup.project_path, p) for p in exc.problems]
+        raise ConfigError(problems) from None
+
+
+def _in_project(setup: Setup, project_path: Path, problem: ConfigProblem) -> ConfigProblem:
+    if problem.file not in ("", "connection"):
+        return problem
+    from mappings.yamlfile import read_yaml
+
+    key = ("connections", setup.name, setup.crm, *filter(None, problem.key_path.split(".")))
+    try:
+        line = read_yaml(project_path).line(key)
+    except ConfigError:
+        line = None
+    return replace(problem, file=str(project_path), key_path=".".join(key), line=line)

@@ -68,7 +68,13 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(
+                f"the state database's folder {Path(parsed.database).parent} cannot be created "
+                f"({exc.strerror}); point state.url at a writable place"
+            ) from None
     # hide_parameters: customer field values never reach an error message or a log line.
     engine = sa.create_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
 

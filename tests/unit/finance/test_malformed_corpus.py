@@ -58,7 +58,7 @@ QUARANTINED = {
         [(3, "revenue", "missing value"), (4, "cost_of_delivery", "missing value")],
     ),
     "future_period.csv": (
-        {},
+        {"max_staleness_months": None},  # E1's 2026-01 is old: this case is about E2
         {"as_of": date(2026, 6, 30)},
         [(3, "period", "after the run's month 2026-06")],
     ),
