@@ -42,6 +42,12 @@ class FieldInfo:
     queryable: bool = True
     calculated: bool = False
     picklist: tuple[str, ...] = ()
+    precision: int | None = None
+    """Digits a number field holds in all (None: not said, e.g. HubSpot)."""
+    scale: int | None = None
+    """Digits after the decimal point a number field keeps (None: not said)."""
+    length: int | None = None
+    """Characters a text field holds (None: not said)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,9 @@ class Page:
     records: pd.DataFrame
     cursor: Cursor | None
     deleted_ids: tuple[str, ...] = ()
+    rejected: pd.DataFrame | None = None
+    """Records left out of `records` because a value cannot be read or mapped, as data:
+    record_id, field (the CRM's name), value, code, message (connectors/quarantine.py)."""
 
 
 @dataclass(frozen=True)

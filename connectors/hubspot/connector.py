@@ -29,7 +29,7 @@ import pandas as pd
 
 from connectors.base import Cursor, FieldSpec, ObjectSchema, Page, ProvisionResult, WriteResult
 from connectors.hubspot.client import HubSpotApi
-from connectors.hubspot.frames import ASSOCIATED_ACCOUNT, to_frame
+from connectors.hubspot.frames import ASSOCIATED_ACCOUNT, checked_frame, to_frame
 from connectors.hubspot.limits import PortalLimiter, limiter_for, portal_key
 from connectors.hubspot.provision import Provisioner
 from connectors.hubspot.pull import (
@@ -250,7 +250,8 @@ class HubSpotConnector:
     ) -> Page:
         if needs_account:
             return self._with_accounts(table, om, puller, records, cursor)
-        return Page(table, to_frame(table, om, records, puller.wanted), cursor)
+        frame, rejected = checked_frame(table, om, records, puller.wanted)
+        return Page(table, frame, cursor, (), rejected if len(rejected) else None)
 
     def _with_accounts(
         self,
@@ -267,7 +268,8 @@ class HubSpotConnector:
         if unknown:
             links.update(read_associations(self.api, om.object, COMPANIES, unknown))
         accounts = {rid: primary_company(ls) for rid, ls in links.items()}
-        return Page(table, to_frame(table, om, records, puller.wanted, accounts), cursor)
+        frame, rejected = checked_frame(table, om, records, puller.wanted, accounts)
+        return Page(table, frame, cursor, (), rejected if len(rejected) else None)
 
     # -- push --------------------------------------------------------------------------
     def write_chunk(self, records: int) -> int:

@@ -44,8 +44,23 @@ def schema_from_describe(desc: Mapping[str, Any]) -> ObjectSchema:
             queryable=queryable and not f.get("deprecatedAndHidden", False),
             calculated=bool(f.get("calculated", False)),
             picklist=values,
+            **_size(f),
         )
     return ObjectSchema(name=desc.get("name", ""), fields=fields)
+
+
+def _size(f: Mapping[str, Any]) -> dict[str, int | None]:
+    """precision / scale of a number field, length of a text field, as describe says."""
+    kind = f.get("type")
+    if kind == "int":
+        digits = int(f.get("digits") or 0)
+        return {"precision": digits or None, "scale": 0}
+    if kind in ("double", "currency", "percent"):
+        precision = int(f.get("precision") or 0)
+        return {"precision": precision or None, "scale": int(f.get("scale") or 0)}
+    if kind in ("string", "textarea", "picklist", "url", "email", "phone"):
+        return {"length": int(f.get("length") or 0) or None}
+    return {}
 
 
 def output_kind(column: str) -> str:

@@ -106,7 +106,9 @@ def frame_table(title: str, frame: pd.DataFrame | None, limit: int = 20) -> Tabl
     return table
 
 
-OBJECT_COLUMNS = ("pulled", "deleted", "records_changed", "fields_changed", "written", "rejected")
+OBJECT_COLUMNS = (
+    "pulled", "deleted", "records_changed", "fields_changed", "written", "rejected", "quarantined",
+)  # fmt: skip
 
 
 def objects_table(report: RunReport) -> Table:
@@ -173,6 +175,8 @@ def run_tables(report: RunReport, *, sample: bool = False) -> list[Table]:
         tables.append(frame_table("Sample of changes", report.sample))
         tables.append(frame_table("As a sales rep sees it", report.examples))
     tables.append(frame_table("Rejected records", report.rejected))
+    tables.append(frame_table("Set aside (values that cannot be read or written)",
+                              report.quarantined, limit=50))  # fmt: skip
     return [t for t in tables if t is not None]
 
 
@@ -194,10 +198,12 @@ def verdict(report: RunReport) -> str:
             f"would change in about {calls:,} write calls; nothing was written."
         )
     rejected = sum(c.rejected for c in report.objects.values())
+    aside = sum(c.quarantined for c in report.objects.values())
     color = "green" if report.status == "succeeded" else "red" if rejected else "yellow"
     return (
         f"[bold {color}]run {report.run_id} {report.status}[/]: {report.written:,} records "
-        f"written, {rejected:,} rejected ({report.connection}, as of {report.as_of})."
+        f"written, {rejected:,} rejected, {aside:,} set aside ({report.connection}, "
+        f"as of {report.as_of})."
     )
 
 

@@ -57,6 +57,6 @@ def run(
 
 
 def exit_code(report: RunReport) -> int:
-    """1 when records were rejected or the run failed, else 0."""
-    rejected = sum(c.rejected for c in report.objects.values())
+    """1 when records were rejected or set aside, or the run failed, else 0."""
+    rejected = sum(c.rejected + c.quarantined for c in report.objects.values())
     return 1 if rejected or report.status not in ("succeeded", "planned") else 0
