@@ -17,7 +17,7 @@ from typing import Any
 from connectors.base import FieldInfo, ObjectSchema
 from connectors.hubspot.client import HubSpotApi
 from mappings.crm import OUTPUT_COLUMNS, CrmMapping
-from mappings.errors import ConfigError, ConfigProblem
+from mappings.errors import ConfigError, ConfigProblem, FatalApiError
 from mappings.yamlfile import YamlDoc, read_yaml
 
 COMPATIBLE: dict[str, set[str]] = {
@@ -33,14 +33,20 @@ COMPATIBLE: dict[str, set[str]] = {
 
 def get_properties(api: HubSpotApi, object_type: str) -> list[dict[str, Any]]:
     """Every property of `object_type`, as wire-shaped dicts (one call, no paging)."""
-    page = api.call(
-        "properties",
-        f"list properties of {object_type}",
-        api.client.crm.properties.core_api.get_all_with_http_info,
+    operation = f"list properties of {object_type}"
+    # No `archived`: false is the default, and the client would send Python's `False`,
+    # which HubSpot's published spec does not accept as a boolean.
+    page = api.call_json(
+        "properties", operation, api.client.crm.properties.core_api.get_all_with_http_info,
         object_type,
-        archived=False,
-    )
-    return [p.to_dict(serialize=True) for p in page.results or []]
+    )  # fmt: skip
+    results = page.get("results")
+    if not isinstance(results, list) or not all(isinstance(p, dict) for p in results):
+        raise FatalApiError(
+            "the answer has no list of properties; treat the response as lost",
+            system="hubspot", operation=operation, status=200, code="BAD_RESPONSE_BODY",
+        )  # fmt: skip
+    return results
 
 
 def _read_only(prop: Mapping[str, Any]) -> bool:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -193,8 +193,11 @@ class SalesforceConnector:
         return pull_pages(self.api, plan, None if full else since, sleep=self.sleep)
 
     def reconciliation_due(self, last_full: datetime | None, now: datetime) -> bool:
-        """Never: queryAll returns deleted records (IsDeleted) to the incremental read."""
-        return False
+        """Every `full_reconciliation_hours`: queryAll returns deleted records (IsDeleted) to
+        the incremental read, but not records purged from the recycle bin (hard deleted,
+        or emptied after 15 days); a full read finds those by their absence."""
+        hours = self.connection.full_reconciliation_hours
+        return last_full is None or now - last_full >= timedelta(hours=hours)
 
     def associations_due(self, last_refresh: datetime | None, now: datetime) -> bool:
         """Never: a record's AccountId is a field of the record, read with it."""

@@ -160,7 +160,14 @@ def count_rows(api: SalesforceApi, plan: PullPlan, where: list[soql.Where]) -> i
         with api.transport.calling("count"):
             return sf.query(text, include_deleted=plan.has_deleted)
 
-    return int(api.call(f"count {plan.obj}", run)["totalSize"])
+    answer = api.call(f"count {plan.obj}", run)
+    total = answer.get("totalSize") if isinstance(answer, dict) else None
+    if not isinstance(total, int):
+        raise FatalApiError(
+            f"the COUNT() query on {plan.obj} answered without a totalSize; treat it as lost",
+            system="salesforce", operation="count", code="BAD_RESPONSE_BODY",
+        )  # fmt: skip
+    return total
 
 
 def pull_pages(
