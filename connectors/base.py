@@ -161,6 +161,11 @@ class CrmConnector(Protocol):
         """Every problem of `mapping` against the live CRM's describe, at once (no raise)."""
         ...
 
+    def unmapped_values(self, mapping: CrmMapping, mapping_path: Path | str) -> list[ConfigProblem]:
+        """Picklist values the CRM offers that the mapping's value maps leave without a
+        canonical choice (records holding one are set aside); `check` lists them."""
+        ...
+
     def pull(
         self, obj: str, *, fields: Sequence[str], since: Cursor | None, full: bool = False
     ) -> Iterator[Page]:

@@ -176,3 +176,27 @@ def without(frame: pd.DataFrame, key: str, rejected: pd.DataFrame) -> pd.DataFra
 def choices_of(table: str) -> dict[str, tuple[str, ...]]:
     """Canonical columns of `table` whose values must be among fixed choices."""
     return {c.name: c.choices for c in TABLES[table].columns if c.choices}
+
+
+def uncovered(
+    table: str, column: str, options: Sequence[str], value_map: dict[str, str] | None
+) -> list[str]:
+    """Options a CRM picklist offers for `column` that the value map does not turn into
+    one of the column's canonical choices (records holding them would be set aside)."""
+    allowed = set(choices_of(table).get(column, ()))
+    if not allowed:
+        return []
+    lookup = value_map or {}
+    return [o for o in options if o and lookup.get(o, o) not in allowed]
+
+
+def uncovered_message(obj: str, field: str, table: str, column: str, values: list[str]) -> str:
+    """The `check` problem text for `uncovered` options, with the key path to add them."""
+    shown = ", ".join(repr(v) for v in values[:10])
+    more = f" and {len(values) - 10} more" if len(values) > 10 else ""
+    allowed = ", ".join(choices_of(table)[column])
+    return (
+        f"{obj}.{field} offers picklist value(s) {shown}{more} that no entry maps to a "
+        f"{column} ({allowed}); records holding one are set aside by `run`. Add each under "
+        f"objects.{table}.values.{column}, e.g. `{values[0]}: {choices_of(table)[column][0]}`"
+    )

@@ -43,7 +43,12 @@ from connectors.hubspot.pull import (
     window_start,
 )
 from connectors.hubspot.push import Pusher, inputs_from
-from connectors.hubspot.schema import check_mapping, get_properties, to_schema
+from connectors.hubspot.schema import (
+    check_mapping,
+    get_properties,
+    to_schema,
+    unmapped_values,
+)
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from mappings.canonical import TABLES
 from mappings.crm import CrmMapping, ObjectMapping, OutputMapping
@@ -127,6 +132,10 @@ class HubSpotConnector:
     ) -> list[ConfigProblem]:
         """Every problem of `mapping` against this portal's properties, at once."""
         return check_mapping(self.api, mapping, mapping_path, required_labels)
+
+    def unmapped_values(self, mapping: CrmMapping, mapping_path: Path | str) -> list[ConfigProblem]:
+        """Enumeration options that the mapping's value maps leave unmapped."""
+        return unmapped_values(self.api, mapping, mapping_path)
 
     # -- pull --------------------------------------------------------------------------
     def pull(

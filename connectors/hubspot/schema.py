@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from connectors import quarantine as q
 from connectors.base import FieldInfo, ObjectSchema
 from connectors.hubspot.client import HubSpotApi
 from mappings.crm import OUTPUT_COLUMNS, CrmMapping
@@ -159,6 +160,28 @@ def check_mapping(
             )
         if out.override_field:
             check.exists(props, out.object, out.override_field, (*base, "override_field"))
+    return check.problems
+
+
+def unmapped_values(
+    api: HubSpotApi, mapping: CrmMapping, mapping_path: Path | str
+) -> list[ConfigProblem]:
+    """Enumeration options the value maps do not translate into a canonical choice, one
+    problem per column, naming the key to add them under."""
+    check = _Checker(api, Path(mapping_path))
+    for table, om in mapping.objects.items():
+        if om is None:
+            continue
+        props = check.props(om.object, ("objects", table, "object"))
+        for column, name in om.fields.items():
+            prop = (props or {}).get(name)
+            if prop is None or prop.get("type") != "enumeration":
+                continue
+            options = [str(o.get("value")) for o in prop.get("options") or []]
+            gaps = q.uncovered(table, column, options, om.values.get(column))
+            if gaps:
+                message = q.uncovered_message(om.object, name, table, column, gaps)
+                check.add(("objects", table, "values", column), message)
     return check.problems
 
 

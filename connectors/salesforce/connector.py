@@ -32,7 +32,12 @@ from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.provision import Provisioner, output_field_specs
 from connectors.salesforce.pull import OVERRIDE_COLUMN, PullPlan, build_plan, pull_pages
 from connectors.salesforce.push import CLEAR, PARENT_COLUMN, Pusher, to_records
-from connectors.salesforce.schema import mapping_problems, raise_problems, schema_from_describe
+from connectors.salesforce.schema import (
+    mapping_problems,
+    raise_problems,
+    schema_from_describe,
+    unmapped_values,
+)
 from mappings.crm import CrmMapping, load_crm_mapping, shipped_mapping
 from mappings.errors import ConfigError, ConfigProblem, FatalApiError
 from mappings.salesforce_connection import (
@@ -161,6 +166,16 @@ class SalesforceConnector:
         except ConfigError:
             lines = None
         return mapping_problems(mapping, path, schemas, required_labels, lines)
+
+    def unmapped_values(self, mapping: CrmMapping, mapping_path: Path | str) -> list[ConfigProblem]:
+        """Picklist values of describe that the mapping's value maps leave unmapped."""
+        names = {m.object for m in mapping.objects.values() if m is not None}
+        schemas = {n: self._try_describe(n) for n in sorted(names)}
+        try:
+            lines = read_yaml(Path(mapping_path))
+        except ConfigError:
+            lines = None
+        return unmapped_values(mapping, mapping_path, schemas, lines)
 
     def validate(self, required_labels: Mapping[str, Sequence[str]] | None = None) -> None:
         """`check_mapping` that raises one ConfigError listing every problem."""

@@ -87,4 +87,6 @@ def check(
 
 
 def _live(setup: Setup, connector: Any) -> list[ConfigProblem]:
-    return list(connector.check_mapping(setup.mapping, setup.mapping_path, setup.labels()))
+    problems = list(connector.check_mapping(setup.mapping, setup.mapping_path, setup.labels()))
+    # not in the run's preflight: a run sets aside the records holding such a value
+    return problems + list(connector.unmapped_values(setup.mapping, setup.mapping_path))
