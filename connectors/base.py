@@ -166,6 +166,11 @@ class CrmConnector(Protocol):
         canonical choice (records holding one are set aside); `check` lists them."""
         ...
 
+    def currency_rates(self) -> pd.DataFrame | None:
+        """The CRM's exchange rates (currency, rate, date; rate = units of the currency per
+        corporate unit, date empty = undated) for `rates.kind: crm`; None: it has none."""
+        ...
+
     def pull(
         self, obj: str, *, fields: Sequence[str], since: Cursor | None, full: bool = False
     ) -> Iterator[Page]:

@@ -137,6 +137,12 @@ class HubSpotConnector:
         """Enumeration options that the mapping's value maps leave unmapped."""
         return unmapped_values(self.api, mapping, mapping_path)
 
+    def currency_rates(self) -> pd.DataFrame | None:
+        """None: valuesync does not read HubSpot's currency settings (its account-level
+        currencies API is not part of the CRM object APIs this connector speaks), so
+        `rates.kind: crm` is refused by `check` and `run` for HubSpot."""
+        return None
+
     # -- pull --------------------------------------------------------------------------
     def pull(
         self,

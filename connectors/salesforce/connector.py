@@ -27,6 +27,7 @@ from typing import ClassVar
 import pandas as pd
 
 from connectors.base import Cursor, FieldSpec, ObjectSchema, Page, ProvisionResult, WriteResult
+from connectors.finance.rates import rates_from_salesforce
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.provision import Provisioner, output_field_specs
@@ -47,6 +48,8 @@ from mappings.salesforce_connection import (
 )
 from mappings.yamlfile import read_yaml
 
+CURRENCY_TYPES = "SELECT IsoCode, ConversionRate FROM CurrencyType WHERE IsActive = true"
+DATED_RATES = "SELECT IsoCode, ConversionRate, StartDate FROM DatedConversionRate"
 __all__ = ["CLEAR", "OVERRIDE_COLUMN", "PARENT_COLUMN", "SalesforceConnector"]
 
 
@@ -180,6 +183,24 @@ class SalesforceConnector:
     def validate(self, required_labels: Mapping[str, Sequence[str]] | None = None) -> None:
         """`check_mapping` that raises one ConfigError listing every problem."""
         raise_problems(self.check_mapping(required_labels=required_labels))
+
+    # --- currency rates ---------------------------------------------------------------
+    def currency_rates(self) -> pd.DataFrame | None:
+        """The org's exchange rates (currency, rate, date): CurrencyType, plus the dated
+        rates of advanced currency management; None in a single-currency org (no
+        CurrencyType). ConversionRate is units of the currency per corporate unit."""
+        if self._try_describe("CurrencyType") is None:
+            return None
+        types = self._records("CurrencyType", CURRENCY_TYPES)
+        dated = None
+        if self._try_describe("DatedConversionRate") is not None:
+            dated = self._records("DatedConversionRate", DATED_RATES)
+        return rates_from_salesforce(types, dated if dated is not None and len(dated) else None)
+
+    def _records(self, obj: str, soql_text: str) -> pd.DataFrame:
+        answer = self.api.call(f"query {obj}", lambda sf: sf.query_all(soql_text))
+        rows = [{k: v for k, v in r.items() if k != "attributes"} for r in answer["records"]]
+        return pd.DataFrame(rows)
 
     # --- pull -------------------------------------------------------------------------
     def _plan(self, table: str, fields: Sequence[str]) -> PullPlan:

@@ -15,6 +15,7 @@ from connectors.base import FieldSpec, ProvisionResult
 from mappings.crm import OUTPUT_COLUMNS
 from mappings.errors import ConfigError, ConfigProblem, ConnectorError
 from mappings.project import LoadedProject
+from sync.pipeline.rates import check_rates
 from sync.pipeline.setup import OUTPUT_TABLES, Setup, build_connector, load_setup
 
 LABELS = {
@@ -88,5 +89,6 @@ def check(
 
 def _live(setup: Setup, connector: Any) -> list[ConfigProblem]:
     problems = list(connector.check_mapping(setup.mapping, setup.mapping_path, setup.labels()))
+    problems += check_rates(setup, connector)
     # not in the run's preflight: a run sets aside the records holding such a value
     return problems + list(connector.unmapped_values(setup.mapping, setup.mapping_path))

@@ -34,6 +34,7 @@ from sync.pipeline.diff import computed_frame, diff_all
 from sync.pipeline.guard import guard
 from sync.pipeline.pull import Puller
 from sync.pipeline.push import push_changes, record_change_sets
+from sync.pipeline.rates import crm_rates
 from sync.pipeline.results import NoProgress, ObjectCounts, Progress, RollbackReport, RunReport
 from sync.pipeline.rollback import crm_now, plan_rollback, written_changes
 from sync.pipeline.session import api_calls, default_as_of, open_state, session
@@ -95,7 +96,7 @@ def _execute(
         phases: dict[str, float] = {}
         timer = _timer(phases)
         with timer("finance"):
-            finance = load_finance_for(setup, state, run_id, day)
+            finance = load_finance_for(setup, state, run_id, day, crm_rates(setup, connector))
         with timer("check"):
             preflight(setup, connector)
         with timer("pull"):
