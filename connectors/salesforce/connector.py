@@ -192,6 +192,8 @@ class SalesforceConnector:
         if self._try_describe("CurrencyType") is None:
             return None
         types = self._records("CurrencyType", CURRENCY_TYPES)
+        if types.empty:
+            return None
         dated = None
         if self._try_describe("DatedConversionRate") is not None:
             dated = self._records("DatedConversionRate", DATED_RATES)

@@ -79,6 +79,22 @@ class Bench:
 
         return ids[0], undo
 
+    def clear_outputs(self) -> Callable[[], None]:
+        """Empty every output field (as before a first run), so the next run writes; undo."""
+        outputs = self.outputs()
+        saved: list[tuple[dict[str, Any], str, Any]] = []
+        for table in ("accounts", "opportunities"):
+            for rec in self.records(table).values():
+                for name in outputs & set(rec):
+                    saved.append((rec, name, rec[name]))
+                    rec[name] = None
+
+        def undo() -> None:
+            for rec, name, value in saved:
+                rec[name] = value
+
+        return undo
+
     def outputs(self) -> set[str]:
         """CRM fields valuesync writes (outputs of both objects)."""
         if self.crm == "salesforce":
@@ -243,3 +259,11 @@ def check_named(project: Path, record_id: str, text: str, case: Case) -> None:
     if record_id:
         assert record_id in {r["record_id"] for r in run["left_out"]}
         assert all(r["field"] and r["code"] and r["message"] for r in run["left_out"])
+
+
+def set_rates_kind(project: Path, kind: str) -> None:
+    """finance.yaml's `rates.kind` set to `kind` (path dropped)."""
+    path = project / "mappings" / "finance.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["rates"] = {"kind": kind, "direction": "currency_per_corporate"}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))

@@ -13,7 +13,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from hostile_support import Bench, Case, bench_for, check_named, mirror_ids, run_case
+from hostile_support import (
+    Bench,
+    Case,
+    bench_for,
+    check_named,
+    mirror_ids,
+    run_case,
+    set_rates_kind,
+)
 from test_cli_support import AS_OF, vs, vs_json
 
 
@@ -26,10 +34,14 @@ def put(table: str, prop: str, value: Any, n: int = 1) -> Callable[[Bench], Any]
     return lambda b: b.put(table, prop, value, n)
 
 
-def fault(kind: str, path: str, times: int = 1) -> Callable[[Bench], Any]:
+def fault(kind: str, path: str, times: int = 1, *, fresh_crm: bool = False
+          ) -> Callable[[Bench], Any]:  # fmt: skip
+    """A queued fault; `fresh_crm`: outputs emptied first, so the run has writes to make."""
+
     def make(b: Bench) -> tuple[str, Callable[[], None]]:
+        undo = b.clear_outputs() if fresh_crm else (lambda: None)
         b.server.faults.inject(kind, times=times, path=path)  # type: ignore[arg-type]
-        return "", lambda: None
+        return "", undo
 
     return make
 
@@ -40,6 +52,7 @@ def strict(b: Bench) -> tuple[str, Callable[[], None]]:
     return "", lambda: b.server.faults.configure(hs_strict_spec=False)
 
 
+WRITE = r"/batch/update"
 SET_ASIDE = "were set aside and not written"
 CASES = [
     Case("unmapped deal type", put("opportunities", "dealtype", "partnership"), 1,
@@ -81,11 +94,13 @@ CASES = [
     Case("empty 200 to a list page", fault("empty_200", r"/crm/v3/objects/companies$"), 3,
          ("hubspot", "list companies", "NO_RESPONSE_BODY")),
     Case("spec-strict portal: no archived=False", strict, 0, ("succeeded",)),
-    Case("write answer one result short", fault("fewer_results", r"/batch/update"), 1,
+    Case("write answer one result short",
+         fault("fewer_results", WRITE, fresh_crm=True), 1,
          ("NOT_CONFIRMED",)),
-    Case("write answer naming other ids", fault("other_ids", r"/batch/update"), 1,
+    Case("write answer naming other ids",
+         fault("other_ids", WRITE, fresh_crm=True), 1,
          ("NOT_CONFIRMED",)),
-    Case("write answer with a stranger", fault("more_results", r"/batch/update"), 0,
+    Case("write answer with a stranger", fault("more_results", WRITE, fresh_crm=True), 0,
          ("succeeded",)),
 ]  # fmt: skip
 
@@ -127,3 +142,17 @@ def test_check_lists_enumeration_options_the_mapping_does_not_cover(bench: Bench
     assert done.returncode == 1, done.stdout + done.stderr
     assert "objects.tickets.values.priority" in text and "'CRITICAL'" in text
     assert "Traceback" not in done.stderr
+
+
+def test_crm_rates_are_refused_for_hubspot(bench: Bench) -> None:
+    """HubSpot has no rates valuesync reads: `check` says so, `run` stops before writing."""
+    project = bench.fresh()
+    set_rates_kind(project, "crm")
+    checked = vs("check", cwd=project)
+    text = " ".join(checked.stdout.split())
+    assert checked.returncode == 1 and "rates.kind" in text and "rates.kind: file" in text
+    writes = len(bench.writes)
+    done = vs("run", "--as-of", AS_OF, cwd=project)
+    assert done.returncode == 2, done.stderr
+    assert "rates.kind: file" in " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr and len(bench.writes) == writes

@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile_support import Bench, Case, bench_for, check_named, latest_run, mirror_ids, run_case
+from hostile_support import (
+    Bench,
+    Case,
+    bench_for,
+    check_named,
+    latest_run,
+    mirror_ids,
+    run_case,
+    set_rates_kind,
+)
 from test_cli_support import AS_OF, vs, vs_json
 
 BULK = {"bulk_query_threshold": 1, "bulk_poll_seconds": 0}
@@ -29,10 +38,14 @@ def put(table: str, field: str, value: Any, n: int = 1) -> Callable[[Bench], Any
     return lambda b: b.put(table, field, value, n)
 
 
-def fault(kind: str, path: str, times: int = 1) -> Callable[[Bench], Any]:
+def fault(kind: str, path: str, times: int = 1, *, fresh_crm: bool = False
+          ) -> Callable[[Bench], Any]:  # fmt: skip
+    """A queued fault; `fresh_crm`: outputs emptied first, so the run has writes to make."""
+
     def make(b: Bench) -> tuple[str, Callable[[], None]]:
+        undo = b.clear_outputs() if fresh_crm else (lambda: None)
         b.server.faults.inject(kind, times=times, path=path)  # type: ignore[arg-type]
-        return "", lambda: None
+        return "", undo
 
     return make
 
@@ -44,11 +57,19 @@ def field_size(obj: str, name: str, precision: int, scale: int) -> Callable[[Ben
         f = b.store().table(obj).fields[name]
         old = dict(f.extra)
         f.extra.update(precision=precision, scale=scale)
-        return "", lambda: (f.extra.clear(), f.extra.update(old))
+        refill = b.clear_outputs()  # as before a first run: every output is to be written
+
+        def undo() -> None:
+            f.extra.clear()
+            f.extra.update(old)
+            refill()
+
+        return "", undo
 
     return make
 
 
+WRITE = r"/composite/sobjects"
 SET_ASIDE = "were set aside and not written"
 CASES = [
     # -- values that cannot be mapped or read: the record is set aside, the run goes on --
@@ -107,12 +128,14 @@ CASES = [
     Case("Bulk results without a record count", fault("no_record_count", r"/results"), 3,
          ("Sforce-NumberOfRecords", "Run again"), connection=BULK),
     # -- write answers that do not match the records sent --
-    Case("write answer one result short", fault("fewer_results", r"/composite/sobjects"), 1,
+    Case("write answer one result short",
+         fault("fewer_results", WRITE, fresh_crm=True), 1,
          ("NO_RESULT", "whether it was written is not known")),
-    Case("write answer naming other ids", fault("other_ids", r"/composite/sobjects"), 1,
+    Case("write answer naming other ids",
+         fault("other_ids", WRITE, fresh_crm=True), 1,
          ("NO_RESULT",)),
     Case("write answer with one result too many",
-         fault("more_results", r"/composite/sobjects"), 0, ("succeeded",)),
+         fault("more_results", WRITE, fresh_crm=True), 0, ("succeeded",)),
 ]  # fmt: skip
 
 
@@ -125,9 +148,13 @@ def test_hostile_record(bench: Bench, case: Case) -> None:
 def test_mismatched_answer_is_not_counted_as_written(bench: Bench) -> None:
     """A Collections answer that names other ids: no record is taken as written."""
     project = bench.fresh()
+    refill = bench.clear_outputs()
     bench.server.faults.inject("other_ids", times=1, path=r"/composite/sobjects")
-    done = vs("run", "--as-of", AS_OF, "--json", cwd=project)
-    bench.server.faults.clear()
+    try:
+        done = vs("run", "--as-of", AS_OF, "--json", cwd=project)
+    finally:
+        bench.server.faults.clear()
+        refill()
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     unknown = {r["record_id"] for r in report["rejected"] if r["code"] == "NO_RESULT"}
@@ -185,3 +212,27 @@ def test_check_lists_picklist_values_the_mapping_does_not_cover(bench: Bench) ->
     assert done.returncode == 1, done.stdout + done.stderr
     assert "objects.opportunities.values.type" in text and "'Partner Referral'" in text
     assert "Traceback" not in done.stderr
+
+
+def test_rates_from_the_org_convert_finance(bench: Bench) -> None:
+    """rates.kind: crm reads CurrencyType: `check` is green and the run goes through; an
+    org with no rates is refused by `check` and stops `run` before any write."""
+    project = bench.fresh()
+    set_rates_kind(project, "crm")
+    assert vs("check", cwd=project).returncode == 0
+    done = vs_json("run", "--as-of", AS_OF, cwd=project)
+    assert done["status"] == "succeeded" and done["written"] > 0
+    types = bench.store().table("CurrencyType")
+    kept = dict(types.records)
+    types.records.clear()  # a single-currency org: no rates to read
+    try:
+        empty = bench.fresh()
+        set_rates_kind(empty, "crm")
+        checked = vs("check", cwd=empty)
+        assert checked.returncode == 1 and "rates.kind" in checked.stdout
+        writes = len(bench.writes)
+        stopped = vs("run", "--as-of", AS_OF, cwd=empty)
+        assert stopped.returncode == 2 and "rates.kind: file" in " ".join(stopped.stderr.split())
+        assert "Traceback" not in stopped.stderr and len(bench.writes) == writes
+    finally:
+        types.records.update(kept)
