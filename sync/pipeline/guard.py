@@ -41,13 +41,9 @@ def guard(
     setup: Setup,
     describe: Any,
     changes: Mapping[str, pd.DataFrame],
-    totals: Mapping[str, int],
 ) -> Guarded:
-    """Changes fitted to their fields, the unwritable set aside; DataError when too many.
-
-    `describe(table)` gives the output object's ObjectSchema; `totals` the records of each
-    output table (the share of bad ones is taken of these).
-    """
+    """Changes fitted to their fields, the unwritable set aside (`enforce` then decides
+    whether the run may go on). `describe(table)` gives the output object's ObjectSchema."""
     kept: dict[str, pd.DataFrame] = {}
     parts: list[pd.DataFrame] = []
     for table, frame in changes.items():
@@ -58,7 +54,6 @@ def guard(
         kept[table] = fitted
         parts.append(bad)
     rejected = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REJECTED)
-    _enforce(setup, rejected, totals)
     return Guarded(kept, rejected.reindex(columns=REJECTED))
 
 
@@ -146,7 +141,9 @@ def _no_lone_stamps(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~lone]
 
 
-def _enforce(setup: Setup, rejected: pd.DataFrame, totals: Mapping[str, int]) -> None:
+def enforce(setup: Setup, rejected: pd.DataFrame, totals: Mapping[str, int]) -> None:
+    """DataError (nothing written) when more than quarantine.max_share of an output
+    table's records (`totals`) were set aside."""
     limit = setup.mapping.quarantine.max_share
     over = []
     for table, part in rejected.groupby("object", sort=True) if len(rejected) else []:

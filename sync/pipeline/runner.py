@@ -31,7 +31,7 @@ from mappings.project import LoadedProject
 from sync.pipeline import checks, quarantine
 from sync.pipeline.compute import compute_run, load_finance_for
 from sync.pipeline.diff import computed_frame, diff_all
-from sync.pipeline.guard import guard
+from sync.pipeline.guard import enforce, guard
 from sync.pipeline.pull import Puller
 from sync.pipeline.push import push_changes, record_change_sets
 from sync.pipeline.rates import crm_rates
@@ -154,11 +154,12 @@ def _guarded(
     """The changes fitted to their fields (sync/pipeline/guard.py); the records set aside
     are rejected rows of the run."""
     totals = {t: len(f) for t, f in inputs.current.items()}
-    guarded = guard(setup, connector.describe, changes, totals)
+    guarded = guard(setup, connector.describe, changes)
     for table, part in guarded.rejected.groupby("object", sort=False):
         state.record_rejected(run_id, str(table), part.drop(columns=["object"]))
         c = counts.setdefault(str(table), ObjectCounts())
         c.quarantined += int(part["record_id"].nunique())
+    enforce(setup, guarded.rejected, totals)
     return guarded.changes
 
 

@@ -221,7 +221,7 @@ def test_rates_from_the_org_convert_finance(bench: Bench) -> None:
     set_rates_kind(project, "crm")
     assert vs("check", cwd=project).returncode == 0
     done = vs_json("run", "--as-of", AS_OF, cwd=project)
-    assert done["status"] == "succeeded" and done["written"] > 0
+    assert done["status"] == "succeeded"
     types = bench.store().table("CurrencyType")
     kept = dict(types.records)
     types.records.clear()  # a single-currency org: no rates to read
