@@ -236,3 +236,38 @@ def test_rates_from_the_org_convert_finance(bench: Bench) -> None:
         assert "Traceback" not in stopped.stderr and len(bench.writes) == writes
     finally:
         types.records.update(kept)
+
+
+def test_a_non_finite_value_mid_population_writes_nothing(bench: Bench) -> None:
+    """1e308 in one customer's finance rows makes that account's lifetime value infinite
+    halfway through the population: every output is checked before the first write, so
+    the run stops with nothing written (no half-pushed run, no SIGKILL needed)."""
+    refill = bench.clear_outputs()
+    project = bench.fresh()
+    path = project / "mappings" / "finance.csv"
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    col, erp = header.index("revenue"), header.index("erp_customer_id")
+    customers = sorted({row.split(",")[erp] for row in lines[1:]})
+    customer = customers[len(customers) // 2]  # mid-population
+    out = [lines[0]]
+    for row in lines[1:]:
+        cells = row.split(",")
+        if cells[erp] == customer:
+            cells[col] = "1e308"
+        out.append(",".join(cells))
+    path.write_text("\n".join(out) + "\n")
+    writes = len(bench.writes)
+    try:
+        done = vs("run", "--as-of", AS_OF, cwd=project)
+    finally:
+        refill()
+    message = " ".join(done.stderr.split())
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "not a finite number" in message and "nothing was written" in message
+    assert "Traceback" not in done.stderr
+    assert len(bench.writes) == writes
+    run = latest_run(project)
+    assert run["status"] == "failed"
+    assert any(r["code"] == "NON_FINITE" for r in run["left_out"])
+    assert run["left_out"][0]["record_id"] in message
