@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from hostile_support import (
     Bench,
@@ -25,6 +26,8 @@ from hostile_support import (
     set_rates_kind,
 )
 from test_cli_support import AS_OF, vs, vs_json
+
+from sync.report.health import health
 
 BULK = {"bulk_query_threshold": 1, "bulk_poll_seconds": 0}
 
@@ -271,3 +274,28 @@ def test_a_non_finite_value_mid_population_writes_nothing(bench: Bench) -> None:
     assert run["status"] == "failed"
     assert any(r["code"] == "NON_FINITE" for r in run["left_out"])
     assert run["left_out"][0]["record_id"] in message
+
+
+def test_runs_show_and_the_health_section_list_set_aside_records(bench: Bench) -> None:
+    """`runs show` lists each set-aside record with field, value, code and reason; the
+    report's health data counts them by object, field and code."""
+    project = bench.fresh()
+    record_id, undo = bench.put("tickets", "Priority", "Critical")
+    try:
+        assert vs("run", "--as-of", AS_OF, cwd=project).returncode == 1
+    finally:
+        undo()
+    run_id = vs_json("runs", "list", cwd=project)[0]["id"]
+    shown = vs_json("runs", "show", str(run_id), cwd=project)
+    assert shown["status"] == "succeeded_with_rejections"
+    [row] = [r for r in shown["left_out"] if r["record_id"] == record_id]
+    assert (row["object"], row["field"], row["value"], row["code"]) == (
+        "tickets", "Priority", "Critical", "UNMAPPED_VALUE"
+    )  # fmt: skip
+    assert "objects.tickets.values.priority" in row["message"]
+    run = latest_run(project)
+    h = health([run], pd.DataFrame(run["left_out"]), None)
+    assert h.runs.loc[0, "set_aside"] == 1
+    assert h.rejected.to_dict("records") == [
+        {"object": "tickets", "field": "Priority", "code": "UNMAPPED_VALUE", "records": 1}
+    ]
