@@ -45,6 +45,12 @@ class FieldInfo:
     custom: bool = False
     """Created by an admin or an app (Salesforce `custom`; HubSpot not `hubspotDefined`).
     valuesync writes only custom fields: a standard field holds the customer's own data."""
+    precision: int | None = None
+    """Digits a number field holds in all (None: not said, e.g. HubSpot)."""
+    scale: int | None = None
+    """Digits after the decimal point a number field keeps (None: not said)."""
+    length: int | None = None
+    """Characters a text field holds (None: not said)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,9 @@ class Page:
     records: pd.DataFrame
     cursor: Cursor | None
     deleted_ids: tuple[str, ...] = ()
+    rejected: pd.DataFrame | None = None
+    """Records left out of `records` because a value cannot be read or mapped, as data:
+    record_id, field (the CRM's name), value, code, message (connectors/quarantine.py)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,16 @@ class CrmConnector(Protocol):
         required_labels: Mapping[str, Sequence[str]],
     ) -> list[ConfigProblem]:
         """Every problem of `mapping` against the live CRM's describe, at once (no raise)."""
+        ...
+
+    def unmapped_values(self, mapping: CrmMapping, mapping_path: Path | str) -> list[ConfigProblem]:
+        """Picklist values the CRM offers that the mapping's value maps leave without a
+        canonical choice (records holding one are set aside); `check` lists them."""
+        ...
+
+    def currency_rates(self) -> pd.DataFrame | None:
+        """The CRM's exchange rates (currency, rate, date; rate = units of the currency per
+        corporate unit, date empty = undated) for `rates.kind: crm`; None: it has none."""
         ...
 
     def pull(

@@ -59,12 +59,21 @@ class OutputMapping(_Strict):
     """A CRM field a person may fill to force the quadrant; read, never written."""
 
 
+class Quarantine(_Strict):
+    """What happens to CRM records with a value valuesync cannot read or map."""
+
+    max_share: float = Field(default=0.01, ge=0, le=1)
+    """Such records are set aside and the run goes on, unless more than this share of an
+    object's records are bad: then the run stops before any write (0.01 = 1 %)."""
+
+
 class CrmMapping(_Strict):
     """A whole mapping file."""
 
     system: Literal["salesforce", "hubspot"]
     objects: dict[str, ObjectMapping | None]
     outputs: dict[Literal["accounts", "opportunities"], OutputMapping]
+    quarantine: Quarantine = Field(default_factory=lambda: Quarantine())
 
     @field_validator("objects")
     @classmethod

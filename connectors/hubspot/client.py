@@ -281,8 +281,10 @@ class HubSpotApi:
             )
         if result is None and status != 204:
             raise FatalApiError(
-                "hubspot-api-client returned None (the status is not one the client maps "
-                "to a response type); treat the response as lost",
+                "the answer's body is empty; treat the response as lost and run again"
+                if raw
+                else "hubspot-api-client returned None (the status is not one the client "
+                "maps to a response type); treat the response as lost",
                 system=SYSTEM,
                 operation=operation,
                 status=status,

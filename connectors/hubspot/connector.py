@@ -29,7 +29,7 @@ import pandas as pd
 
 from connectors.base import Cursor, FieldSpec, ObjectSchema, Page, ProvisionResult, WriteResult
 from connectors.hubspot.client import HubSpotApi
-from connectors.hubspot.frames import ASSOCIATED_ACCOUNT, to_frame
+from connectors.hubspot.frames import ASSOCIATED_ACCOUNT, checked_frame, to_frame
 from connectors.hubspot.limits import PortalLimiter, limiter_for, portal_key
 from connectors.hubspot.provision import Provisioner
 from connectors.hubspot.pull import (
@@ -43,7 +43,12 @@ from connectors.hubspot.pull import (
     window_start,
 )
 from connectors.hubspot.push import Pusher, inputs_from
-from connectors.hubspot.schema import check_mapping, get_properties, to_schema
+from connectors.hubspot.schema import (
+    check_mapping,
+    get_properties,
+    to_schema,
+    unmapped_values,
+)
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from mappings.canonical import TABLES
 from mappings.crm import CrmMapping, ObjectMapping, OutputMapping
@@ -127,6 +132,16 @@ class HubSpotConnector:
     ) -> list[ConfigProblem]:
         """Every problem of `mapping` against this portal's properties, at once."""
         return check_mapping(self.api, mapping, mapping_path, required_labels)
+
+    def unmapped_values(self, mapping: CrmMapping, mapping_path: Path | str) -> list[ConfigProblem]:
+        """Enumeration options that the mapping's value maps leave unmapped."""
+        return unmapped_values(self.api, mapping, mapping_path)
+
+    def currency_rates(self) -> pd.DataFrame | None:
+        """None: valuesync does not read HubSpot's currency settings (its account-level
+        currencies API is not part of the CRM object APIs this connector speaks), so
+        `rates.kind: crm` is refused by `check` and `run` for HubSpot."""
+        return None
 
     # -- pull --------------------------------------------------------------------------
     def pull(
@@ -250,7 +265,8 @@ class HubSpotConnector:
     ) -> Page:
         if needs_account:
             return self._with_accounts(table, om, puller, records, cursor)
-        return Page(table, to_frame(table, om, records, puller.wanted), cursor)
+        frame, rejected = checked_frame(table, om, records, puller.wanted)
+        return Page(table, frame, cursor, (), rejected if len(rejected) else None)
 
     def _with_accounts(
         self,
@@ -267,7 +283,8 @@ class HubSpotConnector:
         if unknown:
             links.update(read_associations(self.api, om.object, COMPANIES, unknown))
         accounts = {rid: primary_company(ls) for rid, ls in links.items()}
-        return Page(table, to_frame(table, om, records, puller.wanted, accounts), cursor)
+        frame, rejected = checked_frame(table, om, records, puller.wanted, accounts)
+        return Page(table, frame, cursor, (), rejected if len(rejected) else None)
 
     # -- push --------------------------------------------------------------------------
     def write_chunk(self, records: int) -> int:

@@ -253,7 +253,9 @@ class Puller:
         seen: set[str] = set()
         operation = f"list {'archived ' if archived else ''}{self.object_type}"
         for _ in range(MAX_PAGES):
-            kwargs: dict[str, Any] = {"limit": LIST_PAGE, "archived": archived}
+            kwargs: dict[str, Any] = {"limit": LIST_PAGE}
+            if archived:  # the spec's boolean: `true`; false is the default, so left out
+                kwargs["archived"] = "true"
             if after:
                 kwargs["after"] = after
             if not archived:

@@ -20,19 +20,25 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
 import pandas as pd
 
 from connectors.base import Cursor, FieldSpec, ObjectSchema, Page, ProvisionResult, WriteResult
+from connectors.finance.rates import rates_from_salesforce
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.provision import Provisioner, output_field_specs
 from connectors.salesforce.pull import OVERRIDE_COLUMN, PullPlan, build_plan, pull_pages
 from connectors.salesforce.push import CLEAR, PARENT_COLUMN, Pusher, to_records
-from connectors.salesforce.schema import mapping_problems, raise_problems, schema_from_describe
+from connectors.salesforce.schema import (
+    mapping_problems,
+    raise_problems,
+    schema_from_describe,
+    unmapped_values,
+)
 from mappings.crm import CrmMapping, load_crm_mapping, shipped_mapping
 from mappings.errors import ConfigError, ConfigProblem, FatalApiError
 from mappings.salesforce_connection import (
@@ -41,6 +47,8 @@ from mappings.salesforce_connection import (
 )
 from mappings.yamlfile import read_yaml
 
+CURRENCY_TYPES = "SELECT IsoCode, ConversionRate FROM CurrencyType WHERE IsActive = true"
+DATED_RATES = "SELECT IsoCode, ConversionRate, StartDate FROM DatedConversionRate"
 __all__ = ["CLEAR", "OVERRIDE_COLUMN", "PARENT_COLUMN", "SalesforceConnector"]
 
 
@@ -152,9 +160,39 @@ class SalesforceConnector:
             lines = None
         return mapping_problems(mapping, path, schemas, required_labels, lines)
 
+    def unmapped_values(self, mapping: CrmMapping, mapping_path: Path | str) -> list[ConfigProblem]:
+        """Picklist values of describe that the mapping's value maps leave unmapped."""
+        names = {m.object for m in mapping.objects.values() if m is not None}
+        schemas = {n: self._try_describe(n) for n in sorted(names)}
+        try:
+            lines = read_yaml(Path(mapping_path))
+        except ConfigError:
+            lines = None
+        return unmapped_values(mapping, mapping_path, schemas, lines)
+
     def validate(self, required_labels: Mapping[str, Sequence[str]] | None = None) -> None:
         """`check_mapping` that raises one ConfigError listing every problem."""
         raise_problems(self.check_mapping(required_labels=required_labels))
+
+    # --- currency rates ---------------------------------------------------------------
+    def currency_rates(self) -> pd.DataFrame | None:
+        """The org's exchange rates (currency, rate, date): CurrencyType, plus the dated
+        rates of advanced currency management; None in a single-currency org (no
+        CurrencyType). ConversionRate is units of the currency per corporate unit."""
+        if self._try_describe("CurrencyType") is None:
+            return None
+        types = self._records("CurrencyType", CURRENCY_TYPES)
+        if types.empty:
+            return None
+        dated = None
+        if self._try_describe("DatedConversionRate") is not None:
+            dated = self._records("DatedConversionRate", DATED_RATES)
+        return rates_from_salesforce(types, dated if dated is not None and len(dated) else None)
+
+    def _records(self, obj: str, soql_text: str) -> pd.DataFrame:
+        answer = self.api.call(f"query {obj}", lambda sf: sf.query_all(soql_text))
+        rows = [{k: v for k, v in r.items() if k != "attributes"} for r in answer["records"]]
+        return pd.DataFrame(rows)
 
     # --- pull -------------------------------------------------------------------------
     def _plan(self, table: str, fields: Sequence[str]) -> PullPlan:
@@ -183,8 +221,11 @@ class SalesforceConnector:
         return pull_pages(self.api, plan, None if full else since, sleep=self.sleep)
 
     def reconciliation_due(self, last_full: datetime | None, now: datetime) -> bool:
-        """Never: queryAll returns deleted records (IsDeleted) to the incremental read."""
-        return False
+        """Every `full_reconciliation_hours`: queryAll returns deleted records (IsDeleted) to
+        the incremental read, but not records purged from the recycle bin (hard deleted,
+        or emptied after 15 days); a full read finds those by their absence."""
+        hours = self.connection.full_reconciliation_hours
+        return last_full is None or now - last_full >= timedelta(hours=hours)
 
     def associations_due(self, last_refresh: datetime | None, now: datetime) -> bool:
         """Never: a record's AccountId is a field of the record, read with it."""

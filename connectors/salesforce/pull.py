@@ -22,11 +22,19 @@ from typing import Any
 
 import pandas as pd
 
+from connectors import quarantine as q
 from connectors.base import Cursor, ObjectSchema, Page
 from connectors.salesforce import soql
 from connectors.salesforce.bulk import query_chunks
 from connectors.salesforce.client import SalesforceApi
-from connectors.salesforce.frames import Column, canonical, from_csv, from_rest, typed_frame
+from connectors.salesforce.frames import (
+    Column,
+    canonical,
+    checked_frame,
+    from_csv,
+    from_rest,
+    unmapped,
+)
 from mappings.canonical import TABLES
 from mappings.crm import OUTPUT_COLUMNS, CrmMapping
 from mappings.errors import ConfigError, ConfigProblem, FatalApiError
@@ -130,7 +138,14 @@ def _where(plan: PullPlan, since: Cursor | None, overlap: float) -> list[soql.Wh
 
 
 def _page(plan: PullPlan, raw: pd.DataFrame, fields: Sequence[str], before: Cursor | None) -> Page:
-    frame = typed_frame(raw, plan.schema, fields)
+    deleted_raw = raw["IsDeleted"] if plan.has_deleted and "IsDeleted" in raw.columns else None
+    skip = (
+        None
+        if deleted_raw is None
+        else deleted_raw.astype(str).str.lower().eq("true").to_numpy(dtype=bool)
+    )
+    frame, rejected = checked_frame(raw, plan.schema, fields, skip)
+    rejected = q.combine([rejected, unmapped(frame, plan.columns, plan.table, skip)])
     cursor_col = soql.field_name(plan.schema, plan.cursor_field)
     cursor = before
     if len(frame):
@@ -140,10 +155,11 @@ def _page(plan: PullPlan, raw: pd.DataFrame, fields: Sequence[str], before: Curs
     deleted = frame["IsDeleted"].fillna(False).astype(bool) if plan.has_deleted else None
     live = frame if deleted is None else frame[~deleted.to_numpy()].reset_index(drop=True)
     gone = () if deleted is None else tuple(frame.loc[deleted.to_numpy(), "Id"].astype(str))
+    live = q.without(live, "Id", rejected)
     records = canonical(live, plan.columns)
     for name, dtype in plan.absent:
         records[name] = pd.Series([None] * len(records), dtype=object).astype(dtype)
-    return Page(plan.table, records, cursor, gone)
+    return Page(plan.table, records, cursor, gone, rejected if len(rejected) else None)
 
 
 def count_rows(api: SalesforceApi, plan: PullPlan, where: list[soql.Where]) -> int:
@@ -154,7 +170,14 @@ def count_rows(api: SalesforceApi, plan: PullPlan, where: list[soql.Where]) -> i
         with api.transport.calling("count"):
             return sf.query(text, include_deleted=plan.has_deleted)
 
-    return int(api.call(f"count {plan.obj}", run)["totalSize"])
+    answer = api.call(f"count {plan.obj}", run)
+    total = answer.get("totalSize") if isinstance(answer, dict) else None
+    if not isinstance(total, int):
+        raise FatalApiError(
+            f"the COUNT() query on {plan.obj} answered without a totalSize; treat it as lost",
+            system="salesforce", operation="count", code="BAD_RESPONSE_BODY",
+        )  # fmt: skip
+    return total
 
 
 def pull_pages(

@@ -116,7 +116,9 @@ def frame_table(title: str, frame: pd.DataFrame | None, limit: int = 20) -> Tabl
     return table
 
 
-OBJECT_COLUMNS = ("pulled", "deleted", "records_changed", "fields_changed", "written", "rejected")
+OBJECT_COLUMNS = (
+    "pulled", "deleted", "records_changed", "fields_changed", "written", "rejected", "quarantined",
+)  # fmt: skip
 
 
 def objects_table(report: RunReport) -> Table:
@@ -183,6 +185,8 @@ def run_tables(report: RunReport, *, sample: bool = False) -> list[Table]:
         tables.append(frame_table("Sample of changes", report.sample))
         tables.append(frame_table("As a sales rep sees it", report.examples))
     tables.append(frame_table("Rejected records", report.rejected))
+    tables.append(frame_table("Set aside (values that cannot be read or written)",
+                              report.quarantined, limit=50))  # fmt: skip
     tables += finance_tables(report.finance)
     return [t for t in tables if t is not None]
 
@@ -231,8 +235,9 @@ def verdict(report: RunReport) -> str:
             f"would change in about {calls:,} write calls; nothing was written."
         )
     rejected = sum(c.rejected for c in report.objects.values())
+    aside = sum(c.quarantined for c in report.objects.values())
     quarantined = int(report.finance.get("quarantined_rows") or 0)
-    color = "green" if report.status == "succeeded" and not quarantined else "yellow"
+    color = "green" if report.status == "succeeded" and not (quarantined or aside) else "yellow"
     color = "red" if rejected else color
     finance = (
         f" {quarantined:,} finance row(s) were quarantined and left out (listed above); "
@@ -242,7 +247,8 @@ def verdict(report: RunReport) -> str:
     )
     return (
         f"[bold {color}]run {report.run_id} {report.status}[/]: {report.written:,} records "
-        f"written, {rejected:,} rejected ({report.connection}, as of {report.as_of}).{finance}"
+        f"written, {rejected:,} rejected, {aside:,} set aside ({report.connection}, "
+        f"as of {report.as_of}).{finance}"
     )
 
 

@@ -61,7 +61,8 @@ def run(
 
 
 def exit_code(report: RunReport) -> int:
-    """1 when records were rejected, finance rows quarantined or the run failed, else 0."""
-    rejected = sum(c.rejected for c in report.objects.values())
+    """1 when records were rejected or set aside, finance rows quarantined or the run failed,
+    else 0."""
+    rejected = sum(c.rejected + c.quarantined for c in report.objects.values())
     quarantined = int(report.finance.get("quarantined_rows") or 0)
     return 1 if rejected or quarantined or report.status not in ("succeeded", "planned") else 0

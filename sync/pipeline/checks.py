@@ -19,6 +19,7 @@ from connectors.base import FieldSpec, ProvisionResult
 from mappings.crm import OUTPUT_COLUMNS
 from mappings.errors import ConfigError, ConfigProblem, ConnectorError, DataError, StateError
 from mappings.project import LoadedProject
+from sync.pipeline.rates import check_rates
 from sync.pipeline.setup import OUTPUT_TABLES, Setup, build_connector, load_setup
 
 LABELS = {
@@ -157,4 +158,7 @@ def finance_problems(setup: Setup, as_of: date | None) -> list[ConfigProblem]:
 
 
 def _live(setup: Setup, connector: Any) -> list[ConfigProblem]:
-    return list(connector.check_mapping(setup.mapping, setup.mapping_path, setup.labels()))
+    problems = list(connector.check_mapping(setup.mapping, setup.mapping_path, setup.labels()))
+    problems += check_rates(setup, connector)
+    # not in the run's preflight: a run sets aside the records holding such a value
+    return problems + list(connector.unmapped_values(setup.mapping, setup.mapping_path))

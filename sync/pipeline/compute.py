@@ -39,14 +39,17 @@ class Inputs:
     ignored_overrides: int = 0
 
 
-def load_finance_for(setup: Setup, state: StateDB, run_id: int, as_of: date) -> FinanceLoad | None:
-    """The connection's finance files checked; quarantine stored; too many bad rows stop."""
+def load_finance_for(
+    setup: Setup, state: StateDB, run_id: int, as_of: date, rates: pd.DataFrame | None = None
+) -> FinanceLoad | None:
+    """The connection's finance files checked; quarantine stored; too many bad rows stop.
+    `rates`: the CRM's exchange rates (rates.kind: crm; never cached)."""
     if setup.finance is None or setup.finance_path is None:
         return None
     base = setup.finance_path.parent
     try:
-        if state.cache_dir is None:
-            loaded = load_finance(setup.finance, base_dir=base, as_of=as_of)
+        if state.cache_dir is None or rates is not None:
+            loaded = load_finance(setup.finance, base_dir=base, as_of=as_of, rates=rates)
         else:
             loaded = load_finance_cached(
                 setup.finance, mapping_path=setup.finance_path, base_dir=base, as_of=as_of,

@@ -102,6 +102,13 @@ class Puller:
         self.setup, self.connector, self.state = setup, connector, state
         self.run_id, self.progress, self.keep_lock = run_id, progress, keep_lock
         self.env = env
+        self.before: dict[str, Cursor | None] = {}
+        """Each table's cursor before this run (a run stopped for bad data goes back)."""
+        self.set_aside: dict[str, set[str]] = {}
+        """Per table, the records set aside because a value cannot be read or mapped."""
+        self.seen: dict[str, set[str]] = {}
+        """Per table read in full, every record id the CRM returned (live or deleted)."""
+        self.purged: dict[str, int] = {}
 
     def pull_all(self, *, full: bool = False) -> dict[str, ObjectCounts]:
         """Pull every mapped table, `connector.pull_streams` tables at once; counts per table.
@@ -115,7 +122,10 @@ class Puller:
         now = datetime.now(UTC)
         reads: list[TableRead] = []
         for table in tables:
+            self.before[table] = self.state.get_cursor(self.setup.name, table)
             since, full_read = self._since(table, full, now)
+            if full_read:
+                self.seen[table] = set()
             log.info(
                 "%s: pulling %s (%s)",
                 self.setup.name,
@@ -142,6 +152,7 @@ class Puller:
                         self.progress.start(reads[started].task)
                         started += 1
                     self._finish_table(read.table, read.full_read, now)
+                    counts[read.table].deleted += self.purged.pop(read.table, 0)
                     continue
                 self._store(read.table, page, counts[read.table])
                 self.progress.advance(task, len(page.records))
@@ -173,6 +184,7 @@ class Puller:
         the connector says it is due."""
         name = self.setup.name
         if full_read:
+            self._sweep(table)
             self.state.set_mark(name, FULL_MARK.format(table), now)
             self.state.set_mark(name, ASSOC_MARK.format(table), now)
         elif self._needs_associations(table):
@@ -193,6 +205,38 @@ class Puller:
         )  # fmt: skip
         counts.pulled += len(frame)
         counts.deleted += len(page.deleted_ids)
+        bad = page.rejected
+        if bad is not None and len(bad):
+            self.state.record_rejected(self.run_id, table, bad)
+            ids = set(bad["record_id"].astype(str))
+            self.set_aside.setdefault(table, set()).update(ids)
+            counts.quarantined = len(self.set_aside[table])
+        if table in self.seen:
+            seen = self.seen[table]
+            if key in frame.columns:
+                seen.update(frame[key].astype(str).to_numpy(dtype=object).tolist())
+            seen.update(map(str, page.deleted_ids))
+            seen.update(self.set_aside.get(table, ()))
+
+    def _sweep(self, table: str) -> None:
+        """After a full read: records the mirror holds that the CRM no longer returned at
+        all (purged from the recycle bin or from HubSpot's archive) become deletions."""
+        seen = self.seen.pop(table, None)
+        if seen is None:
+            return
+        mirror = self.state.mirror_frame(self.setup.name, table)
+        key = TABLES[table].key
+        if mirror.empty or key not in mirror.columns:
+            return
+        gone = sorted(set(mirror[key].astype(str)) - seen)
+        self.purged[table] = len(gone)
+        if gone:
+            empty = pd.DataFrame({key: pd.Series([], dtype="string")})
+            self.state.upsert_mirror(
+                self.setup.name, table, empty, key=key, run_id=self.run_id, deleted_ids=gone
+            )
+            log.info("%s: %d %s purged in the CRM; removed from the mirror",
+                     self.setup.name, len(gone), table)  # fmt: skip
 
     def _needs_associations(self, table: str) -> bool:
         om = self.setup.mapping.objects.get(table)

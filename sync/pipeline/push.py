@@ -112,10 +112,6 @@ class _Tally:
         self.keep_lock()
 
 
-class _Skipped(Exception):
-    """A chunk not sent because the push before it failed."""
-
-
 def push_pipelined(
     push: Callable[[pd.DataFrame], WriteResult],
     chunks: Iterator[pd.DataFrame],
@@ -135,16 +131,17 @@ def push_pipelined(
         raise ValueError(f"push_pipelined needs streams >= 1, got {streams}")
     failed = threading.Event()
 
-    def guarded(chunk: pd.DataFrame) -> WriteResult:
+    def guarded(chunk: pd.DataFrame) -> WriteResult | None:
+        """The chunk's result; None when it was not sent because a push before it failed."""
         if failed.is_set():
-            raise _Skipped
+            return None
         try:
             return push(chunk)
         except BaseException:
             failed.set()
             raise
 
-    pending: deque[tuple[Future[WriteResult], int]] = deque()
+    pending: deque[tuple[Future[WriteResult | None], int]] = deque()
     error: BaseException | None = None
 
     def record_oldest() -> None:
@@ -152,12 +149,11 @@ def push_pipelined(
         future, rows = pending.popleft()
         try:
             result = future.result()
-        except _Skipped:
-            return
         except BaseException as exc:
             error = error or exc
             return
-        recorded(result, rows)
+        if result is not None:  # None: skipped after a failure
+            recorded(result, rows)
 
     with ThreadPoolExecutor(max_workers=streams, thread_name_prefix="push") as workers:
         try:

@@ -29,12 +29,14 @@ import pandas as pd
 from connectors.base import ProvisionResult
 from mappings.errors import ConfigError, ConfigProblem
 from mappings.project import LoadedProject
-from sync.pipeline import checks
+from sync.pipeline import checks, quarantine
 from sync.pipeline.compute import compute_run, load_finance_for
 from sync.pipeline.diff import computed_frame, diff_all
+from sync.pipeline.guard import enforce, guard
 from sync.pipeline.pull import Puller
 from sync.pipeline.push import push_changes, record_change_sets
-from sync.pipeline.results import NoProgress, Progress, RollbackReport, RunReport
+from sync.pipeline.rates import crm_rates
+from sync.pipeline.results import NoProgress, ObjectCounts, Progress, RollbackReport, RunReport
 from sync.pipeline.rollback import crm_now, plan_rollback, written_changes
 from sync.pipeline.session import api_calls, default_as_of, open_state, session
 from sync.pipeline.setup import Setup
@@ -95,12 +97,13 @@ def _execute(
         phases: dict[str, float] = {}
         timer = _timer(phases)
         with timer("finance"):
-            finance = load_finance_for(setup, state, run_id, day)
+            finance = load_finance_for(setup, state, run_id, day, crm_rates(setup, connector))
         with timer("check"):
             preflight(setup, connector)
         with timer("pull"):
             puller = Puller(setup, connector, state, run_id, progress, lock.keep, env=env)
             counts = puller.pull_all(full=full)
+            quarantine.enforce_share(setup, state, run_id, puller, counts)
         with timer("compute"):
             inputs = compute_run(setup, state, run_id, day, finance)
         with timer("diff"):
@@ -109,6 +112,8 @@ def _execute(
                 "opportunities": computed_frame(inputs.result.opportunities, report.started_at),
             }
             changes = diff_all(setup, computed, inputs.current)
+            changes = quarantine.leave_out(changes, puller.set_aside)
+            changes = _guarded(setup, connector, state, run_id, changes, inputs, counts)
         object_counts(counts, changes)
         rejected = None
         if write:
@@ -125,6 +130,10 @@ def _execute(
         report.objects, report.phase_seconds = counts, phases
         report.api_calls = api_calls(connector)
         fill_report(report, setup, inputs, changes, rejected, sample)
+        report.quarantined = quarantine.quarantined(state, run_id)
+        note = quarantine.summary(report.quarantined, run_id, setup.mapping_path)
+        if note:
+            report.messages.append(note)
         report.status = _status(write, counts)
         report.finished_at = datetime.now(UTC)
         state.finish_run(run_id, report.status, counts=_run_counts(report),
@@ -139,10 +148,26 @@ def preflight(setup: Setup, connector: Any) -> None:
         raise ConfigError(problems)
 
 
+def _guarded(
+    setup: Setup, connector: Any, state: Any, run_id: int, changes: dict[str, pd.DataFrame],
+    inputs: Any, counts: dict[str, Any],
+) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """The changes fitted to their fields (sync/pipeline/guard.py); the records set aside
+    are rejected rows of the run."""
+    totals = {t: len(f) for t, f in inputs.current.items()}
+    guarded = guard(setup, connector.describe, changes)
+    for table, part in guarded.rejected.groupby("object", sort=False):
+        state.record_rejected(run_id, str(table), part.drop(columns=["object"]))
+        c = counts.setdefault(str(table), ObjectCounts())
+        c.quarantined += int(part["record_id"].nunique())
+    enforce(setup, guarded.rejected, totals)
+    return guarded.changes
+
+
 def _status(write: bool, counts: Mapping[str, Any]) -> str:
     if not write:
         return "planned"
-    if any(c.rejected for c in counts.values()):
+    if any(c.rejected or c.quarantined for c in counts.values()):
         return "succeeded_with_rejections"
     return "succeeded"
 

@@ -228,6 +228,12 @@ def _v7_drop_mirror_modified_index(conn: Connection) -> None:
     conn.execute(sa.text("DROP INDEX IF EXISTS ix_vs_mirror_modified"))
 
 
+def _v8_rejected_value(conn: Connection) -> None:
+    """Records set aside because a CRM value cannot be read keep that value (cut to 200
+    characters) next to the field and reason, so an admin can find and fix it."""
+    conn.execute(sa.text("ALTER TABLE vs_rejected_rows ADD COLUMN value TEXT"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -240,6 +246,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "mirror write versions (incremental mirror snapshots)", _v5_mirror_versions),
     Migration(6, "per-run scores as shared Parquet blobs", _v6_score_blobs),
     Migration(7, "drop the unused mirror modified-stamp index", _v7_drop_mirror_modified_index),
+    Migration(8, "the value of each rejected (set aside) CRM record", _v8_rejected_value),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -15,13 +15,23 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from connectors.base import Cursor
 from sync.state.codec import decode_frame, upsert
 from sync.state.log import T_CHANGES
-from sync.state.models import LockRow, MarkRow, RunRow, ScoreBlobRow, ScoreFrameRow, ScoreRow
+from sync.state.models import (
+    CursorRow,
+    LockRow,
+    MarkRow,
+    RunRow,
+    ScoreBlobRow,
+    ScoreFrameRow,
+    ScoreRow,
+)
 from sync.state.scores import SCORE_KEYS, decode_scores, digest, encode_scores
 
 T_SCORES = ScoreRow.__table__  # type: ignore[attr-defined]
 T_MARKS = MarkRow.__table__  # type: ignore[attr-defined]
+T_CURSORS_ = CursorRow.__table__  # type: ignore[attr-defined]
 T_LOCKS = LockRow.__table__  # type: ignore[attr-defined]
 T_RUNS_ = RunRow.__table__  # type: ignore[attr-defined]
 T_BLOBS = ScoreBlobRow.__table__  # type: ignore[attr-defined]
@@ -141,6 +151,21 @@ class RunState:
         row = {"connection": connection, "name": name, "at": _aware(at)}
         with self.transaction() as conn:
             upsert(conn, T_MARKS, [row], ["connection", "name"])
+
+    def restore_cursor(
+        self, connection: str, obj: str, cursor: Cursor | None, run_id: int | None = None
+    ) -> None:
+        """Put a cursor back where it was (None: no cursor, the next pull reads in full)."""
+        where = (T_CURSORS_.c.connection == connection, T_CURSORS_.c.object == obj)
+        with self.transaction() as conn:
+            conn.execute(sa.delete(T_CURSORS_).where(*where))
+            if cursor is not None:
+                row = {
+                    "connection": connection, "object": obj,
+                    "modified_at": _aware(cursor.modified_at), "last_id": cursor.last_id,
+                    "run_id": run_id, "updated_at": datetime.now(UTC),
+                }  # fmt: skip
+                conn.execute(sa.insert(T_CURSORS_).values(**row))
 
     # -- runs -----------------------------------------------------------------------------
     def latest_run(

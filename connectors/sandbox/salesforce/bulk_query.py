@@ -265,7 +265,7 @@ class BulkQueryRoutes:
                 continue
             row = list(map(r.get, names))
             for i, conv in convs:
-                if row[i] is not None:
+                if row[i] is not None and not isinstance(row[i], str):  # str: served as is
                     row[i] = conv(row[i])
             rows.append(row)
         writer.writerows(rows)

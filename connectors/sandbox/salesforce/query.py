@@ -139,7 +139,9 @@ def render_records(
         rec: dict[str, Any] = {"attributes": {"type": obj, "url": prefix + r["_id"]}}
         for name, conv in cols:
             v = r.get(name)
-            rec[name] = conv(v) if conv is not None and v is not None else v
+            if conv is not None and v is not None and not isinstance(v, str):
+                v = conv(v)  # a str is served as stored (a hostile value a test put there)
+            rec[name] = v
         out.append(rec)
     return out
 

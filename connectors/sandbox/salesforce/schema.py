@@ -211,6 +211,30 @@ def field_permissions_fields() -> list[FieldDef]:
     ]
 
 
+def currency_type_fields() -> list[FieldDef]:
+    return [
+        *system_fields(owned=False, named=False),
+        _pick("IsoCode", CURRENCIES, "Currency ISO Code", restricted=True),
+        _f("ConversionRate", "double", "Conversion Rate", extra={"precision": 18, "scale": 9}),
+        _f("DecimalPlaces", "int", "Decimal Places", extra={"digits": 2}),
+        _f("IsActive", "boolean", "Active", nillable=False),
+        _f("IsCorporate", "boolean", "Corporate Currency", nillable=False),
+    ]
+
+
+def dated_rate_fields() -> list[FieldDef]:
+    return [
+        *system_fields(owned=False, named=False),
+        _pick("IsoCode", CURRENCIES, "Currency ISO Code", restricted=True),
+        _f("ConversionRate", "double", "Conversion Rate", extra={"precision": 18, "scale": 9}),
+        _f("StartDate", "date", "Start Date"),
+        _readonly("NextStartDate", "date", "Next Start Date"),
+    ]
+
+
+RATES = {"EUR": 1.0, "USD": 1.087, "GBP": 0.855}
+"""A multi-currency org: EUR corporate; 1 EUR = rate units of each currency (CurrencyType)."""
+
 TABLES: dict[str, tuple[str, Any]] = {
     "Account": ("001", account_fields),
     "Opportunity": ("006", opportunity_fields),
@@ -219,6 +243,8 @@ TABLES: dict[str, tuple[str, Any]] = {
     "User": ("005", user_fields),
     "PermissionSet": ("0PS", permission_set_fields),
     "FieldPermissions": ("01k", field_permissions_fields),
+    "CurrencyType": ("02y", currency_type_fields),
+    "DatedConversionRate": ("04w", dated_rate_fields),
 }
 """sObject -> (key prefix, field factory)."""
 
@@ -235,6 +261,10 @@ def new_org_store() -> Store:
         {"Name": "valuesync", "Label": "valuesync", "IsOwnedByProfile": False, "ProfileId": None},
         {"Name": "X00e000000000001AAA", "Label": "System Administrator", "IsOwnedByProfile": True,
          "ProfileId": PROFILE_ID},
+    ])  # fmt: skip
+    insert_records(store, "CurrencyType", [
+        {"IsoCode": code, "ConversionRate": rate, "DecimalPlaces": 2, "IsActive": True,
+         "IsCorporate": code == "EUR"} for code, rate in RATES.items()
     ])  # fmt: skip
     return store
 
