@@ -24,13 +24,23 @@ from typing import ClassVar
 
 import pandas as pd
 
-from connectors.base import Cursor, FieldSpec, ObjectSchema, Page, ProvisionResult, WriteResult
+from connectors.base import (
+    Cursor,
+    FieldSpec,
+    ObjectSchema,
+    Page,
+    ProvisionResult,
+    TaskResult,
+    TaskSpec,
+    WriteResult,
+)
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.provision import Provisioner, output_field_specs
 from connectors.salesforce.pull import OVERRIDE_COLUMN, PullPlan, build_plan, pull_pages
 from connectors.salesforce.push import CLEAR, PARENT_COLUMN, Pusher, to_records
 from connectors.salesforce.schema import mapping_problems, raise_problems, schema_from_describe
+from connectors.salesforce.tasks import create_tasks
 from mappings.crm import CrmMapping, load_crm_mapping, shipped_mapping
 from mappings.errors import ConfigError, ConfigProblem, FatalApiError
 from mappings.salesforce_connection import (
@@ -211,3 +221,7 @@ class SalesforceConnector:
     ) -> list[FieldSpec]:
         """The FieldSpecs of the mapping's outputs for `table` (accounts / opportunities)."""
         return output_field_specs(self.mapping, table, required_labels)
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> TaskResult:
+        """Tasks on accounts (WhatId) for their owners (OwnerId), 200 per Collections call."""
+        return create_tasks(self.api, tasks)

@@ -69,6 +69,8 @@ class AlertTaskRow(SQLModel, table=True):
     account_id: str = Field(max_length=100)
     owner_id: str | None = Field(default=None, max_length=100)
     crm_task_id: str | None = Field(default=None, max_length=100)
+    spec: str = Field(sa_type=sa.Text)
+    """JSON of the task (subject, body, due, priority), so a failed one is retried as is."""
     status: str = Field(max_length=20)
     error: str | None = Field(default=None, sa_type=sa.Text)
     run_id: int | None = None

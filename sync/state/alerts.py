@@ -110,9 +110,11 @@ class AlertStore:
     ) -> int | None:  # fmt: skip
         """Insert a notification and its pending deliveries; None if the key exists already."""
         now = _now()
-        row = {"dedup_key": dedup_key[:300], "connection": connection, "trigger": trigger,
-               "kind": kind, "severity": severity, "subject": subject,
-               "body": json.dumps(body, default=str), "run_id": run_id, "created_at": now}  # fmt: skip
+        row = {
+            "dedup_key": dedup_key[:300], "connection": connection, "trigger": trigger,
+            "kind": kind, "severity": severity, "subject": subject,
+            "body": json.dumps(body, default=str), "run_id": run_id, "created_at": now,
+        }  # fmt: skip
         with self.state.transaction() as conn:
             stmt = _insert(conn, T_EVENTS).values(**row).on_conflict_do_nothing(
                 index_elements=["dedup_key"]
@@ -206,15 +208,19 @@ class AlertStore:
     ) -> list[str]:
         """Claim external keys for this worker: new keys, and keys whose creation failed.
 
-        `tasks`: dicts with external_key, account_id, owner_id. Returns the keys claimed.
+        `tasks`: dicts with external_key, account_id, owner_id and spec (a JSON-able dict).
+        Returns the keys claimed.
         """
         now = _now()
         claimed: list[str] = []
         with self.state.transaction() as conn:
             for t in tasks:
-                row = {"connection": connection, "external_key": t["external_key"],
-                       "account_id": str(t["account_id"]), "owner_id": t.get("owner_id"),
-                       "status": "claimed", "run_id": run_id, "updated_at": now}  # fmt: skip
+                row = {
+                    "connection": connection, "external_key": t["external_key"],
+                    "account_id": str(t["account_id"]), "owner_id": t.get("owner_id"),
+                    "spec": json.dumps(t.get("spec") or {}, default=str), "status": "claimed",
+                    "run_id": run_id, "updated_at": now,
+                }  # fmt: skip
                 stmt = _insert(conn, T_TASKS).values(**row).on_conflict_do_nothing()
                 if conn.execute(stmt).rowcount == 1:
                     claimed.append(t["external_key"])
@@ -247,7 +253,13 @@ class AlertStore:
                     .values(updated_at=now, **values)
                 )
 
-    def tasks(self, connection: str) -> list[dict[str, Any]]:
+    def tasks(self, connection: str, status: str | None = None) -> list[dict[str, Any]]:
+        """The CRM tasks of a connection (with that status), spec decoded."""
         query = sa.select(T_TASKS).where(T_TASKS.c.connection == connection)
+        if status is not None:
+            query = query.where(T_TASKS.c.status == status)
         with self.state.transaction() as conn:
-            return [dict(r) for r in conn.execute(query).mappings().all()]
+            rows = [dict(r) for r in conn.execute(query).mappings().all()]
+        for r in rows:
+            r["spec"] = json.loads(r["spec"])
+        return rows

@@ -278,6 +278,7 @@ def _v9_alerts(conn: Connection) -> None:
         sa.Column("account_id", sa.String(100), nullable=False),
         sa.Column("owner_id", sa.String(100)),
         sa.Column("crm_task_id", sa.String(100)),
+        sa.Column("spec", sa.Text, nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("error", sa.Text),
         sa.Column("run_id", sa.Integer),

@@ -68,6 +68,7 @@ OBJECT_LABELS: dict[str, tuple[str, str]] = {
     "User": ("User", "Users"),
     "PermissionSet": ("Permission Set", "Permission Sets"),
     "FieldPermissions": ("Field Permissions", "Field Permissions"),
+    "Task": ("Task", "Tasks"),
 }
 """sObject -> (label, labelPlural) for describe."""
 
@@ -211,6 +212,24 @@ def field_permissions_fields() -> list[FieldDef]:
     ]
 
 
+TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
+TASK_PRIORITIES = ("High", "Normal", "Low")
+
+
+def task_fields() -> list[FieldDef]:
+    """An activity: WhatId is polymorphic (Account, Opportunity, ...), OwnerId the assignee."""
+    return [
+        *system_fields(owned=True, named=False),
+        _f("Subject", "combobox", "Subject", length=255),
+        _f("Description", "textarea", "Description", length=32000),
+        _f("WhatId", "reference", "Related To ID", reference_to=("Account", "Opportunity"),
+           extra={"relationshipName": "What"}),
+        _f("ActivityDate", "date", "Due Date Only"),
+        _pick("Status", TASK_STATUSES, "Status"),
+        _pick("Priority", TASK_PRIORITIES, "Priority"),
+    ]  # fmt: skip
+
+
 TABLES: dict[str, tuple[str, Any]] = {
     "Account": ("001", account_fields),
     "Opportunity": ("006", opportunity_fields),
@@ -219,6 +238,7 @@ TABLES: dict[str, tuple[str, Any]] = {
     "User": ("005", user_fields),
     "PermissionSet": ("0PS", permission_set_fields),
     "FieldPermissions": ("01k", field_permissions_fields),
+    "Task": ("00T", task_fields),
 }
 """sObject -> (key prefix, field factory)."""
 

@@ -1,0 +1,74 @@
+"""HubSpot tasks for company owners: CRM v3 `tasks` batch create, 100 inputs a call.
+
+Each input carries the task properties (`hs_timestamp` is the due time and is required,
+`hubspot_owner_id` assigns it) and an association to the company with HubSpot's
+task-to-company type 192 (HUBSPOT_DEFINED). The batch answers 201, or 207 with errors
+(shared/API-NOTES.md §B3); a VALIDATION_ERROR refuses the whole batch, which then fails
+every task in it as data. The external key is the last line of `hs_task_body`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, time
+from typing import Any
+
+from connectors.base import TaskResult, TaskSpec
+from connectors.hubspot.client import HubSpotApi
+from mappings.errors import FatalApiError
+
+BATCH = 100
+TASK_TO_COMPANY = 192
+PRIORITY = {"high": "HIGH", "normal": "MEDIUM", "low": "LOW"}
+KEY_PREFIX = "valuesync key: "
+
+
+def task_input(task: TaskSpec) -> dict[str, Any]:
+    """The batch-create input of one TaskSpec."""
+    due = datetime.combine(task.due, time(9, 0), tzinfo=UTC)
+    properties = {
+        "hs_timestamp": due.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "hs_task_subject": task.subject[:255],
+        "hs_task_body": f"{task.body}\n\n{KEY_PREFIX}{task.external_key}",
+        "hs_task_status": "NOT_STARTED",
+        "hs_task_priority": PRIORITY[task.priority],
+        "hs_task_type": "TODO",
+    }
+    if task.owner_id:
+        properties["hubspot_owner_id"] = task.owner_id
+    spec = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_COMPANY}
+    return {"properties": properties, "associations": [{"to": {"id": task.account_id},
+                                                        "types": [spec]}]}  # fmt: skip
+
+
+def create_tasks(api: HubSpotApi, tasks: Sequence[TaskSpec]) -> TaskResult:
+    """Create every task in batches of 100; results matched back by their external key."""
+    result = TaskResult()
+    for start in range(0, len(tasks), BATCH):
+        chunk = list(tasks[start : start + BATCH])
+        body = {"inputs": [task_input(t) for t in chunk]}
+        try:
+            answer = api.call_json(
+                "write", "batch create tasks",
+                api.client.crm.objects.tasks.batch_api.create_with_http_info,
+                batch_input_simple_public_object_batch_input_for_create=body,
+                expect=(201, 207),
+            )  # fmt: skip
+        except FatalApiError as exc:
+            for t in chunk:
+                result.failed[t.external_key] = str(exc)[:500]
+            result.calls += 1
+            continue
+        result.calls += 1
+        by_key = {}
+        for rec in answer.get("results") or []:
+            text = str((rec.get("properties") or {}).get("hs_task_body") or "")
+            key = text.rpartition(KEY_PREFIX)[2].strip()
+            by_key[key] = str(rec.get("id"))
+        for t in chunk:
+            if t.external_key in by_key:
+                result.created[t.external_key] = by_key[t.external_key]
+            else:
+                errors = answer.get("errors") or [{}]
+                result.failed[t.external_key] = str(errors[0].get("message", "not created"))[:500]
+    return result
