@@ -184,7 +184,9 @@ def add_alerts(site: Site, alerts: dict[str, Any]) -> None:
 
 @pytest.fixture
 def alert_site(
-    make_site: Callable[..., Site], smtp: Smtp, receiver: Receiver  # noqa: F811
+    make_site: Callable[..., Site],
+    smtp: Smtp,
+    receiver: Receiver,  # noqa: F811
 ) -> Callable[..., Site]:
     """Factory: a sandbox site (crm, accounts) with the given alerts triggers (+ digest)."""
 
