@@ -59,12 +59,15 @@ def send_email(channel: EmailChannel, message: Message, env: Mapping[str, str]) 
         smtp: smtplib.SMTP
         if channel.security == "tls":
             smtp = smtplib.SMTP_SSL(
-                channel.host, channel.effective_port, timeout=channel.timeout_seconds,
+                channel.host,
+                channel.effective_port,
+                timeout=channel.timeout_seconds,
                 context=_context(channel),
-            )  # fmt: skip
+            )
         else:
-            smtp = smtplib.SMTP(channel.host, channel.effective_port,
-                                timeout=channel.timeout_seconds)  # fmt: skip
+            smtp = smtplib.SMTP(
+                channel.host, channel.effective_port, timeout=channel.timeout_seconds
+            )
         with smtp:
             if channel.security == "starttls":
                 smtp.starttls(context=_context(channel))
@@ -74,15 +77,21 @@ def send_email(channel: EmailChannel, message: Message, env: Mapping[str, str]) 
     except smtplib.SMTPAuthenticationError as exc:
         raise AuthError(
             f"the SMTP server refused the login ({exc.smtp_code}); check {channel.username_env} "
-            f"and {channel.password_env}", system=SYSTEM, operation=where,
-        ) from exc  # fmt: skip
+            f"and {channel.password_env}",
+            system=SYSTEM,
+            operation=where,
+        ) from exc
     except smtplib.SMTPResponseException as exc:
         kind = RetryableError if 400 <= exc.smtp_code < 500 else ConnectorError
-        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) \
-            else str(exc.smtp_error)  # fmt: skip
+        text = (
+            exc.smtp_error.decode("utf-8", "replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
         raise kind(f"SMTP {exc.smtp_code}: {text[:200]}", system=SYSTEM, operation=where) from exc
     except (TimeoutError, smtplib.SMTPException, OSError, ssl.SSLError) as exc:
         raise RetryableError(
             f"cannot deliver: {type(exc).__name__}: {str(exc)[:200]}",
-            system=SYSTEM, operation=where,
-        ) from exc  # fmt: skip
+            system=SYSTEM,
+            operation=where,
+        ) from exc

@@ -57,13 +57,19 @@ def _post(system: str, url: str, body: bytes, headers: dict[str, str], timeout: 
             f"cannot reach the webhook: {type(exc).__name__}", system=system, operation="post"
         ) from exc
     if response.status_code == 429 or response.status_code >= 500:
-        raise RetryableError("the webhook is unavailable", system=system, operation="post",
-                             status=response.status_code)  # fmt: skip
+        raise RetryableError(
+            "the webhook is unavailable",
+            system=system,
+            operation="post",
+            status=response.status_code,
+        )
     if response.status_code >= 300:
         raise ConnectorError(
-            f"the webhook refused the message: {response.text[:200]}", system=system,
-            operation="post", status=response.status_code,
-        )  # fmt: skip
+            f"the webhook refused the message: {response.text[:200]}",
+            system=system,
+            operation="post",
+            status=response.status_code,
+        )
 
 
 def send_slack(channel: SlackChannel, message: Message, env: Mapping[str, str]) -> None:
@@ -79,8 +85,13 @@ def send_webhook(
     """POST the message as JSON with an HMAC signature header."""
     url = secret(env, channel.url_env, "alerts.channels.url_env").get_secret_value()
     key = secret(env, channel.secret_env, "alerts.channels.secret_env").get_secret_value()
-    doc = {"subject": message.subject, "severity": message.severity, "text": message.text,
-           "html": message.html, **message.payload}  # fmt: skip
+    doc = {
+        "subject": message.subject,
+        "severity": message.severity,
+        "text": message.text,
+        "html": message.html,
+        **message.payload,
+    }
     body = json.dumps(doc, default=str, sort_keys=True).encode()
     stamp = str(int(now if now is not None else time.time()))
     headers = {

@@ -37,8 +37,10 @@ def task_input(task: TaskSpec) -> dict[str, Any]:
     if task.owner_id:
         properties["hubspot_owner_id"] = task.owner_id
     spec = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": TASK_TO_COMPANY}
-    return {"properties": properties, "associations": [{"to": {"id": task.account_id},
-                                                        "types": [spec]}]}  # fmt: skip
+    return {
+        "properties": properties,
+        "associations": [{"to": {"id": task.account_id}, "types": [spec]}],
+    }
 
 
 def create_tasks(api: HubSpotApi, tasks: Sequence[TaskSpec]) -> TaskResult:
@@ -49,11 +51,12 @@ def create_tasks(api: HubSpotApi, tasks: Sequence[TaskSpec]) -> TaskResult:
         body = {"inputs": [task_input(t) for t in chunk]}
         try:
             answer = api.call_json(
-                "write", "batch create tasks",
+                "write",
+                "batch create tasks",
                 api.client.crm.objects.tasks.batch_api.create_with_http_info,
                 batch_input_simple_public_object_batch_input_for_create=body,
                 expect=(201, 207),
-            )  # fmt: skip
+            )
         except FatalApiError as exc:
             for t in chunk:
                 result.failed[t.external_key] = str(exc)[:500]

@@ -67,6 +67,7 @@ def deliver_due(
 def _finish(store: AlertStore, config: AlertsConfig, d: Delivery, error: str | None) -> None:
     give_up = error is not None and d.attempts + 1 >= config.max_attempts
     if error is not None:
-        log.warning("alert %s on %s failed (attempt %d): %s", d.event_id, d.channel,
-                    d.attempts + 1, error)  # fmt: skip
+        log.warning(
+            "alert %s on %s failed (attempt %d): %s", d.event_id, d.channel, d.attempts + 1, error
+        )
     store.finish_delivery(d, error, give_up=give_up)

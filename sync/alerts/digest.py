@@ -53,14 +53,24 @@ class DigestResult:
 
 
 def send_digest(
-    project: LoadedProject, connection: str | None = None, *, env: Mapping[str, str] | None = None,
-    since: int | None = None, until: int | None = None, report_png: Path | None = None,
-) -> DigestResult:  # fmt: skip
+    project: LoadedProject,
+    connection: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    since: int | None = None,
+    until: int | None = None,
+    report_png: Path | None = None,
+) -> DigestResult:
     """Build the digest of `connection` and hand it to its channels (and CRM tasks)."""
     config = project.project.alerts
     if config is None or config.digest is None:
-        raise ConfigError([ConfigProblem(str(project.path), "alerts.digest",
-                                         "no digest is configured; add alerts.digest")])  # fmt: skip
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    str(project.path), "alerts.digest", "no digest is configured; add alerts.digest"
+                )
+            ]
+        )
     env = os.environ if env is None else env
     name = project.connection(connection)[0]
     from sync.pipeline.session import open_state
@@ -81,14 +91,26 @@ def send_digest(
         result.body = render(name, since, until, result.movers, shares, png)
         channels = config.channels_for(config.digest.channels)
         result.event_id = store.add_event(
-            dedup_key=f"{name}|digest|{since}|{until}", connection=name, trigger=DIGEST,
-            kind=DIGEST, severity="info", subject=result.body["subject"], body=result.body,
-            run_id=until, channels=channels,
-        )  # fmt: skip
+            dedup_key=f"{name}|digest|{since}|{until}",
+            connection=name,
+            trigger=DIGEST,
+            kind=DIGEST,
+            severity="info",
+            subject=result.body["subject"],
+            body=result.body,
+            run_id=until,
+            channels=channels,
+        )
         if result.event_id is not None and len(result.movers):
             for channel in config.crm_channels(config.digest.channels, name):
-                specs = migration_tasks(name, result.movers, f"digest:{until}", what=DIGEST,
-                                        due_in_days=channel.due_in_days, severity="info")  # fmt: skip
+                specs = migration_tasks(
+                    name,
+                    result.movers,
+                    f"digest:{until}",
+                    what=DIGEST,
+                    due_in_days=channel.due_in_days,
+                    severity="info",
+                )
                 done = create_once(store, name, specs, connector_factory(project, name, env), until)
                 result.tasks_created += len(done.created)
         deliver_due(store, config, name, env)
@@ -131,13 +153,19 @@ def _report_png(project: LoadedProject, state: StateDB, name: str, run_id: int) 
 
 
 def render(
-    connection: str, since: int, until: int, moved: pd.DataFrame, shares: pd.DataFrame,
+    connection: str,
+    since: int,
+    until: int,
+    moved: pd.DataFrame,
+    shares: pd.DataFrame,
     png: Path | None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The digest as text and HTML: per owner the movers, then shares per quadrant."""
     subject = f"[valuesync {connection}] Value review: {len(moved)} account(s) moved"
-    intro = (f"Accounts whose value quadrant changed between run {since} and run {until}, "
-             "per account manager, with the reasons and what the rules now say to do.")  # fmt: skip
+    intro = (
+        f"Accounts whose value quadrant changed between run {since} and run {until}, "
+        "per account manager, with the reasons and what the rules now say to do."
+    )
     text, html = [intro, ""], [f"<p>{escape(intro)}</p>"]
     owners = moved["owner_id"].fillna("(no owner)").astype(str) if "owner_id" in moved else None
     groups = moved.groupby(owners, sort=True) if owners is not None else []
@@ -145,29 +173,55 @@ def render(
         rows = messages.mover_rows(part)
         title = f"Account manager {owner}: {len(part)} account(s)"
         text += [title, messages.table_text(messages.MOVER_COLUMNS, rows), ""]
-        html += [f"<h3 style='margin:16px 0 4px 0;font-size:15px'>{escape(title)}</h3>",
-                 messages.table_html(messages.MOVER_COLUMNS, rows)]  # fmt: skip
+        html += [
+            f"<h3 style='margin:16px 0 4px 0;font-size:15px'>{escape(title)}</h3>",
+            messages.table_html(messages.MOVER_COLUMNS, rows),
+        ]
     if moved.empty:
         text.append("No account changed quadrant.")
         html.append("<p>No account changed quadrant.</p>")
     share_cols = ("Quadrant", "Accounts", "Revenue share", "Value share")
-    share_rows = [[q, int(n), f"{r:.1%}", f"{v:.1%}"] for q, n, r, v in
-                  shares[["quadrant", "accounts", "revenue_share", "value_share"]].itertuples(
-                      index=False)]  # fmt: skip
-    text += ["Revenue vs value per quadrant (run %d)" % until,
-             messages.table_text(share_cols, share_rows)]  # fmt: skip
-    html += [f"<h3 style='margin:16px 0 4px 0;font-size:15px'>Revenue vs value per quadrant "
-             f"(run {until})</h3>", messages.table_html(share_cols, share_rows)]  # fmt: skip
+    share_rows = [
+        [q, int(n), f"{r:.1%}", f"{v:.1%}"]
+        for q, n, r, v in shares[
+            ["quadrant", "accounts", "revenue_share", "value_share"]
+        ].itertuples(index=False)
+    ]
+    text += [
+        f"Revenue vs value per quadrant (run {until})",
+        messages.table_text(share_cols, share_rows),
+    ]
+    html += [
+        f"<h3 style='margin:16px 0 4px 0;font-size:15px'>Revenue vs value per quadrant "
+        f"(run {until})</h3>",
+        messages.table_html(share_cols, share_rows),
+    ]
     if png is not None:
         text.append(f"\nThe value matrix is attached ({png.name}).")
         html.append(
             f"<p style='font-size:12px'>The value matrix is attached ({escape(png.name)}).</p>"
         )
-    payload = {"event": DIGEST, "connection": connection, "since_run": since, "until_run": until,
-               "accounts": [{"account_id": str(a), "owner_id": o, "from": f, "to": t}
-                            for a, o, f, t in zip(moved.get("account_id", []),
-                                                  moved.get("owner_id", [None] * len(moved)),
-                                                  moved.get("from_quadrant", []),
-                                                  moved.get("to_quadrant", []), strict=True)]}  # fmt: skip
-    return messages.body(subject, "\n".join(text), messages.page(subject, "info", "".join(html)),
-                         "info", payload, [str(png)] if png is not None else [])  # fmt: skip
+    payload = {
+        "event": DIGEST,
+        "connection": connection,
+        "since_run": since,
+        "until_run": until,
+        "accounts": [
+            {"account_id": str(a), "owner_id": o, "from": f, "to": t}
+            for a, o, f, t in zip(
+                moved.get("account_id", []),
+                moved.get("owner_id", [None] * len(moved)),
+                moved.get("from_quadrant", []),
+                moved.get("to_quadrant", []),
+                strict=True,
+            )
+        ],
+    }
+    return messages.body(
+        subject,
+        "\n".join(text),
+        messages.page(subject, "info", "".join(html)),
+        "info",
+        payload,
+        [str(png)] if png is not None else [],
+    )

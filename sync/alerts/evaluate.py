@@ -57,9 +57,12 @@ def after_run(
 
 
 def evaluate_run(
-    project: LoadedProject, state: StateDB, name: str, config: AlertsConfig,
+    project: LoadedProject,
+    state: StateDB,
+    name: str,
+    config: AlertsConfig,
     env: Mapping[str, str],
-) -> None:  # fmt: skip
+) -> None:
     """Judge the newest finished sync run of `name`, notify changes, deliver what is due."""
     store = AlertStore(state)
     runs = finished_sync_runs(state, name)
@@ -67,8 +70,9 @@ def evaluate_run(
         run = runs[0]
         facts = run_facts(project, name, run, runs[1:], config)
         for finding in evaluate(config.triggers, facts):
-            changed = store.transition(name, finding.trigger, finding.firing, finding.severity,
-                                       finding.summary, run["id"])  # fmt: skip
+            changed = store.transition(
+                name, finding.trigger, finding.firing, finding.severity, finding.summary, run["id"]
+            )
             if changed is None:
                 continue
             trigger = next(t for t in config.triggers if t.key == finding.trigger)
@@ -76,20 +80,27 @@ def evaluate_run(
             doc = messages.status_change(str(project.path), name, finding, recovered, run["id"])
             store.add_event(
                 dedup_key=f"{name}|{finding.trigger}|{changed.status}|{run['id']}",
-                connection=name, trigger=finding.trigger,
-                kind="recovered" if recovered else "fired", severity=doc["severity"],
-                subject=doc["subject"], body=doc, run_id=run["id"],
+                connection=name,
+                trigger=finding.trigger,
+                kind="recovered" if recovered else "fired",
+                severity=doc["severity"],
+                subject=doc["subject"],
+                body=doc,
+                run_id=run["id"],
                 channels=config.channels_for(trigger.channels),
-            )  # fmt: skip
+            )
         if run["status"] in SUCCEEDED:
             migration_alerts(project, state, store, name, config, int(run["id"]), env)
     deliver_due(store, config, name, env)
 
 
 def run_facts(
-    project: LoadedProject, name: str, run: Mapping[str, Any], earlier: list[dict[str, Any]],
+    project: LoadedProject,
+    name: str,
+    run: Mapping[str, Any],
+    earlier: list[dict[str, Any]],
     config: AlertsConfig,
-) -> RunFacts:  # fmt: skip
+) -> RunFacts:
     """What the triggers judge, from the run row and the project's files."""
     counts = run.get("counts") or {}
     objects = counts.get("objects") or {}
@@ -149,9 +160,14 @@ def connector_factory(
 
 
 def migration_alerts(
-    project: LoadedProject, state: StateDB, store: AlertStore, name: str, config: AlertsConfig,
-    run_id: int, env: Mapping[str, str],
-) -> None:  # fmt: skip
+    project: LoadedProject,
+    state: StateDB,
+    store: AlertStore,
+    name: str,
+    config: AlertsConfig,
+    run_id: int,
+    env: Mapping[str, str],
+) -> None:
     """Per migration trigger: a notice per owner, and a CRM task per moved account."""
     rules = [t for t in config.triggers if isinstance(t, QuadrantMigration)]
     baseline = baseline_run(state, name, run_id) if rules else None
@@ -165,12 +181,18 @@ def migration_alerts(
         for owner, part in moved.groupby(owners if owners is not None else [""] * len(moved)):
             doc = messages.migrations(name, rule.key, rule.severity, str(owner), part, run_id)
             store.add_event(
-                dedup_key=f"{name}|{rule.key}|migration|{baseline}|{owner}", connection=name,
-                trigger=rule.key, kind="migration", severity=rule.severity,
-                subject=doc["subject"], body=doc, run_id=run_id,
+                dedup_key=f"{name}|{rule.key}|migration|{baseline}|{owner}",
+                connection=name,
+                trigger=rule.key,
+                kind="migration",
+                severity=rule.severity,
+                subject=doc["subject"],
+                body=doc,
+                run_id=run_id,
                 channels=config.channels_for(rule.channels),
-            )  # fmt: skip
+            )
         for channel in config.crm_channels(rule.channels, name):
-            specs = migration_tasks(name, moved, baseline, due_in_days=channel.due_in_days,
-                                    severity=rule.severity)  # fmt: skip
+            specs = migration_tasks(
+                name, moved, baseline, due_in_days=channel.due_in_days, severity=rule.severity
+            )
             create_once(store, name, specs, connector_factory(project, name, env), run_id)

@@ -23,12 +23,22 @@ SEVERITY_COLOURS = {"critical": "#c0392b", "warning": "#d68910", "info": "#2471a
 
 
 def body(
-    subject: str, text: str, html: str, severity: str, payload: dict[str, Any],
+    subject: str,
+    text: str,
+    html: str,
+    severity: str,
+    payload: dict[str, Any],
     attachments: Sequence[str] = (),
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The stored form of a message (vs_alert_events.body)."""
-    return {"subject": subject, "text": text, "html": html, "severity": severity,
-            "payload": payload, "attachments": list(attachments)}  # fmt: skip
+    return {
+        "subject": subject,
+        "text": text,
+        "html": html,
+        "severity": severity,
+        "payload": payload,
+        "attachments": list(attachments),
+    }
 
 
 def page(title: str, severity: str, inner: str) -> str:
@@ -102,13 +112,20 @@ def status_change(
         lines.append("\nYou will not hear about this trigger again until its status changes.")
     text = "\n".join(lines)
     html = page(
-        subject, "ok" if recovered else finding.severity,
+        subject,
+        "ok" if recovered else finding.severity,
         "".join(f"<p style='margin:4px 0'>{escape(line)}</p>" for line in lines if line),
-    )  # fmt: skip
-    payload = {"event": "recovered" if recovered else "fired", "trigger": finding.trigger,
-               "kind": finding.kind, "connection": connection, "run_id": run_id,
-               "severity": finding.severity, "summary": finding.summary,
-               "details": finding.details}  # fmt: skip
+    )
+    payload = {
+        "event": "recovered" if recovered else "fired",
+        "trigger": finding.trigger,
+        "kind": finding.kind,
+        "connection": connection,
+        "run_id": run_id,
+        "severity": finding.severity,
+        "summary": finding.summary,
+        "details": finding.details,
+    }
     return body(subject, text, html, "info" if recovered else finding.severity, payload)
 
 
@@ -121,35 +138,63 @@ def mover_rows(moved: pd.DataFrame) -> list[list[Any]]:
     def col(name: str) -> list[Any]:
         return list(moved[name]) if name in moved.columns else [None] * len(moved)
 
-    names = [n if n is not None and n == n else a
-             for n, a in zip(col("name"), col("account_id"), strict=True)]  # fmt: skip
-    return [list(r) for r in zip(names, col("from_quadrant"), col("to_quadrant"), col("clv"),
-                                 col("account_action"), col("reason"), strict=True)]  # fmt: skip
+    names = [
+        n if n is not None and n == n else a
+        for n, a in zip(col("name"), col("account_id"), strict=True)
+    ]
+    return [
+        list(r)
+        for r in zip(
+            names,
+            col("from_quadrant"),
+            col("to_quadrant"),
+            col("clv"),
+            col("account_action"),
+            col("reason"),
+            strict=True,
+        )
+    ]
 
 
 def migrations(
-    connection: str, trigger: str, severity: str, owner: str, moved: pd.DataFrame,
+    connection: str,
+    trigger: str,
+    severity: str,
+    owner: str,
+    moved: pd.DataFrame,
     run_id: int | None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Accounts of one owner that moved between quadrants in one run."""
     subject = f"[valuesync {connection}] {len(moved)} account(s) of {owner} moved quadrant"
     rows = mover_rows(moved)
-    intro = (f"{len(moved)} account(s) owned by {owner} moved between value quadrants "
-             f"(trigger {trigger}, run {run_id}).")  # fmt: skip
+    intro = (
+        f"{len(moved)} account(s) owned by {owner} moved between value quadrants "
+        f"(trigger {trigger}, run {run_id})."
+    )
     text = f"{intro}\n\n{table_text(MOVER_COLUMNS, rows)}\n"
     html = page(subject, severity, f"<p>{escape(intro)}</p>{table_html(MOVER_COLUMNS, rows)}")
-    payload = {"event": "quadrant_migration", "trigger": trigger, "connection": connection,
-               "owner_id": owner, "run_id": run_id,
-               "accounts": [{"account_id": str(a), "from": f, "to": t}
-                            for a, f, t in zip(moved["account_id"], moved["from_quadrant"],
-                                               moved["to_quadrant"], strict=True)]}  # fmt: skip
+    payload = {
+        "event": "quadrant_migration",
+        "trigger": trigger,
+        "connection": connection,
+        "owner_id": owner,
+        "run_id": run_id,
+        "accounts": [
+            {"account_id": str(a), "from": f, "to": t}
+            for a, f, t in zip(
+                moved["account_id"], moved["from_quadrant"], moved["to_quadrant"], strict=True
+            )
+        ],
+    }
     return body(subject, text, html, severity, payload)
 
 
 def test_message(project: str, channel: str) -> dict[str, Any]:
     """What `valuesync alerts test` sends."""
     subject = f"[valuesync] test message on channel {channel}"
-    text = (f"This is a test of the '{channel}' channel of project {project}.\n"
-            "If you can read it, alerts reach you here.")  # fmt: skip
+    text = (
+        f"This is a test of the '{channel}' channel of project {project}.\n"
+        "If you can read it, alerts reach you here."
+    )
     html = page(subject, "info", "".join(f"<p>{escape(t)}</p>" for t in text.splitlines()))
     return body(subject, text, html, "info", {"event": "test", "channel": channel})

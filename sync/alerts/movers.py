@@ -22,9 +22,10 @@ CARRIED = ("name", "owner_id")
 def finished_sync_runs(state: StateDB, connection: str, limit: int = 50) -> list[dict[str, Any]]:
     """The connection's sync runs that ended (any outcome), newest first."""
     return [
-        r for r in state.runs(connection=connection, limit=limit)
+        r
+        for r in state.runs(connection=connection, limit=limit)
         if r["kind"] == "sync" and r["status"] != "running"
-    ]  # fmt: skip
+    ]
 
 
 def baseline_run(state: StateDB, connection: str, before: int) -> int | None:
@@ -50,9 +51,12 @@ def scored_accounts(state: StateDB, connection: str, run_id: int) -> pd.DataFram
 
 
 def movers(
-    state: StateDB, connection: str, baseline: int, run_id: int,
+    state: StateDB,
+    connection: str,
+    baseline: int,
+    run_id: int,
     rule: QuadrantMigration | None = None,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """Accounts whose quadrant differs between `baseline` and `run_id` (filtered by rule)."""
     before = state.scores(baseline, "accounts")
     after = scored_accounts(state, connection, run_id)

@@ -33,9 +33,15 @@ def external_key(connection: str, account_id: str, what: str, baseline: int | st
 
 
 def migration_tasks(
-    connection: str, moved: pd.DataFrame, baseline: int | str, *, due_in_days: int,
-    severity: str, today: date | None = None, what: str = "migration",
-) -> list[TaskSpec]:  # fmt: skip
+    connection: str,
+    moved: pd.DataFrame,
+    baseline: int | str,
+    *,
+    due_in_days: int,
+    severity: str,
+    today: date | None = None,
+    what: str = "migration",
+) -> list[TaskSpec]:
     """A task per moved account for its owner: what changed, why, what to do now."""
     due = (today or datetime.now(UTC).date()) + timedelta(days=due_in_days)
     priority = "high" if severity == "critical" else ("normal" if severity == "warning" else "low")
@@ -69,23 +75,39 @@ def migration_tasks(
 
 
 def _spec_dict(t: TaskSpec) -> dict[str, Any]:
-    return {"subject": t.subject, "body": t.body, "due": t.due.isoformat(),
-            "priority": t.priority}  # fmt: skip
+    return {"subject": t.subject, "body": t.body, "due": t.due.isoformat(), "priority": t.priority}
 
 
 def _from_row(row: Mapping[str, Any]) -> TaskSpec:
     spec = row["spec"]
-    return TaskSpec(row["external_key"], row["account_id"], row["owner_id"], spec["subject"],
-                    spec["body"], date.fromisoformat(spec["due"]), spec["priority"])  # fmt: skip
+    return TaskSpec(
+        row["external_key"],
+        row["account_id"],
+        row["owner_id"],
+        spec["subject"],
+        spec["body"],
+        date.fromisoformat(spec["due"]),
+        spec["priority"],
+    )
 
 
 def create_once(
-    store: AlertStore, connection: str, specs: Sequence[TaskSpec], connector: ConnectorFactory,
+    store: AlertStore,
+    connection: str,
+    specs: Sequence[TaskSpec],
+    connector: ConnectorFactory,
     run_id: int | None,
-) -> TaskResult:  # fmt: skip
+) -> TaskResult:
     """Create the tasks whose keys are new (plus earlier failures); never raises."""
-    rows = [{"external_key": t.external_key, "account_id": t.account_id,
-             "owner_id": t.owner_id, "spec": _spec_dict(t)} for t in specs]  # fmt: skip
+    rows = [
+        {
+            "external_key": t.external_key,
+            "account_id": t.account_id,
+            "owner_id": t.owner_id,
+            "spec": _spec_dict(t),
+        }
+        for t in specs
+    ]
     claimed = set(store.claim_tasks(connection, rows, run_id))
     todo = [t for t in specs if t.external_key in claimed]
     known = {t.external_key for t in specs}
@@ -96,10 +118,11 @@ def create_once(
     if not todo:
         return TaskResult()
     try:
-        result = connector().create_tasks(todo)
+        result: TaskResult = connector().create_tasks(todo)
     except ValuesyncError as exc:
-        log.warning("%s: %d CRM task(s) not created, retried next run: %s",
-                    connection, len(todo), exc)  # fmt: skip
+        log.warning(
+            "%s: %d CRM task(s) not created, retried next run: %s", connection, len(todo), exc
+        )
         result = TaskResult(failed={t.external_key: str(exc)[:500] for t in todo})
     except Exception as exc:  # the CRM must never fail the run through its tasks
         log.exception("%s: CRM task creation failed unexpectedly", connection)
@@ -107,6 +130,7 @@ def create_once(
             failed={t.external_key: f"unexpected {type(exc).__name__}" for t in todo}
         )
     store.finish_tasks(connection, result.created, result.failed)
-    log.info("%s: %d CRM task(s) created, %d failed", connection, len(result.created),
-             len(result.failed))  # fmt: skip
+    log.info(
+        "%s: %d CRM task(s) created, %d failed", connection, len(result.created), len(result.failed)
+    )
     return result

@@ -66,9 +66,14 @@ class AlertStore:
 
     # -- trigger states -------------------------------------------------------------------
     def transition(
-        self, connection: str, trigger: str, firing: bool, severity: str, summary: str,
+        self,
+        connection: str,
+        trigger: str,
+        firing: bool,
+        severity: str,
+        summary: str,
         run_id: int | None,
-    ) -> Transition | None:  # fmt: skip
+    ) -> Transition | None:
         """Record a trigger's verdict; a Transition when its status changed (else None).
 
         First sight of a trigger that does not fire is not a change (nothing to recover).
@@ -76,13 +81,22 @@ class AlertStore:
         status = "firing" if firing else "ok"
         now = _now()
         key = (T_STATES.c.connection == connection, T_STATES.c.trigger == trigger)
-        values = {"severity": severity, "summary": summary[:2000], "run_id": run_id,
-                  "updated_at": now}  # fmt: skip
+        values = {
+            "severity": severity,
+            "summary": summary[:2000],
+            "run_id": run_id,
+            "updated_at": now,
+        }
         with self.state.transaction() as conn:
             old = conn.execute(sa.select(T_STATES.c.status).where(*key)).scalar()
             if old is None:
-                row = {"connection": connection, "trigger": trigger, "status": status,
-                       "changed_at": now, **values}  # fmt: skip
+                row = {
+                    "connection": connection,
+                    "trigger": trigger,
+                    "status": status,
+                    "changed_at": now,
+                    **values,
+                }
                 stmt = _insert(conn, T_STATES).values(**row).on_conflict_do_nothing()
                 won = conn.execute(stmt).rowcount == 1
                 return Transition(status, None) if won and firing else None
@@ -105,19 +119,36 @@ class AlertStore:
 
     # -- notifications --------------------------------------------------------------------
     def add_event(
-        self, *, dedup_key: str, connection: str, trigger: str, kind: str, severity: str,
-        subject: str, body: dict[str, Any], run_id: int | None, channels: Sequence[str],
-    ) -> int | None:  # fmt: skip
+        self,
+        *,
+        dedup_key: str,
+        connection: str,
+        trigger: str,
+        kind: str,
+        severity: str,
+        subject: str,
+        body: dict[str, Any],
+        run_id: int | None,
+        channels: Sequence[str],
+    ) -> int | None:
         """Insert a notification and its pending deliveries; None if the key exists already."""
         now = _now()
         row = {
-            "dedup_key": dedup_key[:300], "connection": connection, "trigger": trigger,
-            "kind": kind, "severity": severity, "subject": subject,
-            "body": json.dumps(body, default=str), "run_id": run_id, "created_at": now,
-        }  # fmt: skip
+            "dedup_key": dedup_key[:300],
+            "connection": connection,
+            "trigger": trigger,
+            "kind": kind,
+            "severity": severity,
+            "subject": subject,
+            "body": json.dumps(body, default=str),
+            "run_id": run_id,
+            "created_at": now,
+        }
         with self.state.transaction() as conn:
-            stmt = _insert(conn, T_EVENTS).values(**row).on_conflict_do_nothing(
-                index_elements=["dedup_key"]
+            stmt = (
+                _insert(conn, T_EVENTS)
+                .values(**row)
+                .on_conflict_do_nothing(index_elements=["dedup_key"])
             )
             if conn.execute(stmt).rowcount != 1:
                 return None
@@ -129,8 +160,16 @@ class AlertStore:
             if channels:
                 conn.execute(
                     sa.insert(T_DELIVERIES),
-                    [{"event_id": event_id, "channel": c, "status": "pending", "attempts": 0,
-                      "updated_at": now} for c in channels],  # fmt: skip
+                    [
+                        {
+                            "event_id": event_id,
+                            "channel": c,
+                            "status": "pending",
+                            "attempts": 0,
+                            "updated_at": now,
+                        }
+                        for c in channels
+                    ],
                 )
         return event_id
 
@@ -149,8 +188,15 @@ class AlertStore:
         with self.state.transaction() as conn:
             rows = conn.execute(query).mappings().all()
         return [
-            Delivery(r["id"], r["event_id"], r["channel"], r["attempts"], r["subject"],
-                     json.loads(r["body"]), r["severity"])  # fmt: skip
+            Delivery(
+                r["id"],
+                r["event_id"],
+                r["channel"],
+                r["attempts"],
+                r["subject"],
+                json.loads(r["body"]),
+                r["severity"],
+            )
             for r in rows
         ]
 
@@ -191,9 +237,13 @@ class AlertStore:
         with self.state.transaction() as conn:
             events = [dict(r) for r in conn.execute(query).mappings().all()]
             ids = [e["id"] for e in events]
-            deliveries = conn.execute(
-                sa.select(T_DELIVERIES).where(T_DELIVERIES.c.event_id.in_(ids))
-            ).mappings().all() if ids else []  # fmt: skip
+            deliveries = (
+                conn.execute(sa.select(T_DELIVERIES).where(T_DELIVERIES.c.event_id.in_(ids)))
+                .mappings()
+                .all()
+                if ids
+                else []
+            )
         by_event: dict[int, list[dict[str, Any]]] = {}
         for d in deliveries:
             by_event.setdefault(d["event_id"], []).append(dict(d))
@@ -216,20 +266,26 @@ class AlertStore:
         with self.state.transaction() as conn:
             for t in tasks:
                 row = {
-                    "connection": connection, "external_key": t["external_key"],
-                    "account_id": str(t["account_id"]), "owner_id": t.get("owner_id"),
-                    "spec": json.dumps(t.get("spec") or {}, default=str), "status": "claimed",
-                    "run_id": run_id, "updated_at": now,
-                }  # fmt: skip
+                    "connection": connection,
+                    "external_key": t["external_key"],
+                    "account_id": str(t["account_id"]),
+                    "owner_id": t.get("owner_id"),
+                    "spec": json.dumps(t.get("spec") or {}, default=str),
+                    "status": "claimed",
+                    "run_id": run_id,
+                    "updated_at": now,
+                }
                 stmt = _insert(conn, T_TASKS).values(**row).on_conflict_do_nothing()
                 if conn.execute(stmt).rowcount == 1:
                     claimed.append(t["external_key"])
                     continue
                 retry = conn.execute(
                     sa.update(T_TASKS)
-                    .where(T_TASKS.c.connection == connection,
-                           T_TASKS.c.external_key == t["external_key"],
-                           T_TASKS.c.status == "failed")  # fmt: skip
+                    .where(
+                        T_TASKS.c.connection == connection,
+                        T_TASKS.c.external_key == t["external_key"],
+                        T_TASKS.c.status == "failed",
+                    )
                     .values(status="claimed", run_id=run_id, updated_at=now)
                 ).rowcount
                 if retry == 1:
@@ -241,12 +297,12 @@ class AlertStore:
     ) -> None:
         """external key -> CRM task id (created) or -> error message (failed, retried)."""
         now = _now()
+        updates: list[tuple[str, dict[str, Any]]] = [
+            (k, {"status": "created", "crm_task_id": v, "error": None}) for k, v in created.items()
+        ]
+        updates += [(k, {"status": "failed", "error": v[:2000]}) for k, v in failed.items()]
         with self.state.transaction() as conn:
-            for key, values in [
-                *((k, {"status": "created", "crm_task_id": v, "error": None})
-                  for k, v in created.items()),
-                *((k, {"status": "failed", "error": v[:2000]}) for k, v in failed.items()),
-            ]:  # fmt: skip
+            for key, values in updates:
                 conn.execute(
                     sa.update(T_TASKS)
                     .where(T_TASKS.c.connection == connection, T_TASKS.c.external_key == key)

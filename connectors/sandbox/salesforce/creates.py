@@ -27,8 +27,10 @@ REQUIRED = {"Task": ("Status", "Priority")}
 
 
 def _fail(code: str, message: str, fields: list[str]) -> dict[str, Any]:
-    return {"success": False, "errors": [{"statusCode": code, "message": message,
-                                          "fields": fields}]}  # fmt: skip
+    return {
+        "success": False,
+        "errors": [{"statusCode": code, "message": message, "fields": fields}],
+    }
 
 
 def _reference_ok(org: SalesforceOrg, targets: tuple[str, ...], rid: str) -> bool:
@@ -52,8 +54,9 @@ def _values(org: SalesforceOrg, table: ObjectTable, record: dict[str, Any]) -> d
                 "INVALID_FIELD", f"No such column '{name}' on sobject of type {table.name}"
             )
         if not f.createable:
-            raise BadValue("INVALID_FIELD_FOR_INSERT_UPDATE",
-                           f"Unable to create/update fields: {f.name}.")  # fmt: skip
+            raise BadValue(
+                "INVALID_FIELD_FOR_INSERT_UPDATE", f"Unable to create/update fields: {f.name}."
+            )
         value = parse_value(f, raw)
         if (
             f.type == "reference"

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from email.policy import default
 from email.message import EmailMessage as Message
+from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -76,16 +76,24 @@ def smtp(tmp_path: Path) -> Iterator[Smtp]:
 
     def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
         ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-            SMTP_USER.encode(), SMTP_PASSWORD.encode())  # fmt: skip
+            SMTP_USER.encode(),
+            SMTP_PASSWORD.encode(),
+        )
         if ok:
             box.logins.append(data.login.decode())
         return AuthResult(success=ok)
 
     port = free_port()
     controller = Controller(
-        box, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
-        auth_required=True, authenticator=authenticate, auth_require_tls=True,
-    )  # fmt: skip
+        box,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=context,
+        require_starttls=True,
+        auth_required=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+    )
     controller.start()
     yield Smtp("127.0.0.1", port, ca_file, box)
     controller.stop()
@@ -104,8 +112,9 @@ class Post:
         """The HMAC signature checks out (X-Valuesync-Signature over 'timestamp.body')."""
         stamp = self.headers.get("X-Valuesync-Timestamp", "")
         mac = hmac.new(secret.encode(), stamp.encode() + b"." + self.body, hashlib.sha256)
-        return hmac.compare_digest(self.headers.get("X-Valuesync-Signature", ""),
-                                   "sha256=" + mac.hexdigest())  # fmt: skip
+        return hmac.compare_digest(
+            self.headers.get("X-Valuesync-Signature", ""), "sha256=" + mac.hexdigest()
+        )
 
 
 @dataclass
@@ -160,18 +169,26 @@ def channels(smtp: Smtp | None, *, smtp_port: int | None = None) -> dict[str, An
     """mail (STARTTLS + login), slack, hook (HMAC), owners (CRM tasks)."""
     out: dict[str, Any] = {
         "slack": {"kind": "slack", "url_env": "SLACK_WEBHOOK_URL"},
-        "hook": {"kind": "webhook", "url_env": "ALERT_WEBHOOK_URL",
-                 "secret_env": "ALERT_WEBHOOK_SECRET"},
+        "hook": {
+            "kind": "webhook",
+            "url_env": "ALERT_WEBHOOK_URL",
+            "secret_env": "ALERT_WEBHOOK_SECRET",
+        },
         "owners": {"kind": "crm_task"},
-    }  # fmt: skip
+    }
     if smtp is not None or smtp_port is not None:
         out["mail"] = {
-            "kind": "email", "host": "127.0.0.1",
+            "kind": "email",
+            "host": "127.0.0.1",
             "port": smtp_port if smtp_port is not None else smtp.port,  # type: ignore[union-attr]
-            "security": "starttls", "username_env": "SMTP_USER", "password_env": "SMTP_PASSWORD",
-            "sender": "valuesync@example.test", "to": ["ops@example.test"], "timeout_seconds": 5,
+            "security": "starttls",
+            "username_env": "SMTP_USER",
+            "password_env": "SMTP_PASSWORD",
+            "sender": "valuesync@example.test",
+            "to": ["ops@example.test"],
+            "timeout_seconds": 5,
             "ca_file": str(smtp.ca_file) if smtp is not None else None,
-        }  # fmt: skip
+        }
     return out
 
 
@@ -184,14 +201,18 @@ def add_alerts(site: Site, alerts: dict[str, Any]) -> None:
 
 @pytest.fixture
 def alert_site(
-    make_site: Callable[..., Site],
+    make_site: Callable[..., Site],  # noqa: F811
     smtp: Smtp,
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
 ) -> Callable[..., Site]:
     """Factory: a sandbox site (crm, accounts) with the given alerts triggers (+ digest)."""
 
-    def factory(crm: str, triggers: list[dict[str, Any]], accounts: int = 120,
-                digest: dict[str, Any] | None = None) -> Site:  # fmt: skip
+    def factory(
+        crm: str,
+        triggers: list[dict[str, Any]],
+        accounts: int = 120,
+        digest: dict[str, Any] | None = None,
+    ) -> Site:
         site = make_site(crm, accounts=accounts)
         alerts: dict[str, Any] = {"channels": channels(smtp), "triggers": triggers}
         if digest is not None:

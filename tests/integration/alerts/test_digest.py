@@ -23,8 +23,9 @@ def test_digest_lists_exactly_the_movers_between_two_runs(
         scores = state.scores(int(first.run_id), "accounts")
     finally:
         state.close()
-    quadrant = dict(zip(scores["account_id"].astype(str), scores["quadrant"].astype(str),
-                        strict=True))  # fmt: skip
+    quadrant = dict(
+        zip(scores["account_id"].astype(str), scores["quadrant"].astype(str), strict=True)
+    )
     core = sorted(a for a, q in quadrant.items() if q == "Core")[:3]
     develop = sorted(a for a, q in quadrant.items() if q == "Develop")[:2]
     override = out_field(site, "accounts", "quadrant_override")
@@ -36,10 +37,11 @@ def test_digest_lists_exactly_the_movers_between_two_runs(
 
     result = send_digest(site.project(), env=site.env)
     assert (result.since_run, result.until_run) == (first.run_id, second.run_id)
-    expected = {**{a: ("Core", "Fix or Reprice") for a in core},
-                **{a: ("Develop", "Core") for a in develop}}  # fmt: skip
-    got = {str(r.account_id): (r.from_quadrant, r.to_quadrant)
-           for r in result.movers.itertuples()}  # fmt: skip
+    expected = {
+        **{a: ("Core", "Fix or Reprice") for a in core},
+        **{a: ("Develop", "Core") for a in develop},
+    }
+    got = {str(r.account_id): (r.from_quadrant, r.to_quadrant) for r in result.movers.itertuples()}
     assert got == expected
 
     assert len(smtp.box.messages) == 1

@@ -19,25 +19,41 @@ from tests.integration.alerts.conftest import Receiver, Smtp
 from tests.integration.pipeline.conftest import CRMS, Site, edit, out_field
 
 MIGRATION = {
-    "name": "core-lost", "kind": "quadrant_migration", "from": ["Core"],
-    "to": ["Fix or Reprice"], "severity": "critical", "channels": ["owners", "mail"],
-}  # fmt: skip
+    "name": "core-lost",
+    "kind": "quadrant_migration",
+    "from": ["Core"],
+    "to": ["Fix or Reprice"],
+    "severity": "critical",
+    "channels": ["owners", "mail"],
+}
 
 
 def crm_tasks(site: Site) -> list[dict[str, Any]]:
     """Tasks as the CRM holds them: account id, owner id, subject, description."""
     if site.crm == "salesforce":
         recs = site.server.sf.store.table("Task").records.values()
-        return [{"account": r["WhatId"], "owner": r["OwnerId"], "subject": r["Subject"],
-                 "body": r["Description"]} for r in recs]  # fmt: skip
+        return [
+            {
+                "account": r["WhatId"],
+                "owner": r["OwnerId"],
+                "subject": r["Subject"],
+                "body": r["Description"],
+            }
+            for r in recs
+        ]
     store = site.server.hs.store
     links = store.hubspot.associations
     out = []
     for r in store.table("tasks").records.values():
         companies = list(links.targets("tasks", r["_id"], "companies"))
-        out.append({"account": companies[0] if len(companies) == 1 else companies,
-                    "owner": r.get("hubspot_owner_id"), "subject": r["hs_task_subject"],
-                    "body": r["hs_task_body"]})  # fmt: skip
+        out.append(
+            {
+                "account": companies[0] if len(companies) == 1 else companies,
+                "owner": r.get("hubspot_owner_id"),
+                "subject": r["hs_task_subject"],
+                "body": r["hs_task_body"],
+            }
+        )
     return out
 
 

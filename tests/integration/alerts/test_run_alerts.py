@@ -46,8 +46,7 @@ def test_failing_run_alerts_once_over_three_failures_and_recovers_once(
     first = smtp.box.messages[0]
     assert "CRITICAL: run_failed" in first["Subject"]
     assert smtp.box.logins == ["alerts@example.test"]  # STARTTLS + AUTH were used
-    parts = {p.get_content_type(): p.get_content() for p in first.walk()
-             if not p.is_multipart()}  # fmt: skip
+    parts = {p.get_content_type(): p.get_content() for p in first.walk() if not p.is_multipart()}
     assert "the run failed" in parts["text/plain"]
     assert "the run failed" in parts["text/html"] and "<html>" in parts["text/html"]
     hooks = receiver.on("/hook")
@@ -74,10 +73,13 @@ def test_unreachable_smtp_leaves_the_run_successful_and_is_retried(
 ) -> None:
     site = make_site("salesforce", accounts=120)
     dead_port = free_port()  # nothing listens here
-    add_alerts(site, {
-        "channels": channels(None, smtp_port=dead_port),
-        "triggers": [{"kind": "slow_run", "max_seconds": 0.001, "channels": ["mail", "hook"]}],
-    })  # fmt: skip
+    add_alerts(
+        site,
+        {
+            "channels": channels(None, smtp_port=dead_port),
+            "triggers": [{"kind": "slow_run", "max_seconds": 0.001, "channels": ["mail", "hook"]}],
+        },
+    )
     site.env = alert_env(site, receiver)
     report = site.run()
     assert report.status == "succeeded"
@@ -95,10 +97,13 @@ def test_unreachable_smtp_leaves_the_run_successful_and_is_retried(
     assert len(receiver.on("/hook")) == 1
 
     # The SMTP server is back: the next run retries the failed delivery (and only that).
-    add_alerts(site, {
-        "channels": channels(smtp),
-        "triggers": [{"kind": "slow_run", "max_seconds": 0.001, "channels": ["mail", "hook"]}],
-    })  # fmt: skip
+    add_alerts(
+        site,
+        {
+            "channels": channels(smtp),
+            "triggers": [{"kind": "slow_run", "max_seconds": 0.001, "channels": ["mail", "hook"]}],
+        },
+    )
     assert site.run().status == "succeeded"
     assert len(smtp.box.messages) == 1
     assert "slow_run" in smtp.box.messages[0]["Subject"]
