@@ -60,6 +60,7 @@ EXIT_CODES: dict[type[ValuesyncError], int] = {
 
 def _register() -> None:
     from sync.cli import (
+        alerts,
         check,
         demo,
         fields,
@@ -89,6 +90,7 @@ def _register() -> None:
     app.add_typer(schedule.scheduler_app, name="scheduler")
     app.command("score")(score.score)
     app.command("report", epilog=getattr(report, "EPILOG", None))(report.report)
+    app.add_typer(alerts.app, name="alerts")
 
 
 def exit_code_for(exc: ValuesyncError) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sync import scheduler
+from sync.alerts.status import alert_lines, alert_status
 from sync.cli.options import (
     DEFAULT_PROJECT,
     ConnectionOpt,
@@ -83,6 +84,7 @@ def _connection_status(
         },
         "lock": lock,
         "next_run": _iso(nxt),
+        "alerts": alert_status(state, name),
     }
 
 
@@ -112,6 +114,7 @@ def _text(row: dict[str, Any]) -> str:
             f"until {lock['expires_at']}"
         )
     lines.append(f"  next run:  {row['next_run'] or 'not scheduled (valuesync schedule add)'}")
+    lines += alert_lines(row["alerts"])
     return "\n".join(lines)
 
 
