@@ -70,3 +70,26 @@ def digest(
     out.print(f"{result.connection}: digest of runs {result.since_run} -> {result.until_run}: "
               f"{len(result.movers)} account(s) moved, {result.tasks_created} CRM task(s)",
               highlight=False)  # fmt: skip
+
+
+SCHEDULE_EPILOG = examples("valuesync alerts schedule --connection acme-sf")
+
+
+@app.command("schedule", epilog=SCHEDULE_EPILOG)
+def schedule(
+    project: ProjectOpt = DEFAULT_PROJECT,
+    connection: ConnectionOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Store the digest job (alerts.digest.schedule) for `valuesync scheduler start`."""
+    from sync import scheduler
+    from sync.alerts.schedule import schedule_digest
+
+    loaded = load(project)
+    with scheduler.Schedules(scheduler.state_url(loaded)) as store:
+        job = schedule_digest(store, loaded, connection)
+    if json_output:
+        emit_json(job.to_json())
+        return
+    out.print(f"[green]scheduled[/] {job.id}: digest of {job.connection} {job.trigger}, "
+              f"next {job.next_run}", highlight=False)  # fmt: skip

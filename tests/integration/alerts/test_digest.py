@@ -4,8 +4,13 @@ the report PNG attached, a CRM task list per owner, sent once per pair of runs."
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from sync import scheduler
 from sync.alerts.digest import send_digest
+from sync.alerts.schedule import schedule_digest
 from tests.integration.alerts.conftest import Receiver, Smtp
 from tests.integration.alerts.test_migration_tasks import crm_tasks, owners
 from tests.integration.pipeline.conftest import Site, edit, out_field
@@ -69,3 +74,40 @@ def test_digest_lists_exactly_the_movers_between_two_runs(
     repeat = send_digest(site.project(), env=site.env, since=first.run_id, until=second.run_id)
     assert repeat.event_id is None  # that pair of runs was digested already
     assert len(smtp.box.messages) == 1 and len(crm_tasks(site)) == 5
+
+
+def test_scheduled_digest_runs_from_the_shared_job_store(
+    alert_site: Callable[..., Site],
+    smtp: Smtp,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    site = alert_site(
+        "hubspot", [], accounts=120, digest={"channels": ["hook"], "schedule": "0 7 1 * *"}
+    )
+    site.run()
+    state = site.state()
+    try:
+        scores = state.scores(int(state.latest_run("sb")), "accounts")  # type: ignore[arg-type]
+    finally:
+        state.close()
+    first_core = str(scores.loc[scores["quadrant"].astype(str) == "Core", "account_id"].iloc[0])
+    edit(
+        site, "accounts", first_core, {out_field(site, "accounts", "quadrant_override"): "Develop"}
+    )
+    site.run()
+    project = site.project()
+    url = scheduler.state_url(project, site.env)
+    with scheduler.Schedules(url) as store:
+        job = schedule_digest(store, project, None)
+    assert job.trigger == "cron 0 7 1 * *" and job.next_run is not None
+    assert job.next_run.day == 1 and job.next_run.hour == 7
+    assert scheduler.next_run(url, "sb") is None  # a digest is not a run
+
+    for key in ("ALERT_WEBHOOK_URL", "ALERT_WEBHOOK_SECRET"):  # the scheduler reads os.environ
+        monkeypatch.setenv(key, site.env[key])
+    results = scheduler.run_due(url, now=datetime.now(UTC) + timedelta(days=40))
+    assert results == [{"connection": "sb", "status": "digest", "sent": True}]
+    hook = receiver.on("/hook")
+    assert len(hook) == 1 and hook[0].signed()
+    assert [a["account_id"] for a in hook[0].json()["accounts"]] == [first_core]
