@@ -37,6 +37,14 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
+def _won(conn: Connection, stmt: Any, column: sa.Column[Any]) -> bool:
+    """Whether an INSERT ... ON CONFLICT DO NOTHING or a conditional UPDATE changed a row.
+
+    Told by RETURNING, not rowcount: psycopg 3 reports -1 for the conflict insert.
+    """
+    return conn.execute(stmt.returning(column)).first() is not None
+
+
 @dataclass(frozen=True)
 class Transition:
     """A trigger's state changed: `status` is the new one, `previous` None on first sight."""
@@ -98,17 +106,19 @@ class AlertStore:
                     **values,
                 }
                 stmt = _insert(conn, T_STATES).values(**row).on_conflict_do_nothing()
-                won = conn.execute(stmt).rowcount == 1
+                won = _won(conn, stmt, T_STATES.c.trigger)
                 return Transition(status, None) if won and firing else None
             if old == status:
                 conn.execute(sa.update(T_STATES).where(*key).values(**values))
                 return None
-            moved = conn.execute(
+            moved = _won(
+                conn,
                 sa.update(T_STATES)
                 .where(*key, T_STATES.c.status == old)
-                .values(status=status, changed_at=now, **values)
-            ).rowcount
-        return Transition(status, old) if moved == 1 else None
+                .values(status=status, changed_at=now, **values),
+                T_STATES.c.trigger,
+            )
+        return Transition(status, old) if moved else None
 
     def states(self, connection: str) -> list[dict[str, Any]]:
         """Every trigger's state on a connection, by trigger name."""
@@ -150,7 +160,7 @@ class AlertStore:
                 .values(**row)
                 .on_conflict_do_nothing(index_elements=["dedup_key"])
             )
-            if conn.execute(stmt).rowcount != 1:
+            if not _won(conn, stmt, T_EVENTS.c.id):
                 return None
             event_id = int(
                 conn.execute(
@@ -203,17 +213,16 @@ class AlertStore:
     def claim_delivery(self, d: Delivery) -> bool:
         """Take a delivery for this worker (compare-and-set on its attempt count)."""
         with self.state.transaction() as conn:
-            return (
-                conn.execute(
-                    sa.update(T_DELIVERIES)
-                    .where(
-                        T_DELIVERIES.c.id == d.id,
-                        T_DELIVERIES.c.attempts == d.attempts,
-                        T_DELIVERIES.c.status.in_(["pending", "failed"]),
-                    )
-                    .values(status="sending", attempts=d.attempts + 1, updated_at=_now())
-                ).rowcount
-                == 1
+            return _won(
+                conn,
+                sa.update(T_DELIVERIES)
+                .where(
+                    T_DELIVERIES.c.id == d.id,
+                    T_DELIVERIES.c.attempts == d.attempts,
+                    T_DELIVERIES.c.status.in_(["pending", "failed"]),
+                )
+                .values(status="sending", attempts=d.attempts + 1, updated_at=_now()),
+                T_DELIVERIES.c.id,
             )
 
     def finish_delivery(self, d: Delivery, error: str | None, *, give_up: bool) -> None:
@@ -276,19 +285,21 @@ class AlertStore:
                     "updated_at": now,
                 }
                 stmt = _insert(conn, T_TASKS).values(**row).on_conflict_do_nothing()
-                if conn.execute(stmt).rowcount == 1:
+                if _won(conn, stmt, T_TASKS.c.external_key):
                     claimed.append(t["external_key"])
                     continue
-                retry = conn.execute(
+                retry = _won(
+                    conn,
                     sa.update(T_TASKS)
                     .where(
                         T_TASKS.c.connection == connection,
                         T_TASKS.c.external_key == t["external_key"],
                         T_TASKS.c.status == "failed",
                     )
-                    .values(status="claimed", run_id=run_id, updated_at=now)
-                ).rowcount
-                if retry == 1:
+                    .values(status="claimed", run_id=run_id, updated_at=now),
+                    T_TASKS.c.external_key,
+                )
+                if retry:
                     claimed.append(t["external_key"])
         return claimed
 
