@@ -3,8 +3,9 @@
 Each input carries the task properties (`hs_timestamp` is the due time and is required,
 `hubspot_owner_id` assigns it) and an association to the company with HubSpot's
 task-to-company type 192 (HUBSPOT_DEFINED). The batch answers 201, or 207 with errors
-(shared/API-NOTES.md §B3); a VALIDATION_ERROR refuses the whole batch, which then fails
-every task in it as data. The external key is the last line of `hs_task_body`.
+(shared/API-NOTES.md §B3); a VALIDATION_ERROR refuses the whole batch, which is then
+split until the bad input stands alone and fails as data. The external key is the last
+line of `hs_task_body`.
 """
 
 from __future__ import annotations
@@ -47,31 +48,39 @@ def create_tasks(api: HubSpotApi, tasks: Sequence[TaskSpec]) -> TaskResult:
     """Create every task in batches of 100; results matched back by their external key."""
     result = TaskResult()
     for start in range(0, len(tasks), BATCH):
-        chunk = list(tasks[start : start + BATCH])
-        body = {"inputs": [task_input(t) for t in chunk]}
-        try:
-            answer = api.call_json(
-                "write",
-                "batch create tasks",
-                api.client.crm.objects.tasks.batch_api.create_with_http_info,
-                batch_input_simple_public_object_batch_input_for_create=body,
-                expect=(201, 207),
-            )
-        except FatalApiError as exc:
-            for t in chunk:
-                result.failed[t.external_key] = str(exc)[:500]
-            result.calls += 1
-            continue
-        result.calls += 1
-        by_key = {}
-        for rec in answer.get("results") or []:
-            text = str((rec.get("properties") or {}).get("hs_task_body") or "")
-            key = text.rpartition(KEY_PREFIX)[2].strip()
-            by_key[key] = str(rec.get("id"))
-        for t in chunk:
-            if t.external_key in by_key:
-                result.created[t.external_key] = by_key[t.external_key]
-            else:
-                errors = answer.get("errors") or [{}]
-                result.failed[t.external_key] = str(errors[0].get("message", "not created"))[:500]
+        _create(api, list(tasks[start : start + BATCH]), result)
     return result
+
+
+def _create(api: HubSpotApi, chunk: list[TaskSpec], result: TaskResult) -> None:
+    """One batch; a whole-batch refusal (VALIDATION_ERROR) is split in halves until the
+    bad inputs stand alone, so one bad company id does not lose the other 99 tasks."""
+    body = {"inputs": [task_input(t) for t in chunk]}
+    result.calls += 1
+    try:
+        answer = api.call_json(
+            "write",
+            "batch create tasks",
+            api.client.crm.objects.tasks.batch_api.create_with_http_info,
+            batch_input_simple_public_object_batch_input_for_create=body,
+            expect=(201, 207),
+        )
+    except FatalApiError as exc:
+        if len(chunk) > 1 and exc.status == 400:
+            half = len(chunk) // 2
+            _create(api, chunk[:half], result)
+            _create(api, chunk[half:], result)
+            return
+        for t in chunk:
+            result.failed[t.external_key] = str(exc)[:500]
+        return
+    by_key = {}
+    for rec in answer.get("results") or []:
+        text = str((rec.get("properties") or {}).get("hs_task_body") or "")
+        by_key[text.rpartition(KEY_PREFIX)[2].strip()] = str(rec.get("id"))
+    errors = answer.get("errors") or [{}]
+    for t in chunk:
+        if t.external_key in by_key:
+            result.created[t.external_key] = by_key[t.external_key]
+        else:
+            result.failed[t.external_key] = str(errors[0].get("message", "not created"))[:500]
