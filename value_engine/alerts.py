@@ -168,18 +168,22 @@ def shares_by_quadrant(scores: pd.DataFrame) -> pd.DataFrame:
     """Per quadrant: accounts, revenue share and value (CLV) share of the whole book."""
     if scores.empty:
         return pd.DataFrame(columns=["quadrant", "accounts", "revenue_share", "value_share"])
+    quadrant = scores["quadrant"]
+    if not isinstance(quadrant.dtype, pd.CategoricalDtype):  # keep the model's label order
+        quadrant = quadrant.astype(str)
     frame = pd.DataFrame(
         {
-            "quadrant": scores["quadrant"].astype(str),
+            "quadrant": quadrant.array,
             "revenue": pd.to_numeric(scores.get("revenue_12m", 0), errors="coerce").fillna(0),
             "value": pd.to_numeric(scores.get("clv", 0), errors="coerce").fillna(0).clip(lower=0),
         }
     )
-    grouped = frame.groupby("quadrant", sort=True).agg(
+    grouped = frame.groupby("quadrant", sort=True, observed=True).agg(
         accounts=("quadrant", "size"), revenue=("revenue", "sum"), value=("value", "sum")
     )
     revenue_total, value_total = grouped["revenue"].sum(), grouped["value"].sum()
     grouped["revenue_share"] = grouped["revenue"] / revenue_total if revenue_total else 0.0
     grouped["value_share"] = grouped["value"] / value_total if value_total else 0.0
     out = grouped.reset_index()[["quadrant", "accounts", "revenue_share", "value_share"]]
+    out["quadrant"] = out["quadrant"].astype(str)
     return out.round({"revenue_share": 4, "value_share": 4})
