@@ -26,24 +26,52 @@ def alert_status(state: StateDB, connection: str) -> dict[str, Any]:
         last.setdefault(e["trigger"], e)
     triggers = []
     for s in store.states(connection):
-        e = last.get(s["trigger"])
-        triggers.append({
-            "trigger": s["trigger"], "status": s["status"], "severity": s["severity"],
-            "since": _iso(s["changed_at"]), "summary": s["summary"],
-            "last_alert": None if e is None else {
-                "kind": e["kind"], "subject": e["subject"], "at": _iso(e["created_at"])},
-        })  # fmt: skip
+        told = last.get(s["trigger"])
+        triggers.append(
+            {
+                "trigger": s["trigger"],
+                "status": s["status"],
+                "severity": s["severity"],
+                "since": _iso(s["changed_at"]),
+                "summary": s["summary"],
+                "last_alert": None
+                if told is None
+                else {
+                    "kind": told["kind"],
+                    "subject": told["subject"],
+                    "at": _iso(told["created_at"]),
+                },
+            }
+        )
     for name, e in last.items():
         if name not in {t["trigger"] for t in triggers}:
-            triggers.append({"trigger": name, "status": None, "severity": e["severity"],
-                             "since": None, "summary": "",
-                             "last_alert": {"kind": e["kind"], "subject": e["subject"],
-                                            "at": _iso(e["created_at"])}})  # fmt: skip
+            triggers.append(
+                {
+                    "trigger": name,
+                    "status": None,
+                    "severity": e["severity"],
+                    "since": None,
+                    "summary": "",
+                    "last_alert": {
+                        "kind": e["kind"],
+                        "subject": e["subject"],
+                        "at": _iso(e["created_at"]),
+                    },
+                }
+            )
     failures = [
-        {"event": e["subject"], "channel": d["channel"], "status": d["status"],
-         "attempts": d["attempts"], "error": d["error"], "at": _iso(d["updated_at"])}
-        for e in events for d in e["deliveries"] if d["status"] in ("failed", "given_up")
-    ]  # fmt: skip
+        {
+            "event": e["subject"],
+            "channel": d["channel"],
+            "status": d["status"],
+            "attempts": d["attempts"],
+            "error": d["error"],
+            "at": _iso(d["updated_at"]),
+        }
+        for e in events
+        for d in e["deliveries"]
+        if d["status"] in ("failed", "given_up")
+    ]
     tasks = store.tasks(connection, "failed")
     return {"triggers": triggers, "delivery_failures": failures, "failed_tasks": len(tasks)}
 

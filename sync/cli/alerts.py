@@ -17,8 +17,9 @@ from sync.cli.options import (
 )
 from sync.cli.render import out
 
-app = typer.Typer(help="Alerts: test the channels, send the value review digest.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Alerts: test the channels, send the value review digest.", no_args_is_help=True
+)
 TEST_EPILOG = examples("valuesync alerts test", "valuesync alerts test --json")
 DIGEST_EPILOG = examples(
     "valuesync alerts digest", "valuesync alerts digest --since 12 --until 20 --json"
@@ -37,8 +38,11 @@ def test(project: ProjectOpt = DEFAULT_PROJECT, json_output: JsonOpt = False) ->
         emit_json({"channels": {n: {"ok": e is None, "error": e} for n, e in outcome.items()}})
     else:
         for name, err in outcome.items():
-            text = "[green]sent[/]" if err is None else (
-                err if err == SKIPPED else f"[red]failed[/]: {err}")  # fmt: skip
+            text = (
+                "[green]sent[/]"
+                if err is None
+                else (err if err == SKIPPED else f"[red]failed[/]: {err}")
+            )
             out.print(f"{name}: {text}", highlight=False)
     return 1 if failed else 0
 
@@ -56,20 +60,28 @@ def digest(
 
     result = send_digest(load(project), connection, since=since, until=until)
     doc = {
-        "connection": result.connection, "since_run": result.since_run,
-        "until_run": result.until_run, "movers": len(result.movers),
-        "sent": result.event_id is not None, "tasks_created": result.tasks_created,
-    }  # fmt: skip
+        "connection": result.connection,
+        "since_run": result.since_run,
+        "until_run": result.until_run,
+        "movers": len(result.movers),
+        "sent": result.event_id is not None,
+        "tasks_created": result.tasks_created,
+    }
     if json_output:
         emit_json(doc)
         return
     if result.event_id is None:
-        out.print(f"{result.connection}: nothing new to digest (runs {result.since_run} -> "
-                  f"{result.until_run})", highlight=False)  # fmt: skip
+        out.print(
+            f"{result.connection}: nothing new to digest (runs {result.since_run} -> "
+            f"{result.until_run})",
+            highlight=False,
+        )
         return
-    out.print(f"{result.connection}: digest of runs {result.since_run} -> {result.until_run}: "
-              f"{len(result.movers)} account(s) moved, {result.tasks_created} CRM task(s)",
-              highlight=False)  # fmt: skip
+    out.print(
+        f"{result.connection}: digest of runs {result.since_run} -> {result.until_run}: "
+        f"{len(result.movers)} account(s) moved, {result.tasks_created} CRM task(s)",
+        highlight=False,
+    )
 
 
 SCHEDULE_EPILOG = examples("valuesync alerts schedule --connection acme-sf")
@@ -91,5 +103,8 @@ def schedule(
     if json_output:
         emit_json(job.to_json())
         return
-    out.print(f"[green]scheduled[/] {job.id}: digest of {job.connection} {job.trigger}, "
-              f"next {job.next_run}", highlight=False)  # fmt: skip
+    out.print(
+        f"[green]scheduled[/] {job.id}: digest of {job.connection} {job.trigger}, "
+        f"next {job.next_run}",
+        highlight=False,
+    )
