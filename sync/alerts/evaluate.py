@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from connectors.base import TaskSpec
 from mappings.alerts import AlertsConfig, QuadrantMigration, RecordCount
 from mappings.project import LoadedProject
 from sync.alerts import messages
@@ -168,12 +169,15 @@ def migration_alerts(
     run_id: int,
     env: Mapping[str, str],
 ) -> None:
-    """Per migration trigger: a notice per owner, and a CRM task per moved account."""
+    """Per migration trigger: a notice per owner, and a CRM task per moved account; tasks
+    the CRM failed to create earlier are retried even when nothing moved this time."""
     rules = [t for t in config.triggers if isinstance(t, QuadrantMigration)]
+    crm_on = any(config.crm_channels(r.channels, name) for r in rules)
     baseline = baseline_run(state, name, run_id) if rules else None
-    if baseline is None:
-        return
+    specs: list[TaskSpec] = []
     for rule in rules:
+        if baseline is None:
+            break
         moved = movers(state, name, baseline, run_id, rule)
         if moved.empty:
             continue
@@ -192,7 +196,8 @@ def migration_alerts(
                 channels=config.channels_for(rule.channels),
             )
         for channel in config.crm_channels(rule.channels, name):
-            specs = migration_tasks(
+            specs += migration_tasks(
                 name, moved, baseline, due_in_days=channel.due_in_days, severity=rule.severity
             )
-            create_once(store, name, specs, connector_factory(project, name, env), run_id)
+    if crm_on and (specs or store.tasks(name, "failed")):
+        create_once(store, name, specs, connector_factory(project, name, env), run_id)

@@ -99,6 +99,7 @@ def create_once(
     run_id: int | None,
 ) -> TaskResult:
     """Create the tasks whose keys are new (plus earlier failures); never raises."""
+    specs = list({t.external_key: t for t in specs}.values())  # one per key
     rows = [
         {
             "external_key": t.external_key,

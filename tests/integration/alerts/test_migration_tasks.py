@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import yaml
 
 from sync.alerts import after_run
 from sync.state.alerts import AlertStore
@@ -104,3 +105,61 @@ def test_twenty_accounts_leaving_core_get_twenty_tasks_once(
         state.close()
     assert len(recorded) == 20 and {r["status"] for r in recorded} == {"created"}
     assert {r["run_id"] for r in recorded} == {second.run_id}
+
+
+def _move_core(site: Site, n: int, to: str = "Fix or Reprice") -> list[str]:
+    """Run once, then override `n` Core accounts to `to`; their ids."""
+    first = site.run()
+    state = site.state()
+    try:
+        scores = state.scores(int(first.run_id), "accounts")
+    finally:
+        state.close()
+    core = sorted(scores.loc[scores["quadrant"].astype(str) == "Core", "account_id"].astype(str))
+    override = out_field(site, "accounts", "quadrant_override")
+    for account in core[:n]:
+        edit(site, "accounts", account, {override: to})
+    return core[:n]
+
+
+def test_tasks_switched_off_for_the_connection(
+    alert_site: Callable[..., Site], smtp: Smtp, receiver: Receiver
+) -> None:
+    site = alert_site("salesforce", [MIGRATION], accounts=300)
+    doc = yaml.safe_load(site.project_file.read_text())
+    doc["alerts"]["channels"]["owners"]["connections"] = []  # CRM tasks off for every connection
+    site.project_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    moved = _move_core(site, 3)
+    site.run()
+    assert crm_tasks(site) == []
+    mails = [m for m in smtp.box.messages if "moved quadrant" in m["Subject"]]
+    assert len(mails) == len({owners(site)[a] for a in moved})  # the e-mail still goes out
+
+
+@pytest.mark.slow
+def test_tasks_the_crm_failed_to_create_are_created_on_the_next_run(
+    alert_site: Callable[..., Site], smtp: Smtp, receiver: Receiver
+) -> None:
+    site = alert_site("hubspot", [MIGRATION], accounts=300)
+    moved = _move_core(site, 3)
+    # HubSpot answers 500 to every attempt of the shared retry policy: the CRM is down
+    site.server.faults.inject("500", times=6, path="/tasks/batch/create")
+    assert site.run().status == "succeeded"  # the tasks failing does not fail the run
+    assert crm_tasks(site) == []
+    shown = vs_status(site)
+    assert shown["failed_tasks"] == 3
+    site.run()  # nothing moved since, but the 3 failed tasks are retried
+    assert sorted(t["account"] for t in crm_tasks(site)) == moved
+    assert vs_status(site)["failed_tasks"] == 0
+    site.run()
+    assert len(crm_tasks(site)) == 3
+
+
+def vs_status(site: Site) -> dict[str, Any]:
+    from sync.alerts.status import alert_status
+
+    state = site.state()
+    try:
+        return alert_status(state, "sb")
+    finally:
+        state.close()
