@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
@@ -125,6 +125,32 @@ class ProvisionResult:
     unchanged: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class TaskSpec:
+    """A to-do for an account's owner in the CRM (Salesforce Task, HubSpot task).
+
+    `external_key` names it for good: it is written into the task's description, and the
+    orchestrator records it so that a rerun never creates the same task again.
+    """
+
+    external_key: str
+    account_id: str
+    owner_id: str | None
+    subject: str
+    body: str
+    due: date
+    priority: Literal["high", "normal", "low"] = "normal"
+
+
+@dataclass
+class TaskResult:
+    """What `create_tasks` did: external key -> CRM task id, or -> the CRM's error."""
+
+    created: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    calls: int = 0
+
+
 class CrmConnector(Protocol):
     """Everything the pipeline needs from a CRM, and all it knows of one.
 
@@ -204,3 +230,8 @@ class CrmConnector(Protocol):
     def push(self, obj: str, changes: pd.DataFrame) -> WriteResult: ...
 
     def provision(self, obj: str, fields: Sequence[FieldSpec]) -> ProvisionResult: ...
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> TaskResult:
+        """Create tasks on accounts for their owners, in the largest batches the API allows;
+        a task the CRM refuses is reported in `failed`, never raised."""
+        ...

@@ -26,6 +26,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mappings import DEFAULT_FILE
+from mappings.alerts import AlertsConfig
 from mappings.hubspot_connection import HubSpotConnection
 from mappings.salesforce_connection import SalesforceConnection
 from mappings.yamlfile import load_model
@@ -120,6 +121,8 @@ class Project(_Strict):
     version: Literal[1] = 1
     state: StateConfig = Field(default_factory=StateConfig)
     connections: dict[str, Connection]
+    alerts: AlertsConfig | None = None
+    """Channels, triggers and the value review digest (mappings/alerts.py)."""
 
     @field_validator("connections")
     @classmethod

@@ -268,7 +268,8 @@ class Schedules:
 def next_run(url: str, connection: str) -> datetime | None:
     """When the connection runs next according to the stored jobs (None: not scheduled)."""
     with Schedules(url) as s:
-        times = [j.next_run for j in s.list() if j.connection == connection and j.next_run]
+        runs = [j for j in s.list() if "-digest-" not in j.id]  # the alerts digest is no run
+        times = [j.next_run for j in runs if j.connection == connection and j.next_run]
     return min(times) if times else None
 
 
@@ -281,7 +282,7 @@ def run_due(url: str, now: datetime | None = None) -> list[dict[str, Any]]:
         for job in s.scheduler.get_jobs():
             if job.next_run_time is None or job.next_run_time > now:
                 continue
-            results.append(run_connection(*job.args))
+            results.append(job.func(*job.args))  # a run, or another job (the alerts digest)
             nxt = job.trigger.get_next_fire_time(job.next_run_time, datetime.now(UTC))
             if nxt is None:
                 s.scheduler.remove_job(job.id)

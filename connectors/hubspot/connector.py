@@ -27,7 +27,16 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from connectors.base import Cursor, FieldSpec, ObjectSchema, Page, ProvisionResult, WriteResult
+from connectors.base import (
+    Cursor,
+    FieldSpec,
+    ObjectSchema,
+    Page,
+    ProvisionResult,
+    TaskResult,
+    TaskSpec,
+    WriteResult,
+)
 from connectors.hubspot.client import HubSpotApi
 from connectors.hubspot.frames import ASSOCIATED_ACCOUNT, checked_frame, to_frame
 from connectors.hubspot.limits import PortalLimiter, limiter_for, portal_key
@@ -49,6 +58,7 @@ from connectors.hubspot.schema import (
     to_schema,
     unmapped_values,
 )
+from connectors.hubspot.tasks import create_tasks
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from mappings.canonical import TABLES
 from mappings.crm import CrmMapping, ObjectMapping, OutputMapping
@@ -339,6 +349,10 @@ class HubSpotConnector:
     def provision(self, obj: str, fields: Sequence[FieldSpec]) -> ProvisionResult:
         """Create the valuesync group and output properties; add missing options."""
         return Provisioner(self.api, self._object_type(obj)).provision(fields)
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> TaskResult:
+        """Tasks associated with companies and assigned to their owners, 100 per call."""
+        return create_tasks(self.api, tasks)
 
     # -- names -------------------------------------------------------------------------
     def _table(self, obj: str) -> tuple[str, ObjectMapping]:

@@ -26,7 +26,16 @@ from typing import ClassVar
 
 import pandas as pd
 
-from connectors.base import Cursor, FieldSpec, ObjectSchema, Page, ProvisionResult, WriteResult
+from connectors.base import (
+    Cursor,
+    FieldSpec,
+    ObjectSchema,
+    Page,
+    ProvisionResult,
+    TaskResult,
+    TaskSpec,
+    WriteResult,
+)
 from connectors.finance.rates import rates_from_salesforce
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.salesforce.client import SalesforceApi
@@ -39,6 +48,7 @@ from connectors.salesforce.schema import (
     schema_from_describe,
     unmapped_values,
 )
+from connectors.salesforce.tasks import create_tasks
 from mappings.crm import CrmMapping, load_crm_mapping, shipped_mapping
 from mappings.errors import ConfigError, ConfigProblem, FatalApiError
 from mappings.salesforce_connection import (
@@ -283,3 +293,7 @@ class SalesforceConnector:
     ) -> list[FieldSpec]:
         """The FieldSpecs of the mapping's outputs for `table` (accounts / opportunities)."""
         return output_field_specs(self.mapping, table, required_labels)
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> TaskResult:
+        """Tasks on accounts (WhatId) for their owners (OwnerId), 200 per Collections call."""
+        return create_tasks(self.api, tasks)

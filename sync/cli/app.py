@@ -52,6 +52,7 @@ app.add_typer(sandbox_app, name="sandbox")
 
 def _register() -> None:
     from sync.cli import (
+        alerts,
         check,
         demo,
         fields,
@@ -81,6 +82,7 @@ def _register() -> None:
     app.add_typer(schedule.scheduler_app, name="scheduler")
     app.command("score")(score.score)
     app.command("report", epilog=getattr(report, "EPILOG", None))(report.report)
+    app.add_typer(alerts.app, name="alerts")
 
 
 def main() -> None:

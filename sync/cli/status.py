@@ -67,6 +67,7 @@ def _connection_status(
     state: Any, url: str, name: str, lock: dict[str, Any] | None
 ) -> dict[str, Any]:
     from sync import scheduler
+    from sync.alerts.status import alert_status
 
     runs = state.runs(connection=name, limit=1)
     last = runs[0] if runs else None
@@ -86,10 +87,12 @@ def _connection_status(
         },
         "lock": lock,
         "next_run": _iso(nxt),
+        "alerts": alert_status(state, name),
     }
 
 
 def _text(row: dict[str, Any]) -> str:
+    from sync.alerts.status import alert_lines
     from sync.cli.render import run_totals, status_text
 
     lines = [f"[bold]{row['connection']}[/]"]
@@ -117,6 +120,7 @@ def _text(row: dict[str, Any]) -> str:
             f"until {lock['expires_at']}"
         )
     lines.append(f"  next run:  {row['next_run'] or 'not scheduled (valuesync schedule add)'}")
+    lines += alert_lines(row["alerts"])
     return "\n".join(lines)
 
 

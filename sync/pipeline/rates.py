@@ -26,8 +26,8 @@ def no_rates(setup: Setup) -> ConfigProblem:
         str(setup.finance_path or "finance.yaml"),
         "rates.kind",
         f"rates.kind is crm, but the {setup.crm} connection has no exchange rates valuesync "
-        "can read (Salesforce: a multi-currency org's CurrencyType; HubSpot: not supported); "
-        "use rates.kind: file with a CSV currency,rate[,date]",
+        "can read (a single-currency org, or a CRM whose API offers none); use rates.kind: "
+        "file with a CSV currency,corporate_per_unit[,date]",
     )
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 from connectors.base import ProvisionResult
 from mappings.errors import ConfigError, ConfigProblem
 from mappings.project import LoadedProject
+from sync.alerts import after_run
 from sync.pipeline import checks, quarantine
 from sync.pipeline.compute import compute_run, load_finance_for
 from sync.pipeline.diff import computed_frame, diff_all
@@ -60,8 +61,11 @@ def run(
     """One sync run of a connection (the only one when `connection` is None)."""
     if dry_run:
         return plan(project, connection, as_of=as_of, progress=progress, env=env)
-    return _execute(project, connection, write=True, as_of=as_of, full=full,
-                    progress=progress or NoProgress(), env=env)  # fmt: skip
+    try:
+        return _execute(project, connection, write=True, as_of=as_of, full=full,
+                        progress=progress or NoProgress(), env=env)  # fmt: skip
+    finally:
+        after_run(project, connection, env)  # alerts; never raises (sync/alerts/)
 
 
 def plan(

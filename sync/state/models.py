@@ -186,6 +186,8 @@ class ScoreFrameRow(SQLModel, table=True):
     digest: str = Field(max_length=64)
 
 
+from sync.state import alert_models as _alert_models  # noqa: E402 (version 9 tables)
+
 TABLES = (
     SchemaVersion,
     RunRow,
@@ -201,4 +203,5 @@ TABLES = (
     MarkRow,
     ScoreBlobRow,
     ScoreFrameRow,
+    *_alert_models.ALERT_TABLES,
 )

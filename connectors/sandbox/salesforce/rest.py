@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from connectors.sandbox.salesforce.creates import collections_create
 from connectors.sandbox.salesforce.org import API_VERSION, SalesforceOrg, sf_value
 from connectors.sandbox.salesforce.schema import (
     OBJECT_LABELS,
@@ -346,6 +347,7 @@ def routes(org: SalesforceOrg) -> list[BaseRoute]:
         (f"{DATA}/limits", limits, ["GET"]),
         (f"{DATA}/sobjects", global_describe, ["GET"]),
         (f"{DATA}/composite/sobjects", collections_update, ["PATCH"]),
+        (f"{DATA}/composite/sobjects", collections_create, ["POST"]),
         (f"{DATA}/sobjects/FieldPermissions", create_field_permissions, ["POST"]),
         (f"{DATA}/sobjects/{{sobject}}/describe", describe, ["GET"]),
         (f"{DATA}/sobjects/{{sobject}}", sobject_info, ["GET"]),

@@ -68,6 +68,7 @@ OBJECT_LABELS: dict[str, tuple[str, str]] = {
     "User": ("User", "Users"),
     "PermissionSet": ("Permission Set", "Permission Sets"),
     "FieldPermissions": ("Field Permissions", "Field Permissions"),
+    "Task": ("Task", "Tasks"),
 }
 """sObject -> (label, labelPlural) for describe."""
 
@@ -235,6 +236,24 @@ def dated_rate_fields() -> list[FieldDef]:
 RATES = {"EUR": 1.0, "USD": 1.087, "GBP": 0.855}
 """A multi-currency org: EUR corporate; 1 EUR = rate units of each currency (CurrencyType)."""
 
+TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
+TASK_PRIORITIES = ("High", "Normal", "Low")
+
+
+def task_fields() -> list[FieldDef]:
+    """An activity: WhatId is polymorphic (Account, Opportunity, ...), OwnerId the assignee."""
+    return [
+        *system_fields(owned=True, named=False),
+        _f("Subject", "combobox", "Subject", length=255),
+        _f("Description", "textarea", "Description", length=32000),
+        _f("WhatId", "reference", "Related To ID", reference_to=("Account", "Opportunity"),
+           extra={"relationshipName": "What"}),
+        _f("ActivityDate", "date", "Due Date Only"),
+        _pick("Status", TASK_STATUSES, "Status"),
+        _pick("Priority", TASK_PRIORITIES, "Priority"),
+    ]  # fmt: skip
+
+
 TABLES: dict[str, tuple[str, Any]] = {
     "Account": ("001", account_fields),
     "Opportunity": ("006", opportunity_fields),
@@ -245,6 +264,7 @@ TABLES: dict[str, tuple[str, Any]] = {
     "FieldPermissions": ("01k", field_permissions_fields),
     "CurrencyType": ("02y", currency_type_fields),
     "DatedConversionRate": ("04w", dated_rate_fields),
+    "Task": ("00T", task_fields),
 }
 """sObject -> (key prefix, field factory)."""
 
