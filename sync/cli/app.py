@@ -73,6 +73,7 @@ def _register() -> None:
         schedule,
         score,
         status,
+        ui,
     )
 
     sandbox_app.command("serve")(sandbox.serve)
@@ -89,6 +90,7 @@ def _register() -> None:
     app.add_typer(schedule.scheduler_app, name="scheduler")
     app.command("score")(score.score)
     app.command("report", epilog=getattr(report, "EPILOG", None))(report.report)
+    app.command("ui", epilog=ui.EPILOG)(ui.ui)
 
 
 def exit_code_for(exc: ValuesyncError) -> int:

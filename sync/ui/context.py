@@ -1,0 +1,146 @@
+"""What every page of the console shares: the project file, the state database, the jobs,
+and the last run's scores of each connection held in memory.
+
+The project file and the files it names are read again on every request, so an edit made
+with a text editor (or by another console) shows at once. The state database is opened once.
+The scores snapshot is the last run's stored engine rows and features, scored again with
+the model file as it is now (the per-criterion points are not stored), and is rebuilt when
+a newer run stored scores or the model file changed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mappings.errors import ConfigError, ConfigProblem
+from mappings.project import LoadedProject, load_project
+from sync.pipeline.setup import Setup, load_setup
+from sync.ui.jobs import Jobs
+from value_engine.accounts import Scored, score_accounts
+from value_engine.model import ValueModel
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The last run with stored scores, and the scores again with the current model."""
+
+    run_id: int
+    accounts: pd.DataFrame
+    """The stored engine rows (quadrant, scores, rule fields, reason as written)."""
+    features: pd.DataFrame | None
+    scored: Scored | None
+    model: ValueModel
+    positions: pd.Series
+    """account_id -> row position in `accounts`."""
+    feature_positions: pd.Series | None
+    names: pd.DataFrame
+    """account_id, name, domain as the mirror holds them (what search looks at)."""
+
+
+@dataclass
+class Console:
+    """The console's shared state (one per server)."""
+
+    project_path: Path
+    default_connection: str | None = None
+    as_of: date | None = None
+    """The scoring date of plans and runs started here (None: the pipeline's default)."""
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    jobs: Jobs = field(default_factory=Jobs)
+    _state: Any = None
+    _snapshots: dict[str, tuple[tuple[int, float], Snapshot]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def project(self) -> LoadedProject:
+        if not self.project_path.is_file():
+            raise ConfigError([ConfigProblem(str(self.project_path), "",
+                                             "the project file is gone; start the console "
+                                             "with --project PATH")])  # fmt: skip
+        return load_project(self.project_path)
+
+    def names(self) -> list[str]:
+        project = self.project()
+        if self.default_connection:
+            return [project.connection(self.default_connection)[0]]
+        return list(project.project.connections)
+
+    def setup(self, name: str) -> Setup:
+        return load_setup(self.project(), self.known(name))
+
+    def known(self, name: str) -> str:
+        """`name` when the project defines it, else a ConfigError listing the connections."""
+        names = self.names()
+        if name not in names:
+            raise ConfigError([ConfigProblem(str(self.project_path), "connections",
+                                             f"no connection '{name}'; the project has "
+                                             f"{', '.join(names)}")])  # fmt: skip
+        return name
+
+    def state(self) -> Any:
+        with self._lock:
+            if self._state is None:
+                from sync.pipeline.session import open_state
+
+                self._state = open_state(self.project(), self.env)
+            return self._state
+
+    def close(self) -> None:
+        if self._state is not None:
+            self._state.close()
+            self._state = None
+
+    def snapshot(self, name: str) -> Snapshot | None:
+        """The last run's scores of a connection (None: no run stored scores yet)."""
+        setup = self.setup(name)
+        state = self.state()
+        run_id = last_scored_run(state, name)
+        if run_id is None:
+            return None
+        key = (run_id, setup.model_path.stat().st_mtime)
+        cached = self._snapshots.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        snap = build_snapshot(state, run_id, setup.model, name)
+        self._snapshots[name] = (key, snap)
+        return snap
+
+
+def last_scored_run(state: Any, name: str) -> int | None:
+    """The newest run of the connection that stored account scores."""
+    for run in state.runs(connection=name, limit=20):
+        if state.has_scores(run["id"], "accounts"):
+            return int(run["id"])
+    return None
+
+
+def build_snapshot(state: Any, run_id: int, model: ValueModel, name: str) -> Snapshot:
+    """Stored rows and features of a run, scored with `model`, and the accounts' names."""
+    accounts = state.scores(run_id, "accounts").reset_index(drop=True)
+    positions = pd.Series(range(len(accounts)), index=accounts["account_id"].astype(str))
+    features = state.scores(run_id, "features") if state.has_scores(run_id, "features") else None
+    scored = feature_positions = None
+    if features is not None and len(features):
+        features = features.reset_index(drop=True)
+        scored = score_accounts(features, model)
+        feature_positions = pd.Series(
+            range(len(features)), index=features["account_id"].astype(str)
+        )
+    mirror = state.mirror_frame(name, "accounts")
+    columns = [c for c in ("account_id", "name", "domain") if c in mirror.columns]
+    names = mirror[columns].copy()
+    names["account_id"] = names["account_id"].astype(str)
+    for column in ("name", "domain"):
+        if column not in names:
+            names[column] = ""
+        names[column] = names[column].fillna("").astype(str)
+    names["key"] = (names["name"] + " " + names["domain"] + " " + names["account_id"]).str.lower()
+    return Snapshot(run_id, accounts, features, scored, model, positions, feature_positions,
+                    names.reset_index(drop=True))  # fmt: skip
