@@ -227,6 +227,23 @@ def _v7_drop_mirror_modified_index(conn: Connection) -> None:
     conn.execute(sa.text("DROP INDEX IF EXISTS ix_vs_mirror_modified"))
 
 
+def _v10_config_changes(conn: Connection) -> None:
+    """Every change the console saves to a project file: who, when, which file, the diff."""
+    md = sa.MetaData()
+    sa.Table(
+        "vs_config_changes",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("who", sa.String(200), nullable=False),
+        sa.Column("connection", sa.String(100), nullable=False),
+        sa.Column("file", sa.String(1000), nullable=False),
+        sa.Column("diff", sa.Text, nullable=False),
+        sa.Index("ix_vs_config_changes_connection", "connection", "id"),
+    )
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -239,6 +256,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "mirror write versions (incremental mirror snapshots)", _v5_mirror_versions),
     Migration(6, "per-run scores as shared Parquet blobs", _v6_score_blobs),
     Migration(7, "drop the unused mirror modified-stamp index", _v7_drop_mirror_modified_index),
+    Migration(10, "project file changes saved by the console (who, when, diff)", _v10_config_changes),
 )
 LATEST = MIGRATIONS[-1].version
 
