@@ -107,12 +107,12 @@ def moves(before: pd.Series, after: pd.Series, labels: list[str]) -> pd.DataFram
 
 def quadrant_summary(quadrant: pd.Series, revenue: pd.Series, value: pd.Series,
                      labels: list[str]) -> pd.DataFrame:  # fmt: skip
-    """Per quadrant: accounts, share of accounts, revenue (12 months), mean value score."""
+    """Per quadrant: accounts, share of accounts, revenue (12 months), value (summed)."""
     frame = pd.DataFrame({"quadrant": pd.Categorical(quadrant.astype(str), categories=labels),
                           "revenue": revenue.to_numpy(), "value": value.to_numpy()})  # fmt: skip
     grouped = frame.groupby("quadrant", observed=False)
     out = grouped.agg(accounts=("revenue", "size"), revenue=("revenue", "sum"),
-                      value=("value", "mean"))  # fmt: skip
+                      value=("value", "sum"))  # fmt: skip
     total = max(int(out["accounts"].sum()), 1)
     out["share"] = out["accounts"] / total
     return out.reset_index()

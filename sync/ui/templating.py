@@ -33,6 +33,7 @@ def _pct(value: Any) -> str:
 
 TEMPLATES.env.filters["num"] = _num
 TEMPLATES.env.filters["pct"] = _pct
+TEMPLATES.env.filters["slot"] = lambda key: "err-" + "".join(c if c.isalnum() else "-" for c in key)
 TEMPLATES.env.filters["money"] = lambda v, cur="EUR": "–" if v is None else money(float(v), cur)
 
 
