@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mappings.errors import ConfigError, ValuesyncError
-from sync.ui import connections, explain, mapping_page, model_page, runs_page
+from sync.ui import connections, explain, mapping_page, model_page, report_page, runs_page
 from sync.ui.context import Console
 from sync.ui.security import AUTH_COOKIE, AuthMiddleware, login_cookie
 from sync.ui.templating import HERE, render
@@ -63,6 +63,7 @@ def routes() -> list[Route | Mount]:
         *mapping_page.routes(),
         *model_page.routes(),
         *runs_page.routes(),
+        *report_page.routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
 

@@ -1,24 +1,50 @@
-"""Console fixtures: a seeded sandbox CRM and project (the pipeline's fixtures), and the
-console application over it, driven with Starlette's TestClient."""
+"""Console fixtures: a seeded sandbox CRM and project (the pipeline's fixtures) with its own
+copy of the mapping (the console writes to it), and the console application over it,
+driven with Starlette's TestClient."""
 
 from __future__ import annotations
 
+import re
+from html import unescape
+import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import yaml
 from starlette.testclient import TestClient
 
+from mappings.crm import shipped_mapping
 from sync.ui.app import build_app
 from sync.ui.context import Console
-from tests.integration.pipeline.conftest import AS_OF, Site, make_site  # noqa: F401
+from tests.integration.pipeline.conftest import AS_OF, Site, make_site
 
-__all__ = ["make_site"]
+__all__ = ["make_site", "own_mapping"]
+
+
+def own_mapping(site: Site) -> Site:
+    """Point the project at a copy of the shipped mapping inside the project folder."""
+    copy = site.folder / f"{site.crm}.yaml"
+    shutil.copy(shipped_mapping(site.crm), copy)
+    project = yaml.safe_load(site.project_file.read_text())
+    project["connections"]["sb"]["mapping"] = copy.name
+    site.project_file.write_text(yaml.safe_dump(project, sort_keys=False))
+    return site
+
+
+@pytest.fixture
+def ui_site(make_site: Callable[..., Site]) -> Callable[..., Site]:
+    """Factory: a provisioned sandbox site whose project has its own mapping file."""
+
+    def factory(crm: str = "salesforce", accounts: int = 80, **kw: Any) -> Site:
+        return own_mapping(make_site(crm, accounts=accounts, **kw))
+
+    return factory
 
 
 @pytest.fixture
 def make_client() -> Iterator[Callable[..., TestClient]]:
-    """Factory: `make_client(site, token=None)` -> a TestClient with the CSRF cookie set."""
+    """Factory: `make_client(site, token=None)` -> a TestClient over the console."""
     made: list[tuple[TestClient, Console]] = []
 
     def factory(site: Site, token: str | None = None, **kw: Any) -> TestClient:
@@ -30,6 +56,8 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
 
     yield factory
     for client, console in made:
+        for job in list(console.jobs._jobs.values()):
+            console.jobs.wait(job.id, 120)
         client.__exit__(None, None, None)
         console.close()
 
@@ -41,9 +69,20 @@ def csrf(client: TestClient) -> dict[str, str]:
     return {"X-CSRF-Token": client.cookies["vs_csrf"]}
 
 
+def form_of(page: str, **fields: str) -> dict[str, str]:
+    """The hidden fields of a page's form (digest, CSRF) plus `fields`."""
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page))
+    return {**hidden, **fields}
+
+
 def wait_job(client: TestClient, timeout: float = 120.0) -> Any:
     """Wait for the console's latest job to end; returns it."""
-    console = client.app.state.console  # type: ignore[attr-defined]
-    jobs = console.jobs
+    jobs = client.app.state.console.jobs  # type: ignore[attr-defined]
     job = max(jobs._jobs.values(), key=lambda j: j.id)
     return jobs.wait(job.id, timeout)
+
+
+def text_of(page: str) -> str:
+    """The visible text of a page, whitespace collapsed (scripts dropped)."""
+    page = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", page)).split())
