@@ -166,6 +166,21 @@ def type_problems(setup: Setup, mapping: CrmMapping, schemas: dict[str, Any],
     return problems
 
 
+def code_problems(mapping: CrmMapping, file: str) -> list[ConfigProblem]:
+    """A picklist value mapped to a code its canonical column does not allow."""
+    problems = []
+    for table, om in mapping.objects.items():
+        for column, values in (om.values if om is not None else {}).items():
+            col = _column(table, column)
+            allowed = col.choices if col is not None else ()
+            for crm_value, code in values.items():
+                if allowed and code not in allowed:
+                    problems.append(ConfigProblem(
+                        file, f"objects.{table}.values.{column}.{crm_value}",
+                        f"'{code}' is not a {column} code; use one of {', '.join(allowed)}"))  # fmt: skip
+    return problems
+
+
 def validate(console: Any, setup: Setup, text: str) -> list[ConfigProblem]:
     """Every problem of the edited mapping, by the validators `check` uses, with the file's
     real name; [] when it may be saved."""
@@ -181,6 +196,7 @@ def validate(console: Any, setup: Setup, text: str) -> list[ConfigProblem]:
         connector = build_connector(edited, console.env)
         problems += connector.check_mapping(mapping, tmp, edited.labels())
         problems += type_problems(setup, mapping, describe_all(edited, connector), str(tmp))
+        problems += code_problems(mapping, str(tmp))
         # Output fields not yet created are what the Provision button is for, not a reason
         # to refuse a saved input mapping.
         problems = [p for p in problems if "fields provision" not in p.message]

@@ -15,6 +15,7 @@ import yaml
 from starlette.testclient import TestClient
 
 from mappings.crm import shipped_mapping
+from sync.pipeline.model_file import SHIPPED_VALUE_MODEL
 from sync.ui.app import build_app
 from sync.ui.context import Console
 from tests.integration.pipeline.conftest import AS_OF, Site, make_site
@@ -23,7 +24,11 @@ __all__ = ["make_site", "own_mapping"]
 
 
 def own_mapping(site: Site) -> Site:
-    """Point the project at a copy of the shipped mapping inside the project folder."""
+    """Point the project at a copy of the shipped mapping inside the project folder, and use
+    the shipped value model as written (comments, flow style) with the sample's rates."""
+    model = SHIPPED_VALUE_MODEL.read_text().replace("rates: {}", "rates: {USD: 0.92, GBP: 1.17}")
+    assert "USD: 0.92" in model
+    (site.folder / "value_model.yaml").write_text(model)
     copy = site.folder / f"{site.crm}.yaml"
     shutil.copy(shipped_mapping(site.crm), copy)
     project = yaml.safe_load(site.project_file.read_text())
