@@ -7,8 +7,20 @@ HubSpot property types: https://developers.hubspot.com/docs/api/crm/properties
 
 from __future__ import annotations
 
-_TEXT_SF = frozenset({"id", "string", "reference", "picklist", "textarea", "url", "email",
-                      "phone", "combobox", "multipicklist"})  # fmt: skip
+_TEXT_SF = frozenset(
+    {
+        "id",
+        "string",
+        "reference",
+        "picklist",
+        "textarea",
+        "url",
+        "email",
+        "phone",
+        "combobox",
+        "multipicklist",
+    }
+)
 _NUMBER_SF = frozenset({"double", "currency", "int", "percent", "long"})
 READS: dict[str, dict[str, frozenset[str]]] = {
     "salesforce": {

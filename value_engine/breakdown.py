@@ -63,7 +63,9 @@ def criteria_lines(scored: Scored, row: int) -> list[CriterionLine]:
     return lines
 
 
-def fired_rules(account: pd.DataFrame, model: ValueModel, target: str = "accounts") -> list[RuleLine]:
+def fired_rules(
+    account: pd.DataFrame, model: ValueModel, target: str = "accounts"
+) -> list[RuleLine]:
     """For a one-row frame of stored engine output, the first matching rule per rule set."""
     lines = []
     for ruleset in model.rules:
@@ -105,14 +107,21 @@ def moves(before: pd.Series, after: pd.Series, labels: list[str]) -> pd.DataFram
     return table
 
 
-def quadrant_summary(quadrant: pd.Series, revenue: pd.Series, value: pd.Series,
-                     labels: list[str]) -> pd.DataFrame:  # fmt: skip
+def quadrant_summary(
+    quadrant: pd.Series, revenue: pd.Series, value: pd.Series, labels: list[str]
+) -> pd.DataFrame:
     """Per quadrant: accounts, share of accounts, revenue (12 months), value (summed)."""
-    frame = pd.DataFrame({"quadrant": pd.Categorical(quadrant.astype(str), categories=labels),
-                          "revenue": revenue.to_numpy(), "value": value.to_numpy()})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "quadrant": pd.Categorical(quadrant.astype(str), categories=labels),
+            "revenue": revenue.to_numpy(),
+            "value": value.to_numpy(),
+        }
+    )
     grouped = frame.groupby("quadrant", observed=False)
-    out = grouped.agg(accounts=("revenue", "size"), revenue=("revenue", "sum"),
-                      value=("value", "sum"))  # fmt: skip
+    out = grouped.agg(
+        accounts=("revenue", "size"), revenue=("revenue", "sum"), value=("value", "sum")
+    )
     total = max(int(out["accounts"].sum()), 1)
     out["share"] = out["accounts"] / total
     return out.reset_index()
@@ -120,7 +129,7 @@ def quadrant_summary(quadrant: pd.Series, revenue: pd.Series, value: pd.Series,
 
 def _isna(v: object) -> bool:
     try:
-        return bool(pd.isna(v))  # type: ignore[arg-type]
+        return bool(pd.isna(v))  # type: ignore[arg-type,unused-ignore]
     except (TypeError, ValueError):
         return False
 

@@ -23,8 +23,13 @@ T_CONFIG_CHANGES = sa.Table(
 
 def record_config_change(state: Any, who: str, connection: str, file: str, diff: str) -> int:
     """Store one saved change; returns its id."""
-    row = {"at": datetime.now(UTC), "who": who[:200], "connection": connection,
-           "file": file[:1000], "diff": diff}  # fmt: skip
+    row = {
+        "at": datetime.now(UTC),
+        "who": who[:200],
+        "connection": connection,
+        "file": file[:1000],
+        "diff": diff,
+    }
     with state.transaction() as conn:
         result = conn.execute(sa.insert(T_CONFIG_CHANGES).values(**row))
         return int(result.inserted_primary_key[0])

@@ -256,7 +256,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "mirror write versions (incremental mirror snapshots)", _v5_mirror_versions),
     Migration(6, "per-run scores as shared Parquet blobs", _v6_score_blobs),
     Migration(7, "drop the unused mirror modified-stamp index", _v7_drop_mirror_modified_index),
-    Migration(10, "project file changes saved by the console (who, when, diff)", _v10_config_changes),
+    Migration(
+        10, "project file changes saved by the console (who, when, diff)", _v10_config_changes
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -61,8 +61,16 @@ async def connection(request: Request) -> Response:
         win = window(len(frame), page_of(request))
         rejected = frame.iloc[win["start"] : win["stop"]].to_dict("records")
         win["run_id"] = writing[0]["id"]
-    return render(request, "connection.html", name=name, row=row, runs=runs,
-                  rejected=rejected, win=win, job=console.jobs.latest(name))  # fmt: skip
+    return render(
+        request,
+        "connection.html",
+        name=name,
+        row=row,
+        runs=runs,
+        rejected=rejected,
+        win=win,
+        job=console.jobs.latest(name),
+    )
 
 
 def _work(console: Any, name: str, action: str, as_of: date | None) -> Any:
@@ -88,17 +96,35 @@ async def start(request: Request) -> Response:
     name = console.known(request.path_params["name"])
     action = request.path_params["action"]
     if action not in ACTIONS:
-        return render(request, "job.html", status=404, job=None, name=name,
-                      error=f"unknown action '{action}'; one of {', '.join(ACTIONS)}")  # fmt: skip
+        return render(
+            request,
+            "job.html",
+            status=404,
+            job=None,
+            name=name,
+            error=f"unknown action '{action}'; one of {', '.join(ACTIONS)}",
+        )
     form = await request.form()
     if action == "run" and form.get("confirm") != "yes":
-        return render(request, "job.html", status=400, job=None, name=name,
-                      error="a run writes to the CRM: confirm it first")  # fmt: skip
+        return render(
+            request,
+            "job.html",
+            status=400,
+            job=None,
+            name=name,
+            error="a run writes to the CRM: confirm it first",
+        )
     try:
         job = console.jobs.start(name, action, _work(console, name, action, console.as_of))
     except (StateError, ConfigError) as exc:
-        return render(request, "job.html", status=409, job=console.jobs.latest(name),
-                      name=name, error=str(exc))  # fmt: skip
+        return render(
+            request,
+            "job.html",
+            status=409,
+            job=console.jobs.latest(name),
+            name=name,
+            error=str(exc),
+        )
     return render(request, "job.html", job=job, name=name, error=None)
 
 
@@ -108,6 +134,12 @@ async def job(request: Request) -> Response:
     raw = request.path_params["job_id"]
     found = console.jobs.get(int(raw)) if str(raw).isdigit() else None
     if found is None:
-        return render(request, "job.html", status=404, job=None, name="",
-                      error="no such job (the console was restarted?)")  # fmt: skip
+        return render(
+            request,
+            "job.html",
+            status=404,
+            job=None,
+            name="",
+            error="no such job (the console was restarted?)",
+        )
     return render(request, "job.html", job=found, name=found.connection, error=None)

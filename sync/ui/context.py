@@ -61,9 +61,15 @@ class Console:
 
     def project(self) -> LoadedProject:
         if not self.project_path.is_file():
-            raise ConfigError([ConfigProblem(str(self.project_path), "",
-                                             "the project file is gone; start the console "
-                                             "with --project PATH")])  # fmt: skip
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        str(self.project_path),
+                        "",
+                        "the project file is gone; start the console with --project PATH",
+                    )
+                ]
+            )
         return load_project(self.project_path)
 
     def names(self) -> list[str]:
@@ -79,9 +85,15 @@ class Console:
         """`name` when the project defines it, else a ConfigError listing the connections."""
         names = self.names()
         if name not in names:
-            raise ConfigError([ConfigProblem(str(self.project_path), "connections",
-                                             f"no connection '{name}'; the project has "
-                                             f"{', '.join(names)}")])  # fmt: skip
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        str(self.project_path),
+                        "connections",
+                        f"no connection '{name}'; the project has {', '.join(names)}",
+                    )
+                ]
+            )
         return name
 
     def state(self) -> Any:
@@ -142,5 +154,13 @@ def build_snapshot(state: Any, run_id: int, model: ValueModel, name: str) -> Sna
             names[column] = ""
         names[column] = names[column].fillna("").astype(str)
     names["key"] = (names["name"] + " " + names["domain"] + " " + names["account_id"]).str.lower()
-    return Snapshot(run_id, accounts, features, scored, model, positions, feature_positions,
-                    names.reset_index(drop=True))  # fmt: skip
+    return Snapshot(
+        run_id,
+        accounts,
+        features,
+        scored,
+        model,
+        positions,
+        feature_positions,
+        names.reset_index(drop=True),
+    )

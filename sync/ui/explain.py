@@ -19,8 +19,17 @@ from connectors.links import record_url
 from sync.ui.templating import PAGE_SIZE, page_of, render, window
 from value_engine.breakdown import criteria_lines, fired_rules
 
-SHOWN = ("quadrant", "computed_quadrant", "value_score", "fit_score", "clv", "revenue_12m",
-         "margin_12m", "max_acquisition_cost", "predicted")  # fmt: skip
+SHOWN = (
+    "quadrant",
+    "computed_quadrant",
+    "value_score",
+    "fit_score",
+    "clv",
+    "revenue_12m",
+    "margin_12m",
+    "max_acquisition_cost",
+    "predicted",
+)
 
 
 async def search(request: Request) -> Response:
@@ -34,15 +43,33 @@ async def search(request: Request) -> Response:
         found = snap.names[snap.names["key"].str.contains(q.lower(), regex=False)]
         win = window(len(found), page_of(request), PAGE_SIZE)
         part = found.iloc[win["start"] : win["stop"]]
-        rows = snap.accounts.iloc[snap.positions.reindex(part["account_id"]).fillna(-1)
-                                  .astype(int).clip(lower=0).to_numpy()]  # fmt: skip
+        rows = snap.accounts.iloc[
+            snap.positions.reindex(part["account_id"])
+            .fillna(-1)
+            .astype(int)
+            .clip(lower=0)
+            .to_numpy()
+        ]
         hits = [
             {"account_id": a, "name": n, "domain": d, "quadrant": qd}
-            for a, n, d, qd in zip(part["account_id"], part["name"], part["domain"],
-                                   rows["quadrant"].astype(str), strict=True)  # fmt: skip
+            for a, n, d, qd in zip(
+                part["account_id"],
+                part["name"],
+                part["domain"],
+                rows["quadrant"].astype(str),
+                strict=True,
+            )
         ]
-    return render(request, "explain_search.html", name=name, snap=snap, q=q, hits=hits, win=win,
-                  extra=f"&q={q}")  # fmt: skip
+    return render(
+        request,
+        "explain_search.html",
+        name=name,
+        snap=snap,
+        q=q,
+        hits=hits,
+        win=win,
+        extra=f"&q={q}",
+    )
 
 
 async def account(request: Request) -> Response:
@@ -52,13 +79,26 @@ async def account(request: Request) -> Response:
     account_id = request.path_params["account_id"]
     snap = console.snapshot(name)
     if snap is None or account_id not in snap.positions.index:
-        return render(request, "explain_account.html", status=404, name=name, found=None,
-                      account_id=account_id)  # fmt: skip
+        return render(
+            request,
+            "explain_account.html",
+            status=404,
+            name=name,
+            found=None,
+            account_id=account_id,
+        )
     setup = console.setup(name)
     row = snap.accounts.iloc[[int(snap.positions[account_id])]].reset_index(drop=True)
-    return render(request, "explain_account.html", name=name, found=True, account_id=account_id,
-                  **details(snap, row, account_id), link=record_link(console, name, account_id),
-                  currency=setup.model.currency)  # fmt: skip
+    return render(
+        request,
+        "explain_account.html",
+        name=name,
+        found=True,
+        account_id=account_id,
+        **details(snap, row, account_id),
+        link=record_link(console, name, account_id),
+        currency=setup.model.currency,
+    )
 
 
 def details(snap: Any, row: pd.DataFrame, account_id: str) -> dict[str, Any]:

@@ -72,9 +72,11 @@ def set_path(tree: Any, path: Sequence[str], value: Any) -> None:
 
 def unified_diff(old: str, new: str, name: str) -> str:
     lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True),
-        fromfile=f"{name} (saved)", tofile=f"{name} (edited)",
-    )  # fmt: skip
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=f"{name} (saved)",
+        tofile=f"{name} (edited)",
+    )
     return "".join(lines)
 
 
@@ -83,10 +85,11 @@ def stale(path: Path, base_digest: str) -> ConfigProblem | None:
     if digest(path.read_text(encoding="utf-8")) == base_digest:
         return None
     return ConfigProblem(
-        str(path), "",
+        str(path),
+        "",
         "the file changed since this page was opened (saved from another console or an "
         "editor); nothing was saved: reload the page to see the current version",
-    )  # fmt: skip
+    )
 
 
 def candidate(path: Path, text: str) -> Path:

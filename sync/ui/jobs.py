@@ -109,8 +109,9 @@ class Jobs:
             self._next += 1
             self._jobs[job.id] = job
             self._latest[connection] = job.id
-        thread = threading.Thread(target=self._run, args=(job, work), daemon=True,
-                                  name=f"console-{kind}-{connection}")  # fmt: skip
+        thread = threading.Thread(
+            target=self._run, args=(job, work), daemon=True, name=f"console-{kind}-{connection}"
+        )
         thread.start()
         return job
 
@@ -127,8 +128,13 @@ class Jobs:
             job.status = "failed"
         finally:
             job.finished_at = datetime.now(UTC)
-            log.info("console %s of %s: %s in %.1f s", job.kind, job.connection, job.status,
-                     time.perf_counter() - start)  # fmt: skip
+            log.info(
+                "console %s of %s: %s in %.1f s",
+                job.kind,
+                job.connection,
+                job.status,
+                time.perf_counter() - start,
+            )
 
     def get(self, job_id: int) -> Job | None:
         return self._jobs.get(job_id)

@@ -59,22 +59,41 @@ def editor_rows(setup: Setup, schemas: dict[str, ObjectSchema | None]) -> list[d
             current = om.fields.get(col.name, "")
             choices = [f for f in fields if can_read(setup.crm, col.kind, f.type)]
             info = schema.get(current) if schema and current else None
-            columns.append({"name": col.name, "kind": col.kind, "current": current,
-                            "choices": choices, "known": info is not None or not current,
-                            "required": col.required})  # fmt: skip
+            columns.append(
+                {
+                    "name": col.name,
+                    "kind": col.kind,
+                    "current": current,
+                    "choices": choices,
+                    "known": info is not None or not current,
+                    "required": col.required,
+                }
+            )
         picklists = []
         for column, mapped in om.fields.items():
             info = schema.get(mapped) if schema else None
-            col = _column(table, column)
-            allowed = col.choices if col is not None else ()
+            canonical = _column(table, column)
+            allowed = canonical.choices if canonical is not None else ()
             if info is None or not info.picklist or (column not in om.values and not allowed):
                 continue
             given = dict(om.values.get(column, {}))
-            picklists.append({"column": column, "field": mapped, "allowed": allowed,
-                              "values": [{"crm": v, "code": given.get(v, "")}
-                                         for v in info.picklist]})  # fmt: skip
-        out.append({"table": table, "object": om.object, "schema": schema is not None,
-                    "columns": columns, "picklists": picklists})  # fmt: skip
+            picklists.append(
+                {
+                    "column": column,
+                    "field": mapped,
+                    "allowed": allowed,
+                    "values": [{"crm": v, "code": given.get(v, "")} for v in info.picklist],
+                }
+            )
+        out.append(
+            {
+                "table": table,
+                "object": om.object,
+                "schema": schema is not None,
+                "columns": columns,
+                "picklists": picklists,
+            }
+        )
     return out
 
 
@@ -82,7 +101,7 @@ def output_rows(setup: Setup, connector: Any) -> list[dict[str, Any]]:
     """Each output field with its provisioning state in the CRM."""
     rows = []
     for table in ("accounts", "opportunities"):
-        out = setup.mapping.outputs.get(table)  # type: ignore[call-overload]
+        out = setup.mapping.outputs.get(table)  # type: ignore[call-overload,unused-ignore]
         if out is None:
             continue
         try:
@@ -93,8 +112,16 @@ def output_rows(setup: Setup, connector: Any) -> list[dict[str, Any]]:
             info = schema.get(spec.name) if schema else None
             missing = [o for o in spec.options if info is not None and o not in info.picklist]
             state = "missing" if info is None else "lacks values" if missing else "provisioned"
-            rows.append({"table": table, "object": out.object, "field": spec.name,
-                         "kind": spec.kind, "state": state, "missing": missing})  # fmt: skip
+            rows.append(
+                {
+                    "table": table,
+                    "object": out.object,
+                    "field": spec.name,
+                    "kind": spec.kind,
+                    "state": state,
+                    "missing": missing,
+                }
+            )
     return rows
 
 
@@ -105,9 +132,17 @@ async def editor(request: Request) -> Response:
     return _page(request, console, name, problems=[], diff=None, saved=None)
 
 
-def _page(request: Request, console: Any, name: str, *, problems: list[ConfigProblem],
-          diff: str | None, saved: str | None, status: int = 200,
-          form: dict[str, str] | None = None) -> Response:  # fmt: skip
+def _page(
+    request: Request,
+    console: Any,
+    name: str,
+    *,
+    problems: list[ConfigProblem],
+    diff: str | None,
+    saved: str | None,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+) -> Response:
     setup = console.setup(name)
     text = setup.mapping_path.read_text(encoding="utf-8")
     connector = build_connector(setup, console.env)
@@ -124,11 +159,23 @@ def _page(request: Request, console: Any, name: str, *, problems: list[ConfigPro
             by_key.setdefault(p.key_path, []).append(p.message)
         else:
             general.append(p.message)
-    return render(request, "mapping.html", status=status, name=name, tables=tables,
-                  outputs=outputs, offline=offline, file=str(setup.mapping_path),
-                  base_digest=(form or {}).get("base_digest") or file_edit.digest(text),
-                  errors=by_key, general=general, diff=diff, saved=saved, form=form or {},
-                  crm=setup.crm)  # fmt: skip
+    return render(
+        request,
+        "mapping.html",
+        status=status,
+        name=name,
+        tables=tables,
+        outputs=outputs,
+        offline=offline,
+        file=str(setup.mapping_path),
+        base_digest=(form or {}).get("base_digest") or file_edit.digest(text),
+        errors=by_key,
+        general=general,
+        diff=diff,
+        saved=saved,
+        form=form or {},
+        crm=setup.crm,
+    )
 
 
 def apply_form(text: str, form: dict[str, str], setup: Setup) -> str:
@@ -147,8 +194,9 @@ def apply_form(text: str, form: dict[str, str], setup: Setup) -> str:
     return file_edit.dump_tree(tree)
 
 
-def type_problems(setup: Setup, mapping: CrmMapping, schemas: dict[str, Any],
-                  file: str) -> list[ConfigProblem]:  # fmt: skip
+def type_problems(
+    setup: Setup, mapping: CrmMapping, schemas: dict[str, Any], file: str
+) -> list[ConfigProblem]:
     """A mapped field whose type cannot feed its canonical column (e.g. text into a number)."""
     problems = []
     for table, om in mapping.objects.items():
@@ -158,11 +206,19 @@ def type_problems(setup: Setup, mapping: CrmMapping, schemas: dict[str, Any],
         for column, field in om.fields.items():
             info = schema.get(field)
             col = _column(table, column)
-            if info is not None and col is not None and not can_read(setup.crm, col.kind, info.type):
-                problems.append(ConfigProblem(
-                    file, f"objects.{table}.fields.{column}",
-                    f"'{field}' is a {info.type} field; {column} needs a {col.kind} value: "
-                    "pick a field of that type"))  # fmt: skip
+            if (
+                info is not None
+                and col is not None
+                and not can_read(setup.crm, col.kind, info.type)
+            ):
+                problems.append(
+                    ConfigProblem(
+                        file,
+                        f"objects.{table}.fields.{column}",
+                        f"'{field}' is a {info.type} field; {column} needs a {col.kind} value: "
+                        "pick a field of that type",
+                    )
+                )
     return problems
 
 
@@ -175,9 +231,13 @@ def code_problems(mapping: CrmMapping, file: str) -> list[ConfigProblem]:
             allowed = col.choices if col is not None else ()
             for crm_value, code in values.items():
                 if allowed and code not in allowed:
-                    problems.append(ConfigProblem(
-                        file, f"objects.{table}.values.{column}.{crm_value}",
-                        f"'{code}' is not a {column} code; use one of {', '.join(allowed)}"))  # fmt: skip
+                    problems.append(
+                        ConfigProblem(
+                            file,
+                            f"objects.{table}.values.{column}.{crm_value}",
+                            f"'{code}' is not a {column} code; use one of {', '.join(allowed)}",
+                        )
+                    )
     return problems
 
 
@@ -215,8 +275,9 @@ async def save(request: Request) -> Response:
     path = setup.mapping_path
     problem = file_edit.stale(path, form.get("base_digest", ""))
     if problem is not None:
-        return _page(request, console, name, problems=[problem], diff=None, saved=None,
-                     status=409, form=form)  # fmt: skip
+        return _page(
+            request, console, name, problems=[problem], diff=None, saved=None, status=409, form=form
+        )
     old = path.read_text(encoding="utf-8")
     new = apply_form(old, form, setup)
     diff = file_edit.unified_diff(old, new, path.name)
@@ -224,15 +285,22 @@ async def save(request: Request) -> Response:
         return _page(request, console, name, problems=[], diff="", saved=None, form=form)
     problems = validate(console, setup, new)
     if problems:
-        return _page(request, console, name, problems=problems, diff=diff, saved=None,
-                     status=422, form=form)  # fmt: skip
+        return _page(
+            request, console, name, problems=problems, diff=diff, saved=None, status=422, form=form
+        )
     if form.get("mode") != "save":
         return _page(request, console, name, problems=[], diff=diff, saved=None, form=form)
     previous = file_edit.write_atomically(path, new)
     who = f"{getpass.getuser()} (console, from {request.client.host if request.client else '?'})"
     record_config_change(console.state(), who, name, str(path), diff)
-    return _page(request, console, name, problems=[], diff=diff,
-                 saved=f"saved {path.name}; the previous version is {previous.name}")  # fmt: skip
+    return _page(
+        request,
+        console,
+        name,
+        problems=[],
+        diff=diff,
+        saved=f"saved {path.name}; the previous version is {previous.name}",
+    )
 
 
 def _column(table: str, name: str) -> Column | None:

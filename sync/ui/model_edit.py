@@ -23,8 +23,14 @@ from value_engine.accounts import score_accounts
 from value_engine.breakdown import moves, quadrant_summary
 from value_engine.model import ValueModel
 
-SCALARS = ("quadrants.preset", "quadrants.method", "quadrants.value_threshold",
-           "quadrants.fit_threshold", "quadrants.hysteresis", "clv.horizon_months")  # fmt: skip
+SCALARS = (
+    "quadrants.preset",
+    "quadrants.method",
+    "quadrants.value_threshold",
+    "quadrants.fit_threshold",
+    "quadrants.hysteresis",
+    "clv.horizon_months",
+)
 MOVED_SHOWN = 50
 
 
@@ -46,7 +52,9 @@ def _materialise(tree: Any, model: ValueModel) -> None:
         tree["rules"] = dumped["rules"]
 
 
-def apply_model_form(text: str, form: dict[str, str], model: ValueModel) -> tuple[str, list[ConfigProblem]]:
+def apply_model_form(
+    text: str, form: dict[str, str], model: ValueModel
+) -> tuple[str, list[ConfigProblem]]:
     """The file's text with the form applied; problems of input that is not even YAML."""
     tree = file_edit.load_tree(text)
     _materialise(tree, model)
@@ -79,8 +87,11 @@ def _apply_rules(ruleset: Any, i: int, form: dict[str, str], problems: list[Conf
             try:
                 parsed = file_edit.load_tree(when)
             except YAMLError as exc:
-                problems.append(ConfigProblem("form", f"{key}.when",
-                                              f"not a YAML condition: {exc}".splitlines()[0]))  # fmt: skip
+                problems.append(
+                    ConfigProblem(
+                        "form", f"{key}.when", f"not a YAML condition: {exc}".splitlines()[0]
+                    )
+                )
             else:
                 if file_edit.dump_tree(parsed) != file_edit.dump_tree(rule.get("when")):
                     rule["when"] = parsed
@@ -117,8 +128,9 @@ def preview(snap: Snapshot, candidate: ValueModel) -> Preview | None:
     edited = score_accounts(snap.features, candidate)
     before = base.table["computed_quadrant"].astype(str).reset_index(drop=True)
     after = edited.table["computed_quadrant"].astype(str).reset_index(drop=True)
-    labels = list(dict.fromkeys([*snap.model.quadrants.label_tuple(),
-                                 *candidate.quadrants.label_tuple()]))  # fmt: skip
+    labels = list(
+        dict.fromkeys([*snap.model.quadrants.label_tuple(), *candidate.quadrants.label_tuple()])
+    )
     revenue = base.work["revenue_12m"].reset_index(drop=True)
     now = quadrant_summary(before, revenue, base.table["clv"], labels)
     new = quadrant_summary(after, revenue, edited.table["clv"], labels)
@@ -127,15 +139,27 @@ def preview(snap: Snapshot, candidate: ValueModel) -> Preview | None:
     ids = base.table["account_id"].astype(str).to_numpy()[changed][:MOVED_SHOWN]
     names = snap.names.set_index("account_id")["name"]
     rows = [
-        {"account_id": a, "name": names.get(a, a), "before": b, "after": c,
-         "value_before": v0, "value_after": v1, "fit_before": f0, "fit_after": f1}
+        {
+            "account_id": a,
+            "name": names.get(a, a),
+            "before": b,
+            "after": c,
+            "value_before": v0,
+            "value_after": v1,
+            "fit_before": f0,
+            "fit_after": f1,
+        }
         for a, b, c, v0, v1, f0, f1 in zip(
-            ids, before[changed][:MOVED_SHOWN], after[changed][:MOVED_SHOWN],
+            ids,
+            before[changed][:MOVED_SHOWN],
+            after[changed][:MOVED_SHOWN],
             base.table["value_score"][changed][:MOVED_SHOWN],
             edited.table["value_score"][changed][:MOVED_SHOWN],
             base.table["fit_score"][changed][:MOVED_SHOWN],
-            edited.table["fit_score"][changed][:MOVED_SHOWN], strict=True,
+            edited.table["fit_score"][changed][:MOVED_SHOWN],
+            strict=True,
         )
-    ]  # fmt: skip
-    return Preview(snap.run_id, len(before), int(changed.sum()), summary,
-                   moves(before, after, labels), rows)  # fmt: skip
+    ]
+    return Preview(
+        snap.run_id, len(before), int(changed.sum()), summary, moves(before, after, labels), rows
+    )

@@ -33,11 +33,24 @@ def rule_rows(text: str) -> list[dict[str, Any]]:
     tree = file_edit.load_tree(text) or {}
     out = []
     for i, ruleset in enumerate(tree.get("rules") or []):
-        rules = [{"when": file_edit.dump_tree(r.get("when")).strip(), "then": r.get("then"),
-                  "then_column": r.get("then_column")} for r in ruleset.get("rules") or []]  # fmt: skip
-        out.append({"i": i, "field": ruleset.get("field"), "target": ruleset.get("target"),
-                    "labels": list(ruleset.get("labels") or []), "rules": rules,
-                    "default": ruleset.get("default")})  # fmt: skip
+        rules = [
+            {
+                "when": file_edit.dump_tree(r.get("when")).strip(),
+                "then": r.get("then"),
+                "then_column": r.get("then_column"),
+            }
+            for r in ruleset.get("rules") or []
+        ]
+        out.append(
+            {
+                "i": i,
+                "field": ruleset.get("field"),
+                "target": ruleset.get("target"),
+                "labels": list(ruleset.get("labels") or []),
+                "rules": rules,
+                "default": ruleset.get("default"),
+            }
+        )
     return out
 
 
@@ -86,18 +99,38 @@ async def editor(request: Request) -> Response:
     return _page(request, console, name, [], None, None)
 
 
-def _page(request: Request, console: Any, name: str, problems: list[ConfigProblem],
-          diff: str | None, saved: str | None, status: int = 200,
-          form: dict[str, str] | None = None) -> Response:  # fmt: skip
+def _page(
+    request: Request,
+    console: Any,
+    name: str,
+    problems: list[ConfigProblem],
+    diff: str | None,
+    saved: str | None,
+    status: int = 200,
+    form: dict[str, str] | None = None,
+) -> Response:
     setup = console.setup(name)
     text = setup.model_path.read_text(encoding="utf-8")
     errors, general = _errors(problems)
     snap = console.snapshot(name)
-    return render(request, "model.html", status=status, name=name, model=setup.model,
-                  file=str(setup.model_path), rules=rule_rows(text), presets=list(PRESETS),
-                  base_digest=(form or {}).get("base_digest") or file_edit.digest(text),
-                  errors=errors, general=general, diff=diff, saved=saved, form=form or {},
-                  snap=snap, preview=None)  # fmt: skip
+    return render(
+        request,
+        "model.html",
+        status=status,
+        name=name,
+        model=setup.model,
+        file=str(setup.model_path),
+        rules=rule_rows(text),
+        presets=list(PRESETS),
+        base_digest=(form or {}).get("base_digest") or file_edit.digest(text),
+        errors=errors,
+        general=general,
+        diff=diff,
+        saved=saved,
+        form=form or {},
+        snap=snap,
+        preview=None,
+    )
 
 
 @state_changing
@@ -107,15 +140,24 @@ async def live_preview(request: Request) -> Response:
     name = console.known(request.path_params["name"])
     form = {k: str(v) for k, v in (await request.form()).items()}
     setup = console.setup(name)
-    text, problems = apply_model_form(setup.model_path.read_text(encoding="utf-8"), form,
-                                      setup.model)  # fmt: skip
+    text, problems = apply_model_form(
+        setup.model_path.read_text(encoding="utf-8"), form, setup.model
+    )
     model, more = check_model(setup, text) if not problems else (None, [])
     problems += more
     snap = console.snapshot(name)
     result = preview(snap, model) if snap is not None and model is not None else None
     errors, general = _errors(problems)
-    return render(request, "model_preview.html", name=name, preview=result, errors=errors,
-                  general=general, snap=snap, slots=_slots(setup, form))  # fmt: skip
+    return render(
+        request,
+        "model_preview.html",
+        name=name,
+        preview=result,
+        errors=errors,
+        general=general,
+        snap=snap,
+        slots=_slots(setup, form),
+    )
 
 
 def _slots(setup: Setup, form: dict[str, str]) -> list[str]:
@@ -146,8 +188,14 @@ async def save(request: Request) -> Response:
     previous = file_edit.write_atomically(path, new)
     who = f"{getpass.getuser()} (console, from {request.client.host if request.client else '?'})"
     record_config_change(console.state(), who, name, str(path), diff)
-    return _page(request, console, name, [], diff,
-                 f"saved {path.name}; the previous version is {previous.name}")  # fmt: skip
+    return _page(
+        request,
+        console,
+        name,
+        [],
+        diff,
+        f"saved {path.name}; the previous version is {previous.name}",
+    )
 
 
 def routes() -> list[Route]:

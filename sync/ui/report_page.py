@@ -58,7 +58,8 @@ def _build(console: Any, name: str, out: Path) -> None:
 
 
 def _latest(console: Any, name: str) -> int | None:
-    return console.state().latest_run(name, status=["succeeded", "succeeded_with_rejections"])
+    found = console.state().latest_run(name, status=["succeeded", "succeeded_with_rejections"])
+    return None if found is None else int(found)
 
 
 async def report(request: Request) -> Response:

@@ -34,8 +34,15 @@ async def runs(request: Request) -> Response:
     shown = history[win["start"] : win["stop"]]
     for run in shown:
         run["totals"] = run_totals(run.get("counts") or {})
-    return render(request, "runs.html", name=name, runs=shown, win=win,
-                  job=console.jobs.latest(name), row={"connection": name})  # fmt: skip
+    return render(
+        request,
+        "runs.html",
+        name=name,
+        runs=shown,
+        win=win,
+        job=console.jobs.latest(name),
+        row={"connection": name},
+    )
 
 
 async def run_detail(request: Request) -> Response:
@@ -48,13 +55,28 @@ async def run_detail(request: Request) -> Response:
     if run["connection"] != name:
         raise StateError(f"run {run_id} belongs to connection '{run['connection']}', not {name}")
     run["totals"] = run_totals(run.get("counts") or {})
-    changes, cwin = _page(state, T_CHANGES, run_id, page_of(request),
-                          ["object", "record_id", "field", "previous", "new", "status"])  # fmt: skip
-    rejected, rwin = _page(state, T_REJECTED, run_id, 1,
-                           ["object", "record_id", "field", "code", "message"], size=200)  # fmt: skip
-    return render(request, "run_detail.html", name=name, run=run, changes=changes, win=cwin,
-                  rejected=rejected, rwin=rwin, job=console.jobs.latest(name),
-                  can_roll_back=run["kind"] == "sync" and run["totals"].get("written", 0) > 0)  # fmt: skip
+    changes, cwin = _page(
+        state,
+        T_CHANGES,
+        run_id,
+        page_of(request),
+        ["object", "record_id", "field", "previous", "new", "status"],
+    )
+    rejected, rwin = _page(
+        state, T_REJECTED, run_id, 1, ["object", "record_id", "field", "code", "message"], size=200
+    )
+    return render(
+        request,
+        "run_detail.html",
+        name=name,
+        run=run,
+        changes=changes,
+        win=cwin,
+        rejected=rejected,
+        rwin=rwin,
+        job=console.jobs.latest(name),
+        can_roll_back=run["kind"] == "sync" and run["totals"].get("written", 0) > 0,
+    )
 
 
 def _run_id(request: Request) -> int:
@@ -70,11 +92,17 @@ def _page(
     """One page of a per-run table, counted and sliced by the database."""
     where = table.c.run_id == run_id
     with state.transaction() as conn:
-        total = int(conn.execute(sa.select(sa.func.count()).select_from(table).where(where))
-                    .scalar() or 0)  # fmt: skip
+        total = int(
+            conn.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar() or 0
+        )
         win = window(total, page, size)
-        query = (sa.select(*[table.c[c] for c in columns]).where(where).order_by(table.c.id)
-                 .offset(win["start"]).limit(size))  # fmt: skip
+        query = (
+            sa.select(*[table.c[c] for c in columns])
+            .where(where)
+            .order_by(table.c.id)
+            .offset(win["start"])
+            .limit(size)
+        )
         rows = [dict(r) for r in conn.execute(query).mappings()]
     return rows, win
 
@@ -87,12 +115,19 @@ async def rollback(request: Request) -> Response:
     run_id = _run_id(request)
     form = await request.form()
     if form.get("confirm") != "yes":
-        return render(request, "job.html", status=400, job=None, name=name,
-                      error="a rollback writes to the CRM: confirm it first")  # fmt: skip
+        return render(
+            request,
+            "job.html",
+            status=400,
+            job=None,
+            name=name,
+            error="a rollback writes to the CRM: confirm it first",
+        )
 
     def work(progress: JobProgress) -> Any:
-        return pipeline.rollback(console.project(), run_id, connection=name, progress=progress,
-                                 env=console.env)  # fmt: skip
+        return pipeline.rollback(
+            console.project(), run_id, connection=name, progress=progress, env=console.env
+        )
 
     try:
         job = console.jobs.start(name, "rollback", work)

@@ -45,16 +45,26 @@ def check_bind(host: str, token_env: str | None, env: Mapping[str, str]) -> str 
     token = env.get(token_env, "") if token_env else ""
     if token_env and not token:
         raise ConfigError(
-            [ConfigProblem("command line", "--token-env",
-                           f"the environment variable {token_env} is not set or empty; "
-                           "export it with the access token first")]  # fmt: skip
+            [
+                ConfigProblem(
+                    "command line",
+                    "--token-env",
+                    f"the environment variable {token_env} is not set or empty; "
+                    "export it with the access token first",
+                )
+            ]
         )
     if not is_loopback(host) and not token:
         raise ConfigError(
-            [ConfigProblem("command line", "--host",
-                           f"{host} is reachable from other machines; the console binds there "
-                           "only with an access token: --token-env NAME (an environment "
-                           "variable holding it), or use --host 127.0.0.1")]  # fmt: skip
+            [
+                ConfigProblem(
+                    "command line",
+                    "--host",
+                    f"{host} is reachable from other machines; the console binds there "
+                    "only with an access token: --token-env NAME (an environment "
+                    "variable holding it), or use --host 127.0.0.1",
+                )
+            ]
         )
     return token or None
 

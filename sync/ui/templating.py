@@ -56,5 +56,10 @@ def window(total: int, page: int, size: int = PAGE_SIZE) -> dict[str, int]:
     """Offsets and page count of one page of `total` rows."""
     pages = max(1, math.ceil(total / size))
     page = min(page, pages)
-    return {"page": page, "pages": pages, "start": (page - 1) * size, "stop": page * size,
-            "total": total}  # fmt: skip
+    return {
+        "page": page,
+        "pages": pages,
+        "start": (page - 1) * size,
+        "stop": page * size,
+        "total": total,
+    }

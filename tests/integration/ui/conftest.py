@@ -5,9 +5,9 @@ driven with Starlette's TestClient."""
 from __future__ import annotations
 
 import re
-from html import unescape
 import shutil
 from collections.abc import Callable, Iterator
+from html import unescape
 from typing import Any
 
 import pytest

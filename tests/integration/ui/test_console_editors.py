@@ -72,7 +72,9 @@ def test_an_unmapped_picklist_value_is_highlighted_until_mapped(ui_site, make_cl
     assert bad.status_code == 422
     assert "Existing Customer - Downgrade" not in (site.folder / "salesforce.yaml").read_text()
     assert "shrink" in _field_error(bad.text, TYPE_VALUE) or "shrink" in text_of(bad.text)
-    saved = client.post("/mapping/sb", data=form_of(page, **{TYPE_VALUE: "renewal", "mode": "save"}))
+    saved = client.post(
+        "/mapping/sb", data=form_of(page, **{TYPE_VALUE: "renewal", "mode": "save"})
+    )
     assert "saved" in saved.text
     assert "Existing Customer - Downgrade: renewal" in (site.folder / "salesforce.yaml").read_text()
     after = client.get("/mapping/sb").text

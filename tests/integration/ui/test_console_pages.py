@@ -111,7 +111,9 @@ def test_explain_the_a_b_pair(ui_site, make_client) -> None:
     assert alpha[0] == "Core" and beta[0] != "Core" and alpha[1] > beta[1] + 20  # ... not value
 
 
-def test_explain_searches_by_domain_and_id_and_says_when_nothing_matches(ui_site, make_client) -> None:
+def test_explain_searches_by_domain_and_id_and_says_when_nothing_matches(
+    ui_site, make_client
+) -> None:
     site = ui_site()
     site.run()
     client = make_client(site)
