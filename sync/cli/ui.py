@@ -66,6 +66,7 @@ def ui(
 
     console = Console(loaded.path, connection, as_of=parse_date(as_of))
     app = build_app(console, token)
+    console.warm()
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     out.print(f"valuesync console on http://{shown}:{port}/ (Ctrl+C to stop)", highlight=False)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -8,17 +8,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-_MD = sa.MetaData()
-T_CONFIG_CHANGES = sa.Table(
-    "vs_config_changes",
-    _MD,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("who", sa.String(200), nullable=False),
-    sa.Column("connection", sa.String(100), nullable=False),
-    sa.Column("file", sa.String(1000), nullable=False),
-    sa.Column("diff", sa.Text, nullable=False),
-)
+from sync.state.models import ConfigChangeRow
+
+T_CONFIG_CHANGES = ConfigChangeRow.__table__  # type: ignore[attr-defined]
 
 
 def record_config_change(state: Any, who: str, connection: str, file: str, diff: str) -> int:

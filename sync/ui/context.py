@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from mappings.errors import ConfigError, ConfigProblem
+from mappings.errors import ConfigError, ConfigProblem, ValuesyncError
 from mappings.project import LoadedProject, load_project
 from sync.pipeline.setup import Setup, load_setup
 from sync.ui.jobs import Jobs
@@ -56,10 +56,18 @@ class Console:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     jobs: Jobs = field(default_factory=Jobs)
     _state: Any = None
-    _snapshots: dict[str, tuple[tuple[int, float], Snapshot]] = field(default_factory=dict)
+    _snapshots: dict[str, tuple[Any, Snapshot]] = field(default_factory=dict)
+    _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _projects: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    _setups: dict[str, tuple[Any, Setup]] = field(default_factory=dict)
 
     def project(self) -> LoadedProject:
+        """The project file, parsed again only when it changed on disk."""
+        key = _stamp(self.project_path)
+        cached = self._projects.get("project")
+        if cached is not None and cached[0] == key:
+            return cached[1]  # type: ignore[no-any-return]
         if not self.project_path.is_file():
             raise ConfigError(
                 [
@@ -70,7 +78,9 @@ class Console:
                     )
                 ]
             )
-        return load_project(self.project_path)
+        project = load_project(self.project_path)
+        self._projects["project"] = (key, project)
+        return project
 
     def names(self) -> list[str]:
         project = self.project()
@@ -79,7 +89,31 @@ class Console:
         return list(project.project.connections)
 
     def setup(self, name: str) -> Setup:
-        return load_setup(self.project(), self.known(name))
+        """The connection's files, validated; read again only when one of them changed."""
+        project = self.project()
+        conn = project.connection(self.known(name))[1]
+        files = [project.resolve(p) for p in (conn.mapping, conn.value_model, conn.finance)]
+        key = tuple(_stamp(p) for p in [self.project_path, *files] if p is not None)
+        cached = self._setups.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        setup = load_setup(project, name)
+        self._setups[name] = (key, setup)
+        return setup
+
+    def warm(self) -> threading.Thread:
+        """Load every connection's last scores in the background (the first page is fast)."""
+
+        def load() -> None:
+            for name in self.names():
+                try:
+                    self.snapshot(name)
+                except ValuesyncError:  # the page that needs it will say what is wrong
+                    pass
+
+        thread = threading.Thread(target=load, daemon=True, name="console-warm")
+        thread.start()
+        return thread
 
     def known(self, name: str) -> str:
         """`name` when the project defines it, else a ConfigError listing the connections."""
@@ -116,13 +150,23 @@ class Console:
         run_id = last_scored_run(state, name)
         if run_id is None:
             return None
-        key = (run_id, setup.model_path.stat().st_mtime)
-        cached = self._snapshots.get(name)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        snap = build_snapshot(state, run_id, setup.model, name)
-        self._snapshots[name] = (key, snap)
+        key = (run_id, _stamp(setup.model_path))
+        with self._snapshot_lock:  # the warm-up and a page never build it twice
+            cached = self._snapshots.get(name)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            snap = build_snapshot(state, run_id, setup.model, name)
+            self._snapshots[name] = (key, snap)
         return snap
+
+
+def _stamp(path: Path) -> tuple[str, int, int, int]:
+    """What tells that a file changed: its path, inode, size and modification time."""
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), 0, -1, 0)
+    return (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def last_scored_run(state: Any, name: str) -> int | None:

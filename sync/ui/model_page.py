@@ -9,6 +9,7 @@ file's own loader and the cross-file checks `check` runs, shows the diff, and wr
 
 from __future__ import annotations
 
+import functools
 import getpass
 from dataclasses import replace
 from typing import Any
@@ -28,6 +29,7 @@ from sync.ui.templating import render
 from value_engine.model import PRESETS, ValueModel
 
 
+@functools.lru_cache(maxsize=8)
 def rule_rows(text: str) -> list[dict[str, Any]]:
     """Each rule set with its rules in order, the conditions as editable YAML."""
     tree = file_edit.load_tree(text) or {}
