@@ -37,8 +37,12 @@ from sync.demo.site import sandbox_env  # noqa: E402
 
 TARGET_MS = 300.0
 WARM_REQUESTS = 5
-UNLIMITED = FaultProfile(hs_ten_second_limit=1_000_000, hs_search_per_second=0,
-                         hs_daily_limit=100_000_000, sf_daily_limit=100_000_000)  # fmt: skip
+UNLIMITED = FaultProfile(
+    hs_ten_second_limit=1_000_000,
+    hs_search_per_second=0,
+    hs_daily_limit=100_000_000,
+    sf_daily_limit=100_000_000,
+)
 
 
 def serve(crm: str, accounts: int, seed: int, folder: str, conn: Any) -> None:
@@ -73,13 +77,17 @@ def unthrottled(project_file: Path, crm: str) -> None:
     doc = yaml.safe_load(project_file.read_text())
     for conn in doc["connections"].values():
         if crm == "hubspot":
-            conn[crm]["rate_limits"] = {"ten_second_limit": 1_000_000,
-                                        "search_per_second": 100_000}  # fmt: skip
+            conn[crm]["rate_limits"] = {"ten_second_limit": 1_000_000, "search_per_second": 100_000}
     project_file.write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
-def ttfb(port: int, method: str, path: str, body: dict[str, str] | None = None,
-         headers: dict[str, str] | None = None) -> tuple[float, int, str]:  # fmt: skip
+def ttfb(
+    port: int,
+    method: str,
+    path: str,
+    body: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[float, int, str]:
     """Milliseconds to the first byte of the response, its status and its text."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
     data = urlencode(body).encode() if body is not None else None
@@ -106,8 +114,11 @@ def start_console(project_file: Path, env: dict[str, str]) -> tuple[Any, Any, in
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(build_app(console), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(console), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        )
+    )
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
@@ -141,10 +152,14 @@ def measure(port: int, paths: dict[str, str]) -> dict[str, dict[str, float]]:
             ms, status, _ = ttfb(port, "GET", path)
             assert status == 200, (label, status)
             times.append(ms)
-        out[label] = {"median_ms": round(statistics.median(times), 1),
-                      "max_ms": round(max(times), 1)}  # fmt: skip
-        print(f"  {label:24} median {out[label]['median_ms']:7.1f} ms   "
-              f"max {out[label]['max_ms']:7.1f} ms")  # fmt: skip
+        out[label] = {
+            "median_ms": round(statistics.median(times), 1),
+            "max_ms": round(max(times), 1),
+        }
+        print(
+            f"  {label:24} median {out[label]['median_ms']:7.1f} ms   "
+            f"max {out[label]['max_ms']:7.1f} ms"
+        )
     return out
 
 
@@ -152,8 +167,9 @@ def preview_ms(port: int, name: str) -> float:
     _, _, page = ttfb(port, "GET", f"/model/{name}")
     cookie = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     body = {"value.criteria.0.weight": "60", "csrf_token": cookie}
-    ms, status, text = ttfb(port, "POST", f"/model/{name}/preview", body,
-                            {"Cookie": f"vs_csrf={cookie}"})  # fmt: skip
+    ms, status, text = ttfb(
+        port, "POST", f"/model/{name}/preview", body, {"Cookie": f"vs_csrf={cookie}"}
+    )
     assert status == 200 and "data-moved" in text, text[:500]
     return round(ms, 1)
 
@@ -166,8 +182,8 @@ def bench(crm: str, accounts: int, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         folder = Path(tmp) / "project"
         parent, child = mp.get_context("fork").Pipe()
-        proc = mp.get_context("fork").Process(target=serve, daemon=True,
-                                              args=(crm, accounts, seed, str(folder), child))  # fmt: skip
+        args = (crm, accounts, seed, str(folder), child)
+        proc = mp.get_context("fork").Process(target=serve, args=args, daemon=True)
         proc.start()
         try:
             parent.recv()
@@ -177,15 +193,19 @@ def bench(crm: str, accounts: int, seed: int) -> dict[str, Any]:
             pipeline.provision_fields(project, env=env)
             start = time.perf_counter()
             report = pipeline.run(project, env=env)
-            print(f"  pipeline run {report.run_id}: {time.perf_counter() - start:.1f} s, "
-                  f"{report.written:,} records written")  # fmt: skip
+            print(
+                f"  pipeline run {report.run_id}: {time.perf_counter() - start:.1f} s, "
+                f"{report.written:,} records written"
+            )
             console, server, port = start_console(folder / "valuesync.yaml", env)
             cold = {}
-            for label, path in (("explain_search", f"/explain/{name}?q=alpha"),
-                                ("model", f"/model/{name}")):  # fmt: skip
+            for label, path in (
+                ("explain_search", f"/explain/{name}?q=alpha"),
+                ("model", f"/model/{name}"),
+            ):
                 cold[label] = round(ttfb(port, "GET", path)[0], 1)
             print(f"  cold (first request, the last run's scores loaded): {cold}")
-            warm = measure(port, pages(port, name, int(report.run_id)))
+            warm = measure(port, pages(port, name, int(report.run_id or 0)))
             preview = preview_ms(port, name)
             print(f"  model preview (POST, scores every account again): {preview:.1f} ms")
             server.should_exit = True
@@ -194,9 +214,17 @@ def bench(crm: str, accounts: int, seed: int) -> dict[str, Any]:
             parent.send("stop")
             proc.join(timeout=30)
     worst = max(v["max_ms"] for v in warm.values())
-    return {"bench": "ui", "crm": crm, "accounts": accounts, "pages": warm, "cold_ms": cold,
-            "model_preview_ms": preview, "worst_page_max_ms": worst,
-            "target_ms": TARGET_MS, "all_pages_under_target": worst < TARGET_MS}  # fmt: skip
+    return {
+        "bench": "ui",
+        "crm": crm,
+        "accounts": accounts,
+        "pages": warm,
+        "cold_ms": cold,
+        "model_preview_ms": preview,
+        "worst_page_max_ms": worst,
+        "target_ms": TARGET_MS,
+        "all_pages_under_target": worst < TARGET_MS,
+    }
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ a newer run stored scores or the model file changed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Mapping
@@ -106,10 +107,9 @@ class Console:
 
         def load() -> None:
             for name in self.names():
-                try:
+                # a problem is left to the page that needs the scores: it says what is wrong
+                with contextlib.suppress(ValuesyncError):
                     self.snapshot(name)
-                except ValuesyncError:  # the page that needs it will say what is wrong
-                    pass
 
         thread = threading.Thread(target=load, daemon=True, name="console-warm")
         thread.start()

@@ -89,8 +89,9 @@ def plan_changes(driver: Any, url: str) -> int:
     driver.get(f"{url}/connections")
     by_id(driver, "plan-sb").click()
     text = job_done(driver)
-    return int(re.search(r"plan as of \S+: ([\d,]+) records would change", text).group(1)
-               .replace(",", ""))  # fmt: skip
+    return int(
+        re.search(r"plan as of \S+: ([\d,]+) records would change", text).group(1).replace(",", "")
+    )
 
 
 def test_map_a_field_through_the_dropdown_and_see_the_plan_change(driver, console) -> None:
@@ -210,16 +211,20 @@ def test_bad_input_is_refused_next_to_the_field(driver, console) -> None:
     rule.send_keys('{field: value_band, op: "~~", value: high}')
     by_id(driver, "check-model").click()
     wait_for(lambda: css(driver, ".field-error"))
-    assert "valid number" in by_id(driver, "value.criteria.0.weight").find_element(
-        "xpath", "..").text  # fmt: skip
-    assert "Input should be '=='" in by_id(driver, "rules.0.rules.1.when").find_element(
-        "xpath", "..").text  # fmt: skip
+    assert (
+        "valid number" in by_id(driver, "value.criteria.0.weight").find_element("xpath", "..").text
+    )
+    assert (
+        "Input should be '=='"
+        in by_id(driver, "rules.0.rules.1.when").find_element("xpath", "..").text
+    )
     assert not css(driver, "#save-model")
     driver.get(f"{url}/mapping/sb")  # a concurrent edit of the same file
     mapping.write_text(saved[0].replace("domain: Website", "domain: Website  # theirs"))
     select(driver, REGION, "Type")
     by_id(driver, "preview-mapping").click()
     assert "the file changed since this page was opened" in wait_for(
-        lambda: " ".join(e.text for e in css(driver, ".general-error")))  # fmt: skip
+        lambda: " ".join(e.text for e in css(driver, ".general-error"))
+    )
     assert "# theirs" in mapping.read_text() and "region: Type" not in mapping.read_text()
     assert model.read_text() == saved[1]

@@ -39,8 +39,14 @@ def test_help_lists_ui_without_importing_the_web_stack() -> None:
 
 def test_an_open_address_without_a_token_is_refused(tmp_path: Path) -> None:
     write_project(tmp_path, "hubspot", "http://127.0.0.1:9", finance=False)
-    done = subprocess.run([VALUESYNC, "ui", "--host", "0.0.0.0"], cwd=tmp_path, env=ENV,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [VALUESYNC, "ui", "--host", "0.0.0.0"],
+        cwd=tmp_path,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     err = " ".join(done.stderr.split())
     assert "0.0.0.0 is reachable from other machines" in err and "--token-env" in err
@@ -50,8 +56,14 @@ def test_an_open_address_without_a_token_is_refused(tmp_path: Path) -> None:
 def test_serves_the_console_on_loopback(tmp_path: Path) -> None:
     write_project(tmp_path, "hubspot", "http://127.0.0.1:9", finance=False)
     port = _free_port()
-    proc = subprocess.Popen([VALUESYNC, "ui", "--port", str(port)], cwd=tmp_path, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [VALUESYNC, "ui", "--port", str(port)],
+        cwd=tmp_path,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline, body = time.monotonic() + 30, ""
         while time.monotonic() < deadline and not body:

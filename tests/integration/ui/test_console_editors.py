@@ -24,8 +24,9 @@ def _field_error(page: str, name: str) -> str:
 def test_dropdowns_offer_compatible_fields_with_labels(ui_site, make_client) -> None:
     client = make_client(ui_site())
     page = client.get("/mapping/sb").text
-    employees = re.search(r'<select name="objects.accounts.fields.employees".*?</select>', page,
-                          flags=re.S).group(0)  # fmt: skip
+    employees = re.search(
+        r'<select name="objects.accounts.fields.employees".*?</select>', page, flags=re.S
+    ).group(0)
     assert "Employees (NumberOfEmployees, int)" in employees
     assert "(Name, string)" not in employees  # text cannot feed a number column
     region = re.search(r'<select name="' + REGION + '".*?</select>', page, flags=re.S).group(0)
@@ -40,13 +41,13 @@ def test_mapping_a_field_through_the_dropdown_changes_the_plan(ui_site, make_cli
     client.post("/connections/sb/plan", headers=csrf(client))
     assert sum(c.records_changed for c in wait_job(client).result.objects.values()) == 0
     page = client.get("/mapping/sb").text
-    preview = client.post("/mapping/sb", data=form_of(page, **{REGION: "Type",
-                                                               "mode": "preview"}))  # fmt: skip
+    preview = client.post("/mapping/sb", data=form_of(page, **{REGION: "Type", "mode": "preview"}))
     assert preview.status_code == 200
     assert "-      region: BillingCountry" in preview.text and "+      region: Type" in preview.text
     assert "region: Type" not in (site.folder / "salesforce.yaml").read_text()
-    saved = client.post("/mapping/sb", data=form_of(preview.text, **{REGION: "Type",
-                                                                    "mode": "save"}))  # fmt: skip
+    saved = client.post(
+        "/mapping/sb", data=form_of(preview.text, **{REGION: "Type", "mode": "save"})
+    )
     assert "saved salesforce.yaml" in saved.text
     text = (site.folder / "salesforce.yaml").read_text()
     assert "region: Type" in text
@@ -87,14 +88,21 @@ def test_bad_mapping_input_is_refused_next_to_the_field(ui_site, make_client) ->
     client = make_client(site)
     before = (site.folder / "salesforce.yaml").read_text()
     page = client.get("/mapping/sb").text
-    bad = client.post("/mapping/sb", data=form_of(page, **{
-        "objects.accounts.fields.employees": "Name",  # a text field into a number column
-        REGION: "No_Such_Field__c",  # unknown field
-        "mode": "save",
-    }))  # fmt: skip
+    bad = client.post(
+        "/mapping/sb",
+        data=form_of(
+            page,
+            **{
+                "objects.accounts.fields.employees": "Name",  # a text field into a number column
+                REGION: "No_Such_Field__c",  # unknown field
+                "mode": "save",
+            },
+        ),
+    )
     assert bad.status_code == 422
     assert "'Name' is a string field; employees needs a int" in _field_error(
-        bad.text, "objects.accounts.fields.employees")  # fmt: skip
+        bad.text, "objects.accounts.fields.employees"
+    )
     assert "field 'No_Such_Field__c' is not on Account" in _field_error(bad.text, REGION)
     assert 'id="save-mapping"' not in bad.text
     assert (site.folder / "salesforce.yaml").read_text() == before
@@ -124,16 +132,19 @@ def test_model_preview_moves_accounts_before_anything_is_saved(ui_site, make_cli
     page = client.get("/model/sb").text
     same = client.post("/model/sb/preview", headers=csrf(client), data=form_of(page))
     assert 'data-moved="0"' in same.text
-    moved = client.post("/model/sb/preview", headers=csrf(client),
-                        data=form_of(page, **{"value.criteria.0.weight": "90",
-                                              "fit.criteria.3.weight": "0"}))  # fmt: skip
+    moved = client.post(
+        "/model/sb/preview",
+        headers=csrf(client),
+        data=form_of(page, **{"value.criteria.0.weight": "90", "fit.criteria.3.weight": "0"}),
+    )
     count = int(re.search(r'data-moved="(\d+)"', moved.text).group(1))
     assert count > 0
     assert len(re.findall(r'<tr class="moved">', moved.text)) == min(count, 50)
     assert "revenue now" in moved.text and "value (CLV) now" in moved.text
     assert model_file.read_text() == before  # a preview saves nothing
-    saved = client.post("/model/sb", data=form_of(page, **{"value.criteria.0.weight": "90",
-                                                          "mode": "save"}))  # fmt: skip
+    saved = client.post(
+        "/model/sb", data=form_of(page, **{"value.criteria.0.weight": "90", "mode": "save"})
+    )
     assert "saved value_model.yaml" in saved.text
     assert "{feature: margin_pct, weight: 90, missing: worst}" in model_file.read_text()
 
@@ -146,14 +157,19 @@ def test_bad_model_input_is_refused_next_to_the_field(ui_site, make_client) -> N
     before = model_file.read_text()
     page = client.get("/model/sb").text
     rule = "rules.0.rules.1.when"
-    fields = {"value.criteria.0.weight": "lots",
-              rule: '{field: value_band, op: "~~", value: high}', "mode": "save"}  # fmt: skip
+    fields = {
+        "value.criteria.0.weight": "lots",
+        rule: '{field: value_band, op: "~~", value: high}',
+        "mode": "save",
+    }
     bad = client.post("/model/sb", data=form_of(page, **fields))
     assert bad.status_code == 422
     assert "valid number" in _field_error(bad.text, "value.criteria.0.weight")
     assert "Input should be '=='" in _field_error(bad.text, rule)
-    unknown = client.post("/model/sb", data=form_of(
-        page, **{rule: "{field: no_such_column, op: '==', value: 1}", "mode": "save"}))  # fmt: skip
+    unknown = client.post(
+        "/model/sb",
+        data=form_of(page, **{rule: "{field: no_such_column, op: '==', value: 1}", "mode": "save"}),
+    )
     assert unknown.status_code == 422 and "no_such_column" in _field_error(unknown.text, rule)
     preview = client.post("/model/sb/preview", headers=csrf(client), data=form_of(page, **fields))
     assert "not valid" in preview.text and "data-moved" not in preview.text

@@ -147,8 +147,7 @@ def test_runs_page_lists_changes_rejections_and_rolls_back(ui_site, make_client)
     writes = site.write_count
     refused = client.post(f"/runs/sb/{report.run_id}/rollback", headers=csrf(client))
     assert refused.status_code == 400 and site.write_count == writes
-    client.post(f"/runs/sb/{report.run_id}/rollback", headers=csrf(client),
-                data={"confirm": "yes"})  # fmt: skip
+    client.post(f"/runs/sb/{report.run_id}/rollback", headers=csrf(client), data={"confirm": "yes"})
     job = wait_job(client)
     assert job.status == "done", job.error
     assert job.result.restored > 0 and site.write_count > writes

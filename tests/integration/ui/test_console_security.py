@@ -12,9 +12,17 @@ from tests.integration.ui.conftest import text_of
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("127.0.0.1", True), ("127.3.2.1", True), ("::1", True), ("localhost", True),
-     ("0.0.0.0", False), ("192.168.1.20", False), ("::", False), ("example.org", False)],
-)  # fmt: skip
+    [
+        ("127.0.0.1", True),
+        ("127.3.2.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.20", False),
+        ("::", False),
+        ("example.org", False),
+    ],
+)
 def test_loopback_addresses(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
@@ -53,8 +61,15 @@ def test_no_page_shows_a_secret(ui_site, make_client) -> None:
     client = make_client(site)
     secrets = [v for v in site.env.values() if len(v) >= 6]
     assert secrets
-    for path in ("/connections", "/connections/sb", "/mapping/sb", "/model/sb", "/runs/sb",
-                 "/explain/sb?q=alpha", "/runs/sb/1"):  # fmt: skip
+    for path in (
+        "/connections",
+        "/connections/sb",
+        "/mapping/sb",
+        "/model/sb",
+        "/runs/sb",
+        "/explain/sb?q=alpha",
+        "/runs/sb/1",
+    ):
         page = client.get(path)
         assert page.status_code == 200, path
         for secret in secrets:

@@ -15,8 +15,9 @@ from value_engine.accounts import score_accounts
 
 def test_stored_features_score_the_same() -> None:
     data = generate(400, seed=3)
-    frames = {k: getattr(data, k) for k in ("accounts", "opportunities", "tickets", "invoices",
-                                             "finance")}  # fmt: skip
+    frames = {
+        k: getattr(data, k) for k in ("accounts", "opportunities", "tickets", "invoices", "finance")
+    }
     model = load_value_model()
     features = compute(frames, model, as_of=date(2026, 7, 1)).features
     stored = decode_scores(encode_scores(features, "features"), "features")
