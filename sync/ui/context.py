@@ -53,6 +53,8 @@ class Console:
     project_path: Path
     default_connection: str | None = None
     as_of: date | None = None
+    ready_wait: float = 0.25
+    """How long a page waits for the last run's scores before it says they are being read."""
     """The scoring date of plans and runs started here (None: the pipeline's default)."""
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     jobs: Jobs = field(default_factory=Jobs)
@@ -145,19 +147,50 @@ class Console:
 
     def snapshot(self, name: str) -> Snapshot | None:
         """The last run's scores of a connection (None: no run stored scores yet)."""
-        setup = self.setup(name)
-        state = self.state()
-        run_id = last_scored_run(state, name)
-        if run_id is None:
-            return None
-        key = (run_id, _stamp(setup.model_path))
+        found = self._current(name)
+        if found is None or isinstance(found, Snapshot):
+            return found
+        run_id, key, model = found
         with self._snapshot_lock:  # the warm-up and a page never build it twice
             cached = self._snapshots.get(name)
             if cached is not None and cached[0] == key:
                 return cached[1]
-            snap = build_snapshot(state, run_id, setup.model, name)
+            snap = build_snapshot(self.state(), run_id, model, name)
             self._snapshots[name] = (key, snap)
         return snap
+
+    def page_snapshot(self, name: str) -> Snapshot | Loading | None:
+        """Like `snapshot`, but never waits: while the scores are read (a few seconds at
+        100,000 accounts) a page says so and reloads itself."""
+        found = self._current(name)
+        if found is None or isinstance(found, Snapshot):
+            return found
+        if self._snapshot_lock.locked():
+            return Loading(found[0])
+        thread = threading.Thread(target=self.snapshot, args=(name,), daemon=True)
+        thread.start()
+        thread.join(timeout=self.ready_wait)  # a small population is ready at once
+        done = self._current(name)
+        return done if isinstance(done, Snapshot) else Loading(found[0])
+
+    def _current(self, name: str) -> Snapshot | tuple[int, Any, ValueModel] | None:
+        """The cached snapshot when it is current, else what building it needs."""
+        setup = self.setup(name)
+        run_id = last_scored_run(self.state(), name)
+        if run_id is None:
+            return None
+        key = (run_id, _stamp(setup.model_path))
+        cached = self._snapshots.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        return run_id, key, setup.model
+
+
+@dataclass(frozen=True)
+class Loading:
+    """The last run's scores are being read; the page reloads itself."""
+
+    run_id: int
 
 
 def _stamp(path: Path) -> tuple[str, int, int, int]:

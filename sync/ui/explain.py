@@ -10,12 +10,14 @@ model file as it is now (value_engine.breakdown reads them out).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 from starlette.requests import Request
 from starlette.responses import Response
 
 from connectors.links import record_url
+from sync.ui.context import Loading
 from sync.ui.templating import PAGE_SIZE, page_of, render, window
 from value_engine.breakdown import criteria_lines, fired_rules
 
@@ -36,7 +38,9 @@ async def search(request: Request) -> Response:
     """GET /explain/{name}?q=...: accounts whose name, domain or id contains the text."""
     console = request.app.state.console
     name = console.known(request.path_params["name"])
-    snap = console.snapshot(name)
+    snap = console.page_snapshot(name)
+    if isinstance(snap, Loading):
+        return render(request, "loading.html", name=name, run_id=snap.run_id)
     q = request.query_params.get("q", "").strip()
     hits, win = [], None
     if snap is not None and q:
@@ -68,7 +72,7 @@ async def search(request: Request) -> Response:
         q=q,
         hits=hits,
         win=win,
-        extra=f"&q={q}",
+        extra="&" + urlencode({"q": q}),
     )
 
 
@@ -77,7 +81,9 @@ async def account(request: Request) -> Response:
     console = request.app.state.console
     name = console.known(request.path_params["name"])
     account_id = request.path_params["account_id"]
-    snap = console.snapshot(name)
+    snap = console.page_snapshot(name)
+    if isinstance(snap, Loading):
+        return render(request, "loading.html", name=name, run_id=snap.run_id)
     if snap is None or account_id not in snap.positions.index:
         return render(
             request,

@@ -30,7 +30,7 @@ from sync.pipeline.setup import Setup, build_connector, cross_check
 from sync.state.audit import record_config_change
 from sync.ui import file_edit
 from sync.ui.security import state_changing
-from sync.ui.templating import render
+from sync.ui.templating import render, shown_path
 
 
 def describe_all(setup: Setup, connector: Any) -> dict[str, ObjectSchema | None]:
@@ -167,7 +167,7 @@ def _page(
         tables=tables,
         outputs=outputs,
         offline=offline,
-        file=str(setup.mapping_path),
+        file=shown_path(setup.mapping_path, console.project_path),
         base_digest=(form or {}).get("base_digest") or file_edit.digest(text),
         errors=by_key,
         general=general,

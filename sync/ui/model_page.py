@@ -25,7 +25,7 @@ from sync.state.audit import record_config_change
 from sync.ui import file_edit
 from sync.ui.model_edit import apply_model_form, preview
 from sync.ui.security import state_changing
-from sync.ui.templating import render
+from sync.ui.templating import render, shown_path
 from value_engine.model import PRESETS, ValueModel
 
 
@@ -114,14 +114,14 @@ def _page(
     setup = console.setup(name)
     text = setup.model_path.read_text(encoding="utf-8")
     errors, general = _errors(problems)
-    snap = console.snapshot(name)
+    snap = console.page_snapshot(name)  # while it is read, the preview waits for it
     return render(
         request,
         "model.html",
         status=status,
         name=name,
         model=setup.model,
-        file=str(setup.model_path),
+        file=shown_path(setup.model_path, console.project_path),
         rules=rule_rows(text),
         presets=list(PRESETS),
         base_digest=(form or {}).get("base_digest") or file_edit.digest(text),

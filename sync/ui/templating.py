@@ -63,3 +63,11 @@ def window(total: int, page: int, size: int = PAGE_SIZE) -> dict[str, int]:
         "stop": page * size,
         "total": total,
     }
+
+
+def shown_path(path: Path, project_file: Path) -> str:
+    """A file as the page names it: relative to the project's folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(project_file.resolve().parent))
+    except ValueError:
+        return str(path)

@@ -45,7 +45,9 @@ def console(make_site: Callable[..., Site]) -> Iterator[Callable[..., tuple[Site
         site = own_mapping(make_site("salesforce", accounts=80, provision=provision))
         if run:
             site.run()
-        server = ConsoleServer(Console(site.project_file, as_of=AS_OF, env=site.env)).start()
+        server = ConsoleServer(
+            Console(site.project_file, as_of=AS_OF, env=site.env, ready_wait=120)
+        ).start()
         servers.append(server)
         return site, server.url
 

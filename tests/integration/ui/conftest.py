@@ -53,7 +53,7 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
     made: list[tuple[TestClient, Console]] = []
 
     def factory(site: Site, token: str | None = None, **kw: Any) -> TestClient:
-        console = Console(site.project_file, as_of=AS_OF, env=site.env, **kw)
+        console = Console(site.project_file, as_of=AS_OF, env=site.env, ready_wait=120, **kw)
         client = TestClient(build_app(console, token))
         client.__enter__()
         made.append((client, console))

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 import time
+from html import unescape
 
 import pytest
 
+from tests.integration.pipeline.conftest import out_field
 from tests.integration.ui.conftest import csrf, text_of, wait_job
 
 
@@ -127,6 +129,17 @@ def test_explain_searches_by_domain_and_id_and_says_when_nothing_matches(
     assert missing.status_code == 404 and "No account 001NOPE" in missing.text
 
 
+def test_explain_says_when_the_scores_are_still_being_read(ui_site, make_client) -> None:
+    site = ui_site()
+    site.run()
+    client = make_client(site)
+    console = client.app.state.console
+    with console._snapshot_lock:  # the warm-up is reading them
+        page = client.get("/explain/sb", params={"q": "alpha"})
+    assert 'http-equiv="refresh"' in page.text and "Reading the scores of run" in page.text
+    assert "Alpha Precision GmbH" in client.get("/explain/sb", params={"q": "alpha"}).text
+
+
 def test_explain_before_any_run_says_what_to_do(ui_site, make_client) -> None:
     client = make_client(ui_site())
     assert "run a plan or a run first" in client.get("/explain/sb").text
@@ -141,9 +154,14 @@ def test_runs_page_lists_changes_rejections_and_rolls_back(ui_site, make_client)
     detail = client.get(f"/runs/sb/{report.run_id}")
     assert detail.status_code == 200
     assert "Value_Quadrant__c" in detail.text and 'id="rollback"' in detail.text
-    assert "page 1 of" in text_of(detail.text)  # more changes than one page
+    assert "page 1" in text_of(detail.text) and 'class="next"' in detail.text  # > 50 changes
     second = client.get(f"/runs/sb/{report.run_id}", params={"page": "2"})
-    assert "page 2 of" in text_of(second.text)
+    assert "page 2" in text_of(second.text) and "previous" in text_of(second.text)
+    rows = re.findall(
+        r"<tr><td>(accounts|opportunities)</td><td>([^<]+)</td><td>([^<]+)</td>",
+        detail.text + second.text,
+    )
+    assert len(rows) == 100 and len(set(rows)) == 100  # two pages, no row twice
     writes = site.write_count
     refused = client.post(f"/runs/sb/{report.run_id}/rollback", headers=csrf(client))
     assert refused.status_code == 400 and site.write_count == writes
@@ -176,3 +194,22 @@ def test_report_is_built_once_and_embedded(ui_site, make_client) -> None:
         time.sleep(0.5)
         frame = client.get("/report/sb/page")
     assert "Fix or Reprice" in frame.text and len(frame.text) > 1e6
+
+
+def test_hubspot_pages_work_the_same(ui_site, make_client) -> None:
+    site = ui_site("hubspot")
+    site.run()
+    client = make_client(site)
+    mapping = client.get("/mapping/sb")
+    assert mapping.status_code == 200, text_of(mapping.text)[:500]
+    assert '<select name="objects.accounts.fields.region"' in mapping.text
+    assert "provisioned" in text_of(mapping.text)
+    hits = client.get("/explain/sb", params={"q": "alpha"})
+    link = re.search(r'href="(/explain/sb/[^"]+)">Alpha Precision GmbH', hits.text)
+    assert link
+    page = client.get(link.group(1))
+    crm = site.records("accounts")[link.group(1).rsplit("/", 1)[1]]
+    reason = re.search(r'<q id="reason">(.*?)</q>', page.text, flags=re.S).group(1)
+    assert unescape(reason) == crm[out_field(site, "accounts", "reason")]
+    assert 'id="crm-link"' not in page.text  # no portal id in the settings: no link
+    assert client.get("/model/sb").status_code == 200

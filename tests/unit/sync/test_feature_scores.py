@@ -14,7 +14,7 @@ from value_engine.accounts import score_accounts
 
 
 def test_stored_features_score_the_same() -> None:
-    data = generate(400, seed=3)
+    data = generate(300, seed=7)  # one new logo among them: its value is predicted
     frames = {
         k: getattr(data, k) for k in ("accounts", "opportunities", "tickets", "invoices", "finance")
     }
