@@ -1,5 +1,5 @@
 """The audit of project file changes saved by the console: who, when, which file, the diff
-(table vs_config_changes, schema migration 10)."""
+(table vs_config_changes, schema migration 10); and the cursors a mapping change voids."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sync.state.models import ConfigChangeRow
+from sync.state.models import ConfigChangeRow, CursorRow
 
 T_CONFIG_CHANGES = ConfigChangeRow.__table__  # type: ignore[attr-defined]
+T_CURSORS = CursorRow.__table__  # type: ignore[attr-defined]
 
 
 def record_config_change(state: Any, who: str, connection: str, file: str, diff: str) -> int:
@@ -37,3 +38,15 @@ def config_changes(state: Any, connection: str, limit: int = 20) -> list[dict[st
     )
     with state.transaction() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def forget_cursors(state: Any, connection: str, tables: list[str]) -> int:
+    """Drop the pull cursors of `tables`: their next pull reads them in full (after a
+    mapping change, the mirror holds values read through the old mapping)."""
+    if not tables:
+        return 0
+    query = sa.delete(T_CURSORS).where(
+        T_CURSORS.c.connection == connection, T_CURSORS.c.object.in_(tables)
+    )
+    with state.transaction() as conn:
+        return int(conn.execute(query).rowcount or 0)

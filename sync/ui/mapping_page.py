@@ -27,7 +27,7 @@ from mappings.crm import CrmMapping, load_crm_mapping
 from mappings.errors import ConfigError, ConfigProblem, ConnectorError
 from sync.pipeline.checks import field_specs
 from sync.pipeline.setup import Setup, build_connector, cross_check
-from sync.state.audit import record_config_change
+from sync.state.audit import forget_cursors, record_config_change
 from sync.ui import file_edit
 from sync.ui.security import state_changing
 from sync.ui.templating import render, shown_path
@@ -293,14 +293,23 @@ async def save(request: Request) -> Response:
     previous = file_edit.write_atomically(path, new)
     who = f"{getpass.getuser()} (console, from {request.client.host if request.client else '?'})"
     record_config_change(console.state(), who, name, str(path), diff)
+    reread = remapped(setup.mapping, load_crm_mapping(path))
+    forget_cursors(console.state(), name, reread)
+    note = f"; the next plan or run reads {', '.join(reread)} in full" if reread else ""
     return _page(
         request,
         console,
         name,
         problems=[],
         diff=diff,
-        saved=f"saved {path.name}; the previous version is {previous.name}",
+        saved=f"saved {path.name}; the previous version is {previous.name}{note}",
     )
+
+
+def remapped(old: CrmMapping, new: CrmMapping) -> list[str]:
+    """Tables whose object, fields or value maps changed: the mirror must be read again."""
+    tables = sorted(set(old.objects) | set(new.objects))
+    return [t for t in tables if old.objects.get(t) != new.objects.get(t)]
 
 
 def _column(table: str, name: str) -> Column | None:

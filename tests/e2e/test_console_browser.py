@@ -74,23 +74,33 @@ def select(driver: Any, name: str, value: str) -> None:
     Select(by_id(driver, name)).select_by_value(value)
 
 
-def job_done(driver: Any) -> str:
-    """Wait until the job panel says done (or failed); its text, whitespace collapsed."""
+def job_id(driver: Any) -> str:
+    """The id of the job whose panel the page shows ('' when none)."""
+    panels = css(driver, "#job-panel")
+    return str(panels[0].get_attribute("data-job")) if panels else ""
+
+
+def job_done(driver: Any, before: str | None = None) -> str:
+    """Wait until the panel of a job other than `before` says done (or failed); its text,
+    whitespace collapsed."""
     script = (
         "const s = document.getElementById('job-status');"
         "const p = document.getElementById('job-panel');"
-        "return s && ['done', 'failed'].includes(s.dataset.status)"
-        " ? [s.dataset.status, p.innerText] : null;"
+        "const ended = s && ['done', 'failed'].includes(s.dataset.status);"
+        "return ended && p.dataset.job !== arguments[0] ? [s.dataset.status, p.innerText] : null;"
     )
-    status, text = wait_for(lambda: driver.execute_script(script), 120, "the job to end")
+    status, text = wait_for(
+        lambda: driver.execute_script(script, before or "-"), 120, "the job to end"
+    )
     assert status == "done", text
     return " ".join(str(text).split())
 
 
 def plan_changes(driver: Any, url: str) -> int:
     driver.get(f"{url}/connections")
+    before = job_id(driver)
     by_id(driver, "plan-sb").click()
-    text = job_done(driver)
+    text = job_done(driver, before)
     return int(
         re.search(r"plan as of \S+: ([\d,]+) records would change", text).group(1).replace(",", "")
     )
@@ -178,7 +188,7 @@ def test_run_and_see_progress_to_the_end(driver, console) -> None:
     site, url = console(run=False)
     driver.get(f"{url}/connections")
     by_id(driver, "run-sb").click()
-    alert = wait_for(lambda: driver.switch_to.alert, 10, "the confirmation")
+    alert = wait_for(lambda: driver.switch_to.alert, 30, "the confirmation")
     assert "writes the changed values to the CRM" in alert.text
     alert.accept()
     wait_for(lambda: css(driver, "#job-panel .task"), what="progress bars")

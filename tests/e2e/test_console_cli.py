@@ -65,7 +65,7 @@ def test_serves_the_console_on_loopback(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        deadline, body = time.monotonic() + 30, ""
+        deadline, body = time.monotonic() + 90, ""
         while time.monotonic() < deadline and not body:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/connections") as r:

@@ -49,6 +49,10 @@ def test_mapping_a_field_through_the_dropdown_changes_the_plan(ui_site, make_cli
         "/mapping/sb", data=form_of(preview.text, **{REGION: "Type", "mode": "save"})
     )
     assert "saved salesforce.yaml" in saved.text
+    assert "the next plan or run reads accounts in full" in text_of(saved.text)
+    state = client.app.state.console.state()
+    assert state.get_cursor("sb", "accounts") is None  # read again through the new mapping
+    assert state.get_cursor("sb", "opportunities") is not None  # its mapping did not change
     text = (site.folder / "salesforce.yaml").read_text()
     assert "region: Type" in text
     assert text.startswith("# valuesync field mapping for Salesforce")  # comments kept
