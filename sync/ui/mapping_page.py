@@ -27,7 +27,7 @@ from mappings.crm import CrmMapping, load_crm_mapping
 from mappings.errors import ConfigError, ConfigProblem, ConnectorError
 from sync.pipeline.checks import field_specs
 from sync.pipeline.setup import Setup, build_connector, cross_check
-from sync.state.audit import forget_cursors, record_config_change
+from sync.state.audit import config_changes, forget_cursors, record_config_change
 from sync.ui import file_edit
 from sync.ui.security import state_changing
 from sync.ui.templating import render, shown_path
@@ -162,6 +162,7 @@ def _page(
     return render(
         request,
         "mapping.html",
+        changes=config_changes(console.state(), name, 5),
         status=status,
         name=name,
         tables=tables,

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from mappings.errors import ConfigError, ConfigProblem
 from sync.pipeline.model_file import load_value_model
 from sync.pipeline.setup import Setup, cross_check
-from sync.state.audit import record_config_change
+from sync.state.audit import config_changes, record_config_change
 from sync.ui import file_edit
 from sync.ui.model_edit import apply_model_form, preview
 from sync.ui.security import state_changing
@@ -118,6 +118,7 @@ def _page(
     return render(
         request,
         "model.html",
+        changes=config_changes(console.state(), name, 5),
         status=status,
         name=name,
         model=setup.model,

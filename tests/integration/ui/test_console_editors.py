@@ -50,6 +50,8 @@ def test_mapping_a_field_through_the_dropdown_changes_the_plan(ui_site, make_cli
     )
     assert "saved salesforce.yaml" in saved.text
     assert "the next plan or run reads accounts in full" in text_of(saved.text)
+    audit_row = re.search(r'<table id="audit">.*?</table>', saved.text, flags=re.S).group(0)
+    assert "region: Type" in unescape(audit_row) and "console" in audit_row
     state = client.app.state.console.state()
     assert state.get_cursor("sb", "accounts") is None  # read again through the new mapping
     assert state.get_cursor("sb", "opportunities") is not None  # its mapping did not change
