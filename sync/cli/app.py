@@ -66,6 +66,7 @@ def _register() -> None:
         schedule,
         score,
         status,
+        ui,
     )
 
     sandbox_app.command("serve")(sandbox.serve)
@@ -83,6 +84,7 @@ def _register() -> None:
     app.command("score")(score.score)
     app.command("report", epilog=getattr(report, "EPILOG", None))(report.report)
     app.add_typer(alerts.app, name="alerts")
+    app.command("ui", epilog=ui.EPILOG)(ui.ui)
 
 
 def main() -> None:

@@ -162,5 +162,5 @@ def compute_run(
     result = compute(
         frames, setup.model, as_of=as_of, previous_quadrants=previous, overrides=overrides
     )
-    state.record_scores(run_id, result.accounts, result.opportunities)
+    state.record_scores(run_id, result.accounts, result.opportunities, result.features)
     return Inputs(current, result, info, ignored)

@@ -297,6 +297,23 @@ def _v9_alerts(conn: Connection) -> None:
     )
 
 
+def _v10_config_changes(conn: Connection) -> None:
+    """Every change the console saves to a project file: who, when, which file, the diff."""
+    md = sa.MetaData()
+    sa.Table(
+        "vs_config_changes",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("who", sa.String(200), nullable=False),
+        sa.Column("connection", sa.String(100), nullable=False),
+        sa.Column("file", sa.String(1000), nullable=False),
+        sa.Column("diff", sa.Text, nullable=False),
+        sa.Index("ix_vs_config_changes_connection", "connection", "id"),
+    )
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -311,6 +328,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "drop the unused mirror modified-stamp index", _v7_drop_mirror_modified_index),
     Migration(8, "the value of each rejected (set aside) CRM record", _v8_rejected_value),
     Migration(9, "alert states, notifications, deliveries and CRM tasks", _v9_alerts),
+    Migration(
+        10, "project file changes saved by the console (who, when, diff)", _v10_config_changes
+    ),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -186,6 +186,18 @@ class ScoreFrameRow(SQLModel, table=True):
     digest: str = Field(max_length=64)
 
 
+class ConfigChangeRow(SQLModel, table=True):
+    """A project file change saved by the console: who, when, which file, the diff."""
+
+    __tablename__ = "vs_config_changes"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    who: str = Field(max_length=200)
+    connection: str = Field(max_length=100)
+    file: str = Field(max_length=1000)
+    diff: str = Field(sa_type=sa.Text)
+
+
 from sync.state import alert_models as _alert_models  # noqa: E402 (version 9 tables)
 
 TABLES = (
@@ -204,4 +216,5 @@ TABLES = (
     ScoreBlobRow,
     ScoreFrameRow,
     *_alert_models.ALERT_TABLES,
+    ConfigChangeRow,
 )

@@ -77,16 +77,25 @@ class RunState:
 
     # -- scores ---------------------------------------------------------------------------
     def record_scores(
-        self, run_id: int, accounts: pd.DataFrame, opportunities: pd.DataFrame | None = None
+        self,
+        run_id: int,
+        accounts: pd.DataFrame,
+        opportunities: pd.DataFrame | None = None,
+        features: pd.DataFrame | None = None,
     ) -> int:
-        """Store the engine's account and opportunity rows of a run (one blob per kind).
+        """Store the engine's account and opportunity rows of a run (one blob per kind), and
+        the features they were scored on (what the console explains and previews from).
 
         A blob equal to one stored before (same bytes) is not stored again: the run refers
         to it, so a schedule whose scores do not change adds a few bytes per run.
         """
         blobs = {
             kind: (encode_scores(frame, kind), len(frame))
-            for kind, frame in (("accounts", accounts), ("opportunities", opportunities))
+            for kind, frame in (
+                ("accounts", accounts),
+                ("opportunities", opportunities),
+                ("features", features),
+            )
             if frame is not None and not frame.empty
         }
         with self.transaction() as conn:

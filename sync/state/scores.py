@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -22,6 +23,10 @@ from sync.state.codec import restore_canonical
 SCORE_KEYS = {"accounts": "account_id", "opportunities": "opportunity_id"}
 JSON_COLUMNS = b"valuesync.json_columns"
 """Schema metadata: object columns Arrow cannot type (mixed values), stored as JSON text."""
+CATEGORIES = b"valuesync.categories"
+"""Schema metadata of feature frames: categorical columns and their categories, restored
+on reading (the engine groups by their codes)."""
+KEEP_CATEGORIES = ("features",)
 ZSTD_LEVEL = 3
 
 
@@ -33,9 +38,12 @@ def encode_scores(frame: pd.DataFrame, kind: str) -> bytes:
         order = plain[key].astype(str).to_numpy(dtype=object).argsort(kind="stable")
         plain = plain.take(order).reset_index(drop=True)
     arrays, json_columns = [], []
+    categories: dict[str, list[Any]] = {}
     for name in plain.columns:
         values = plain[name]
         if isinstance(values.dtype, pd.CategoricalDtype):
+            if kind in KEEP_CATEGORIES:
+                categories[str(name)] = values.cat.categories.tolist()
             values = values.astype(object)
         try:
             arrays.append(pa.array(values, from_pandas=True))
@@ -43,8 +51,13 @@ def encode_scores(frame: pd.DataFrame, kind: str) -> bytes:
             arrays.append(pa.array(json_values(values).tolist(), type=pa.string()))
             json_columns.append(str(name))
     table = pa.Table.from_arrays(arrays, names=[str(c) for c in plain.columns])
+    meta = {}
     if json_columns:
-        table = table.replace_schema_metadata({JSON_COLUMNS: json.dumps(json_columns).encode()})
+        meta[JSON_COLUMNS] = json.dumps(json_columns).encode()
+    if categories:
+        meta[CATEGORIES] = json.dumps(categories, default=str).encode()
+    if meta:
+        table = table.replace_schema_metadata(meta)
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd", compression_level=ZSTD_LEVEL)
     return sink.getvalue()
@@ -62,4 +75,6 @@ def decode_scores(blob: bytes, kind: str) -> pd.DataFrame:
     frame = table.to_pandas()
     for name in json.loads(meta.get(JSON_COLUMNS, b"[]")):
         frame[name] = json_loads(frame[name])
+    for name, cats in json.loads(meta.get(CATEGORIES, b"{}")).items():
+        frame[name] = pd.Categorical(frame[name].astype(object), categories=cats)
     return restore_canonical(frame, kind, unit="us")

@@ -1,0 +1,1 @@
+"""The ops admin console: `valuesync ui`, a local web page over the project files and state."""
