@@ -51,8 +51,12 @@ def normalise(values: pd.Series, column: str) -> pd.Series:
             index=values.index,
             dtype=object,
         )
-    text = values.astype(object).where(values.notna(), None)
-    return text.map(lambda v: None if v is None or str(v) == "" else str(v)).astype(object)
+    present = values.notna().to_numpy()
+    texts = [
+        str(v) if ok and str(v) != "" else None
+        for v, ok in zip(values.astype(object), present, strict=True)
+    ]
+    return pd.Series(texts, index=values.index, dtype=object)  # None, never NaN: None == None
 
 
 def _stamps(values: pd.Series) -> pd.Series:

@@ -88,8 +88,10 @@ def fit(table: str, schema: ObjectSchema, frame: pd.DataFrame) -> tuple[pd.DataF
 
 
 def _fit_one(kind: str, info: FieldInfo, value: Any) -> tuple[Any, str | None, str | None]:
-    """(value as the field keeps it, code, reason) of one computed value."""
-    if value is None:
+    """(value as the field keeps it, code, reason) of one computed value. A missing value
+    (None, NaN, NA: the engine has none, e.g. no Deal Priority on a closed deal) is no
+    value: the change clears the field. Only infinities are non-finite numbers."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None, None, None
     if kind in ("number", "currency"):
         number = float(value)

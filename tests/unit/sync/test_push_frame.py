@@ -196,3 +196,17 @@ def test_same_as_the_loop_at_size() -> None:
                 rows.append((rid, column, field, value))
     frame = changes(rows)
     assert_identical(push_frame(frame, "#N/A"), reference_push_frame(frame, "#N/A"))
+
+
+def test_a_missing_text_output_equals_an_empty_crm_field() -> None:
+    """A rule field the engine leaves empty (no Deal Priority on a closed deal) against an
+    empty CRM field is no change, whatever form "missing" takes (NaN, None, NA, "")."""
+    from sync.pipeline.diff import normalise, same
+
+    computed = pd.Series(["Pursue", np.nan, None, ""], dtype=object)
+    held = pd.Series(["Pursue", pd.NA, None, None], dtype="string")
+    assert list(normalise(computed, "deal_priority")) == ["Pursue", None, None, None]
+    assert same(normalise(computed, "deal_priority"), normalise(held, "deal_priority"),
+                "deal_priority").all()  # fmt: skip
+    assert not same(normalise(computed, "deal_priority"), normalise(held.fillna("Pursue"),
+                    "deal_priority"), "deal_priority")[1:].any()  # fmt: skip
