@@ -45,7 +45,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from connectors.sandbox.faults import FaultProfile  # noqa: E402
-from sync.demo.site import CONNECTION, sandbox_env  # noqa: E402
+from connectors.sandbox.site import CONNECTION, sandbox_env  # noqa: E402
 
 UNLIMITED = FaultProfile(
     # a limit far above what the bench uses: X-HubSpot-RateLimit-Max then says so (with 0
@@ -65,8 +65,8 @@ def serve(crm: str, accounts: int, seed: int, folder: str, conn: Any) -> None:
     from connectors.sandbox.salesforce.schema import new_org_store
     from connectors.sandbox.sampledata import generate
     from connectors.sandbox.server import SandboxServer
+    from connectors.sandbox.site import sample_as_of, write_project
     from connectors.sandbox.store import Clock
-    from sync.demo.site import sample_as_of, write_project
 
     start = time.perf_counter()
     data = generate(accounts, seed, as_of=sample_as_of())

@@ -1,17 +1,24 @@
 """The CrmConnector protocol and the value types that cross the connector boundary.
 
-A connector is a small protocol, not a class hierarchy: `describe`, `pull`, `push`,
-`provision`. It keeps no state between calls; the orchestrator persists cursors.
+A connector is a protocol, not a class hierarchy: `describe`, `check_mapping`, `pull`,
+`push`, `provision` and the few facts where CRMs differ. It keeps no state between calls;
+the orchestrator persists cursors. `connectors/registry.py` builds the one a connection
+names; nothing outside connectors/ knows which CRM it holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import ClassVar, Literal, Protocol
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from mappings.crm import CrmMapping
+    from mappings.errors import ConfigProblem
 
 FieldKind = Literal["picklist", "number", "currency", "text", "datetime", "checkbox"]
 
@@ -35,6 +42,15 @@ class FieldInfo:
     queryable: bool = True
     calculated: bool = False
     picklist: tuple[str, ...] = ()
+    custom: bool = False
+    """Created by an admin or an app (Salesforce `custom`; HubSpot not `hubspotDefined`).
+    valuesync writes only custom fields: a standard field holds the customer's own data."""
+    precision: int | None = None
+    """Digits a number field holds in all (None: not said, e.g. HubSpot)."""
+    scale: int | None = None
+    """Digits after the decimal point a number field keeps (None: not said)."""
+    length: int | None = None
+    """Characters a text field holds (None: not said)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +76,9 @@ class Page:
     records: pd.DataFrame
     cursor: Cursor | None
     deleted_ids: tuple[str, ...] = ()
+    rejected: pd.DataFrame | None = None
+    """Records left out of `records` because a value cannot be read or mapped, as data:
+    record_id, field (the CRM's name), value, code, message (connectors/quarantine.py)."""
 
 
 @dataclass(frozen=True)
@@ -106,21 +125,113 @@ class ProvisionResult:
     unchanged: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class TaskSpec:
+    """A to-do for an account's owner in the CRM (Salesforce Task, HubSpot task).
+
+    `external_key` names it for good: it is written into the task's description, and the
+    orchestrator records it so that a rerun never creates the same task again.
+    """
+
+    external_key: str
+    account_id: str
+    owner_id: str | None
+    subject: str
+    body: str
+    due: date
+    priority: Literal["high", "normal", "low"] = "normal"
+
+
+@dataclass
+class TaskResult:
+    """What `create_tasks` did: external key -> CRM task id, or -> the CRM's error."""
+
+    created: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    calls: int = 0
+
+
 class CrmConnector(Protocol):
-    """What the pipeline needs from a CRM."""
+    """Everything the pipeline needs from a CRM, and all it knows of one.
+
+    The pipeline (sync/) never asks which CRM it talks to: where the CRMs differ (what a
+    pull returns by default, how a field is cleared, batch sizes, reconciliation reads,
+    association refreshes), the difference is a member of this protocol.
+    """
 
     system: ClassVar[str]
+    """The CRM's name as the project file spells it (`crm:`)."""
     pull_streams: ClassVar[int]
     """How many objects `pull` may read at once, each from its own thread (1: one at a time)."""
     push_streams: ClassVar[int]
     """How many `push` calls may be under way at once, from several threads."""
+    reads_outputs: ClassVar[bool]
+    """True when `pull` returns the output and override fields without being asked for them."""
+    clear_value: ClassVar[str]
+    """The cell value that sets a field to empty in a `push` frame."""
 
-    def count_calls(self, calls: Mapping[str, int]) -> None: ...
+    @property
+    def calls(self) -> dict[str, int]:
+        """API calls made so far, by kind."""
+        ...
+
+    def count_calls(self, calls: Mapping[str, int]) -> None:
+        """Add calls made for this connector by another process (a pull worker)."""
+        ...
 
     def describe(self, obj: str) -> ObjectSchema: ...
 
-    def pull(self, obj: str, *, fields: Sequence[str], since: Cursor | None) -> Iterator[Page]: ...
+    def check_mapping(
+        self,
+        mapping: CrmMapping,
+        mapping_path: Path | str,
+        required_labels: Mapping[str, Sequence[str]],
+    ) -> list[ConfigProblem]:
+        """Every problem of `mapping` against the live CRM's describe, at once (no raise)."""
+        ...
+
+    def unmapped_values(self, mapping: CrmMapping, mapping_path: Path | str) -> list[ConfigProblem]:
+        """Picklist values the CRM offers that the mapping's value maps leave without a
+        canonical choice (records holding one are set aside); `check` lists them."""
+        ...
+
+    def currency_rates(self) -> pd.DataFrame | None:
+        """The CRM's exchange rates (currency, rate, date; rate = units of the currency per
+        corporate unit, date empty = undated) for `rates.kind: crm`; None: it has none."""
+        ...
+
+    def pull(
+        self, obj: str, *, fields: Sequence[str], since: Cursor | None, full: bool = False
+    ) -> Iterator[Page]:
+        """Pages of canonical table `obj` changed since `since`; `full`: every record."""
+        ...
+
+    def reconciliation_due(self, last_full: datetime | None, now: datetime) -> bool:
+        """Whether an incremental pull should be a full read this time (deletions the
+        incremental read cannot see)."""
+        ...
+
+    def associations_due(self, last_refresh: datetime | None, now: datetime) -> bool:
+        """Whether record-to-account links must be re-read (`pull_associations`)."""
+        ...
+
+    def pull_associations(self, obj: str) -> Iterator[Page]:
+        """Pages of (key, account_id) of every record of `obj`, for links a pull misses."""
+        ...
+
+    def write_chunk(self, records: int) -> int:
+        """Records per `push` call for a push of `records` changed records."""
+        ...
+
+    def write_calls(self, records: int) -> int:
+        """API calls a push of `records` changed records needs (the plan's estimate)."""
+        ...
 
     def push(self, obj: str, changes: pd.DataFrame) -> WriteResult: ...
 
     def provision(self, obj: str, fields: Sequence[FieldSpec]) -> ProvisionResult: ...
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> TaskResult:
+        """Create tasks on accounts for their owners, in the largest batches the API allows;
+        a task the CRM refuses is reported in `failed`, never raised."""
+        ...

@@ -84,13 +84,3 @@ def retrying(
         reraise=True,
         **kwargs,
     )
-
-
-def call_with_retry(
-    fn: Callable[..., T], *args: Any, policy: RetryPolicy = DEFAULT_POLICY, **kwargs: Any
-) -> T:
-    """Call `fn(*args, **kwargs)`, retrying RetryableError under the shared policy."""
-    for attempt in retrying(policy):
-        with attempt:
-            return fn(*args, **kwargs)
-    raise AssertionError("unreachable: tenacity reraises the last error")

@@ -14,7 +14,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mappings.canonical import TABLES
-from mappings.yamlfile import load_model
+from mappings.errors import ConfigError
+from mappings.guards import write_guard_problems
+from mappings.yamlfile import load_model, read_yaml
 
 SHIPPED_DIR = Path(__file__).parent
 
@@ -46,9 +48,6 @@ class ObjectMapping(_Strict):
     cursor: str | None = None
     """The modified-stamp field used as the incremental cursor (never a formula field)."""
 
-    def crm_field(self, column: str) -> str | None:
-        return self.fields.get(column)
-
 
 class OutputMapping(_Strict):
     """The fields valuesync writes onto one object."""
@@ -60,12 +59,21 @@ class OutputMapping(_Strict):
     """A CRM field a person may fill to force the quadrant; read, never written."""
 
 
+class Quarantine(_Strict):
+    """What happens to CRM records with a value valuesync cannot read or map."""
+
+    max_share: float = Field(default=0.01, ge=0, le=1)
+    """Such records are set aside and the run goes on, unless more than this share of an
+    object's records are bad: then the run stops before any write (0.01 = 1 %)."""
+
+
 class CrmMapping(_Strict):
     """A whole mapping file."""
 
     system: Literal["salesforce", "hubspot"]
     objects: dict[str, ObjectMapping | None]
     outputs: dict[Literal["accounts", "opportunities"], OutputMapping]
+    quarantine: Quarantine = Field(default_factory=lambda: Quarantine())
 
     @field_validator("objects")
     @classmethod
@@ -105,8 +113,16 @@ class CrmMapping(_Strict):
 
 
 def load_crm_mapping(path: Path) -> CrmMapping:
-    """Load and validate a mapping file; every problem at once in one ConfigError."""
-    return load_model(path, CrmMapping)
+    """Load and validate a mapping file; every problem at once in one ConfigError.
+
+    The write guards (`mappings/guards.py`) are part of loading: a mapping whose outputs
+    could overwrite inputs, each other or standard fields never reaches the CRM.
+    """
+    mapping = load_model(path, CrmMapping)
+    problems = write_guard_problems(mapping, str(path), read_yaml(path).line)
+    if problems:
+        raise ConfigError(problems)
+    return mapping
 
 
 def shipped_mapping(system: str) -> Path:

@@ -11,6 +11,7 @@ the whole URL, or `password_env` for the password of `url`).
 
 from __future__ import annotations
 
+import codecs
 import os
 from pathlib import Path
 from typing import Literal
@@ -100,6 +101,13 @@ class SourceSpec(_Strict):
                 raise ValueError(f"{', '.join(extra)} only apply to kind: sql")
         if len(self.delimiter) != 1:
             raise ValueError("delimiter must be one character, e.g. ',' or ';'")
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(
+                f"encoding '{self.encoding}' is not a known text encoding; use one such as "
+                "utf-8, cp1252 or latin-1"
+            ) from None
         return self
 
     def resolved_url(self) -> URL:
@@ -146,18 +154,35 @@ class TableSource(_Strict):
         return ColumnSpec(source=spec) if isinstance(spec, str) else spec
 
 
+RATE_COLUMN = "corporate_per_unit"
+"""The one rate convention of valuesync, named where rates are written: units of the
+corporate (model) currency per one unit of the other currency, so corporate = amount * rate
+(USD,0.92 with EUR as corporate currency). The value model's `rates:` use it too."""
+
+DIRECTION_MOVED = (
+    "rates.direction is no longer read: valuesync has one rate convention, named by the "
+    "rates file's column corporate_per_unit (units of the corporate currency per one unit of "
+    "the currency, e.g. USD,0.92 for EUR). Remove 'direction'; if it said "
+    "currency_per_corporate (1 EUR = 1.09 USD, Salesforce's ConversionRate), write 1/rate "
+    "into the rates file"
+)
+
+
 class RatesSpec(_Strict):
     """Where exchange rates come from."""
 
     kind: Literal["file", "crm", "none"] = "none"
-    """file: a CSV `currency,rate[,date]`; crm: the caller passes the CRM's rates; none: one
-    currency only (any other currency is quarantined)."""
+    """file: a CSV `currency,corporate_per_unit[,date]`; crm: the caller passes the CRM's
+    rates (converted to corporate_per_unit); none: one currency only (any other currency is
+    quarantined)."""
     path: str | None = None
-    direction: Literal["currency_per_corporate", "corporate_per_currency"] = (
-        "currency_per_corporate"
-    )
-    """currency_per_corporate (Salesforce's ConversionRate): 1 corporate unit = rate units of the
-    currency, so corporate = amount / rate. corporate_per_currency: corporate = amount * rate."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_direction(cls, data: object) -> object:
+        if isinstance(data, dict) and "direction" in data:
+            raise ValueError(DIRECTION_MOVED)
+        return data
 
     @model_validator(mode="after")
     def _path(self) -> RatesSpec:
@@ -173,6 +198,12 @@ class QuarantineSpec(_Strict):
 
     max_share: float = Field(default=0.01, ge=0.0, le=1.0)
     """The run goes on only when quarantined rows / rows read is under this share."""
+    duplicates: Literal["quarantine", "error"] = "quarantine"
+    """A row identical in every column to an earlier one (an export appended twice):
+    quarantine sets the copy aside (the run exits 1 and lists it); error stops the run."""
+    max_amount: float = Field(default=1e12, gt=0)
+    """An amount beyond plus or minus this is quarantined as absurd (1e308 is a typo, and
+    sums of it overflow); non-finite values (nan, inf) always are."""
 
 
 TableName = Literal["finance", "invoices"]
@@ -182,6 +213,10 @@ class FinanceMapping(_Strict):
     """A whole finance mapping file."""
 
     corporate_currency: str = "EUR"
+    max_staleness_months: int | None = Field(default=2, ge=0)
+    """The latest finance period may be at most this many months before the run's month;
+    an older export stops the run (scored on old data it would write wrong values).
+    Raise it, or set null, to score an old export on purpose."""
     tables: dict[TableName, TableSource]
     rates: RatesSpec = RatesSpec()
     quarantine: QuarantineSpec = QuarantineSpec()

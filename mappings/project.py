@@ -21,15 +21,16 @@ connection blocks name the environment variables that hold them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mappings import DEFAULT_FILE
+from mappings.alerts import AlertsConfig
 from mappings.hubspot_connection import HubSpotConnection
 from mappings.salesforce_connection import SalesforceConnection
 from mappings.yamlfile import load_model
 
-DEFAULT_FILE = "valuesync.yaml"
 DEFAULT_STATE_URL = "sqlite:///.valuesync/state.db"
 
 
@@ -47,6 +48,10 @@ class StateConfig(_Strict):
     def _one_of(self) -> StateConfig:
         if self.url and self.url_env:
             raise ValueError("give either url or url_env, not both")
+        if self.url is not None:
+            problem = state_url_problem(self.url)
+            if problem:
+                raise ValueError(problem)
         if self.url and "@" in self.url and ":" in self.url.split("@")[0].split("//")[-1]:
             raise ValueError(
                 "the URL contains a password; put the whole URL in an environment variable "
@@ -55,27 +60,29 @@ class StateConfig(_Strict):
         return self
 
 
-class Connection(_Strict):
-    """One CRM connection and the files that configure its runs."""
+def state_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a state database URL (never echoing a password), or None."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    crm: Literal["salesforce", "hubspot"]
-    salesforce: SalesforceConnection | None = None
-    hubspot: HubSpotConnection | None = None
+    example = "sqlite:///.valuesync/state.db or postgresql+psycopg://user@host/db"
+    try:
+        backend = make_url(url).get_backend_name()
+    except (ArgumentError, ValueError):
+        return f"the state URL is not a database URL; write one such as {example}"
+    if backend not in ("sqlite", "postgresql"):
+        return f"the state URL uses '{backend}'; valuesync supports {example}"
+    return None
+
+
+class _ConnectionBase(_Strict):
+    """What every CRM connection has: the files that configure its runs, and a schedule."""
+
     mapping: Path
     finance: Path | None = None
     value_model: Path
     schedule: str | None = None
     """Cron expression (minute hour day month weekday, UTC) for `scheduler start`."""
-
-    @model_validator(mode="after")
-    def _crm_block(self) -> Connection:
-        block = getattr(self, self.crm)
-        other = "hubspot" if self.crm == "salesforce" else "salesforce"
-        if block is None:
-            raise ValueError(f"crm is {self.crm}: add a '{self.crm}:' block with its settings")
-        if getattr(self, other) is not None:
-            raise ValueError(f"crm is {self.crm}: remove the '{other}:' block")
-        return self
 
     @field_validator("schedule")
     @classmethod
@@ -88,12 +95,34 @@ class Connection(_Strict):
         return v
 
 
+class SalesforceProjectConnection(_ConnectionBase):
+    """A Salesforce org: `crm: salesforce` and a `salesforce:` block."""
+
+    crm: Literal["salesforce"]
+    salesforce: SalesforceConnection
+
+
+class HubSpotProjectConnection(_ConnectionBase):
+    """A HubSpot portal: `crm: hubspot` and a `hubspot:` block."""
+
+    crm: Literal["hubspot"]
+    hubspot: HubSpotConnection
+
+
+Connection = Annotated[
+    SalesforceProjectConnection | HubSpotProjectConnection, Field(discriminator="crm")
+]
+"""One CRM connection; `crm` says which block it has, so each has exactly its own."""
+
+
 class Project(_Strict):
     """The whole project file."""
 
     version: Literal[1] = 1
     state: StateConfig = Field(default_factory=StateConfig)
     connections: dict[str, Connection]
+    alerts: AlertsConfig | None = None
+    """Channels, triggers and the value review digest (mappings/alerts.py)."""
 
     @field_validator("connections")
     @classmethod

@@ -106,6 +106,9 @@ class SalesforceConnection(BaseModel):
     bulk_timeout_seconds: float = Field(3600.0, gt=0)
     timeout_seconds: float = Field(120.0, gt=0)
     """HTTP timeout of one request."""
+    full_reconciliation_hours: float = Field(168.0, gt=0)
+    """A full read at least this often (and on `run --full`): records purged from the
+    recycle bin never come back through queryAll, so only a full read finds them gone."""
     permission_set: str = "valuesync"
     """Permission set granted read/edit on provisioned fields (its API Name)."""
 

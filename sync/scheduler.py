@@ -31,7 +31,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from mappings.errors import ConfigError, ConfigProblem, StateError, ValuesyncError
+from mappings.errors import ConfigError, ConfigProblem, LockHeldError, StateError, ValuesyncError
 from mappings.project import LoadedProject
 
 log = logging.getLogger(__name__)
@@ -55,12 +55,9 @@ def run_connection(project_path: str, connection: str) -> dict[str, Any]:
 
     try:
         report = pipeline.run(load_project(Path(project_path)), connection)
-    except StateError as exc:
-        if "already working on connection" in str(exc):
-            log.warning("refused: scheduled run of %s skipped: %s", connection, exc)
-            return {"connection": connection, "status": "refused", "message": str(exc)}
-        log.error("scheduled run of %s failed: %s", connection, exc)
-        return {"connection": connection, "status": "failed", "message": str(exc)}
+    except LockHeldError as exc:
+        log.warning("refused: scheduled run of %s skipped: %s", connection, exc)
+        return {"connection": connection, "status": "refused", "message": str(exc)}
     except ValuesyncError as exc:
         log.error("scheduled run of %s failed: %s", connection, exc)
         return {"connection": connection, "status": "failed", "message": str(exc)}
@@ -132,7 +129,7 @@ def job_defaults(misfire_grace: int = DEFAULT_MISFIRE_GRACE) -> dict[str, Any]:
     return {"coalesce": True, "max_instances": 1, "misfire_grace_time": misfire_grace}
 
 
-class _Executor(ThreadPoolExecutor):
+class _Executor(ThreadPoolExecutor):  # type: ignore[misc]  # APScheduler ships no types
     """A thread pool that drops a job due while the scheduler shuts down (instead of the
     RuntimeError a closed pool raises: the loop may be mid-way when SIGTERM arrives)."""
 
@@ -193,7 +190,7 @@ def _job(job: Any) -> ScheduledJob:
     return ScheduledJob(job.id, connection, project, _describe(job.trigger), job.next_run_time)
 
 
-class _StoreOnly(BaseScheduler):
+class _StoreOnly(BaseScheduler):  # type: ignore[misc]  # APScheduler ships no types
     """A scheduler without a loop: it edits the stored jobs and never runs one.
 
     (A paused BackgroundScheduler would still process due jobs once while shutting down.)
@@ -271,7 +268,8 @@ class Schedules:
 def next_run(url: str, connection: str) -> datetime | None:
     """When the connection runs next according to the stored jobs (None: not scheduled)."""
     with Schedules(url) as s:
-        times = [j.next_run for j in s.list() if j.connection == connection and j.next_run]
+        runs = [j for j in s.list() if "-digest-" not in j.id]  # the alerts digest is no run
+        times = [j.next_run for j in runs if j.connection == connection and j.next_run]
     return min(times) if times else None
 
 
@@ -284,7 +282,7 @@ def run_due(url: str, now: datetime | None = None) -> list[dict[str, Any]]:
         for job in s.scheduler.get_jobs():
             if job.next_run_time is None or job.next_run_time > now:
                 continue
-            results.append(run_connection(*job.args))
+            results.append(job.func(*job.args))  # a run, or another job (the alerts digest)
             nxt = job.trigger.get_next_fire_time(job.next_run_time, datetime.now(UTC))
             if nxt is None:
                 s.scheduler.remove_job(job.id)

@@ -6,8 +6,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from connectors.sandbox.server import SandboxServer
+
+# Property tests check results, not speed: on a loaded CI machine a single example may take
+# longer than hypothesis's default 200 ms deadline, which would fail a correct test.
+settings.register_profile("valuesync", deadline=None)
+settings.load_profile("valuesync")
 
 
 @pytest.fixture

@@ -2,9 +2,11 @@
 
 No I/O, no network, no clock: `as_of` is a parameter. Entry points:
 
-- `compute(frames, model, as_of=...)` -> EngineResult (accounts, opportunities, features)
+- `compute(frames, model, as_of=...)` -> EngineResult (accounts, opportunities, features,
+  segments: the segment roll-up per value-chain activity, axes: what the two scores mean)
 - `output_labels(model)` -> every label per output field (for CRM picklists)
-- `what_if(result.features, model, scenarios)` -> quadrants under other horizons / costs
+- `what_if(result.features, model, scenarios)` -> quadrants and money under other horizons
+  or costs
 - `parse_value_model(data, source)` -> ValueModel, or one ConfigError listing all problems
 """
 

@@ -101,7 +101,7 @@ def _priority_cost(tickets: pd.DataFrame, unit: dict[str, float]) -> np.ndarray:
     if "priority" not in tickets.columns:
         return np.full(len(tickets), prices[-1])
     codes = label_codes(tickets["priority"], PRIORITIES)
-    return prices[codes]
+    return np.asarray(prices[codes])
 
 
 def payment_features(inv: Invoices, n: int, day: int, terms_days: int) -> dict[str, np.ndarray]:

@@ -1,10 +1,10 @@
 """The catalogue of everything a value model may name: features, attributes and outputs.
 
 Each feature has a short label for reasons, a display kind (how its value is printed
-in a reason) and two phrase templates: one used when the feature lifts a record's
-position, one when it pulls it down. Templates may use `{value}` (the feature's value,
-printed by its display kind), `{top}` (the record's share from the top, in percent),
-`{bottom}` (its share from the bottom) and `{label}`.
+in a reason) and two phrase templates: one used when the feature is a strength, one when
+it is what to fix. Templates state the value, so that every phrase is true to the number
+behind it: `{value}` (the feature's value, printed by its display kind) and `{label}`;
+the reason adds the rank among customers for percentile criteria ("best 5%").
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Display = Literal["money", "pct", "count", "days", "ratio", "text"]
+Display = Literal["money", "pct", "change", "count", "days", "ratio", "text"]
 
 
 @dataclass(frozen=True)
@@ -32,60 +32,99 @@ def _f(name: str, label: str, display: Display, good: str, bad: str) -> Feature:
 
 
 FEATURES: tuple[Feature, ...] = (
-    _f("revenue_12m", "revenue", "money", "revenue {value} (top {top}%)", "low revenue {value}"),
-    _f("revenue_prior_12m", "prior revenue", "money", "prior revenue {value}", "prior {value}"),
-    _f("revenue_lifetime", "lifetime revenue", "money", "lifetime revenue {value}", "{value} ever"),
-    _f("cost_of_delivery_12m", "delivery cost", "money", "delivery cost {value}", "cost {value}"),
-    _f("margin_12m", "margin", "money", "margin {value} (top {top}%)", "margin only {value}"),
-    _f("margin_pct", "margin", "pct", "margin {value} (top {top}%)", "{value} margin"),
-    _f("margin_lifetime", "lifetime margin", "money", "lifetime margin {value}", "{value} margin"),
-    _f("tickets_12m", "tickets", "count", "few tickets", "{value} tickets in 12 months"),
-    _f("escalations_12m", "escalations", "count", "few escalations", "{value} escalations"),
-    _f("special_requests_12m", "special requests", "count", "few special requests",
-       "{value} special requests in 12 months"),
-    _f("effort_hours_12m", "service hours", "count", "low service effort",
+    _f("revenue_12m", "revenue", "money", "revenue {value}", "revenue only {value}"),
+    _f("revenue_prior_12m", "prior revenue", "money", "prior-year revenue {value}",
+       "prior-year revenue {value}"),
+    _f("revenue_lifetime", "lifetime revenue", "money", "lifetime revenue {value}",
+       "lifetime revenue {value}"),
+    _f("cost_of_delivery_12m", "delivery cost", "money", "delivery cost {value}",
+       "delivery cost {value}"),
+    _f("margin_12m", "margin", "money", "margin {value}", "margin only {value}"),
+    _f("margin_pct", "margin", "pct", "margin {value}", "{value} margin"),
+    _f("margin_lifetime", "lifetime margin", "money", "lifetime margin {value}",
+       "lifetime margin {value}"),
+    _f("tickets_12m", "tickets", "count", "{value} tickets in 12 months",
+       "{value} tickets in 12 months"),
+    _f("escalations_12m", "escalations", "count", "{value} escalations in 12 months",
+       "{value} escalations in 12 months"),
+    _f("special_requests_12m", "special requests", "count",
+       "{value} special requests in 12 months", "{value} special requests in 12 months"),
+    _f("effort_hours_12m", "service hours", "count", "{value} service hours in 12 months",
        "{value} service hours in 12 months"),
-    _f("cost_to_serve_12m", "cost to serve", "money", "low cost to serve {value}",
+    _f("cost_to_serve_12m", "cost to serve", "money", "cost to serve {value}",
        "cost to serve {value}"),
-    _f("service_cost_pct", "service effort", "pct", "low service effort",
-       "high service effort ({value} of revenue)"),
+    _f("service_cost_pct", "service effort", "pct", "service effort {value} of revenue",
+       "high service effort, {value} of revenue"),
     _f("net_margin_12m", "margin after service", "money", "margin after service {value}",
        "margin after service {value}"),
-    _f("on_time_share", "payment", "pct", "pays on time", "pays on time only {value}"),
-    _f("avg_days_late", "payment delay", "days", "pays on time",
-       "pays {value} days late on average"),
-    _f("overdue_amount", "overdue", "money", "nothing overdue", "{value} overdue"),
-    _f("months_with_revenue_24", "recurrence", "count", "recurring demand ({value} of 24 months)",
-       "irregular demand ({value} of 24 months)"),
-    _f("recurrence", "recurrence", "pct", "recurring demand", "irregular demand ({value})"),
-    _f("renewals_won_24m", "renewals", "count", "{value} renewals won", "no renewals won"),
-    _f("revenue_cv", "predictability", "ratio", "predictable revenue", "unpredictable revenue"),
-    _f("escalations_per_100k", "escalations", "ratio", "few escalations",
+    _f("sales_cost_12m", "cost of sales", "money", "cost of sales {value}",
+       "cost of sales {value}"),
+    _f("on_time_share", "payment", "pct", "{value} of invoices paid on time",
+       "only {value} of invoices paid on time"),
+    _f("avg_days_late", "payment delay", "days", "paid {value} late on average",
+       "paid {value} late on average"),
+    _f("overdue_amount", "overdue", "money", "{value} overdue", "{value} overdue"),
+    _f("months_with_revenue_24", "recurrence", "count", "revenue in {value} of 24 months",
+       "revenue in only {value} of 24 months"),
+    _f("recurrence", "recurrence", "pct", "revenue in {value} of the last 24 months",
+       "revenue in only {value} of the last 24 months"),
+    _f("renewals_won_24m", "renewals", "count", "{value} renewals won in 24 months",
+       "{value} renewals won in 24 months"),
+    _f("revenue_cv", "predictability", "ratio", "steady monthly revenue (variation {value})",
+       "uneven monthly revenue (variation {value})"),
+    _f("escalations_per_100k", "escalations", "ratio", "{value} escalations per 100k revenue",
        "{value} escalations per 100k revenue"),
-    _f("special_requests_per_100k", "special requests", "ratio", "few special requests",
-       "many special requests ({value} per 100k)"),
-    _f("growth", "growth", "pct", "growing {value}", "shrinking ({value})"),
-    _f("acquisition_cost", "acquisition cost", "money", "low acquisition cost",
+    _f("special_requests_per_100k", "special requests", "ratio",
+       "{value} special requests per 100k revenue", "{value} special requests per 100k revenue"),
+    _f("growth", "growth", "change", "revenue {value} on the prior year",
+       "revenue {value} on the prior year"),
+    _f("acquisition_cost", "acquisition cost", "money", "acquisition cost {value}",
        "acquisition cost {value}"),
-    _f("tenure_months", "tenure", "count", "customer for {value} months", "new customer"),
-    _f("monthly_retention", "retention", "pct", "steady buyer", "at risk of churn"),
-    _f("clv", "lifetime value", "money", "lifetime value {value} (top {top}%)",
-       "low lifetime value {value}"),
-    _f("clv_gross", "lifetime value", "money", "lifetime value {value} (top {top}%)",
-       "low lifetime value {value}"),
-    _f("reference_customer", "reference", "count", "reference customer", "not a reference"),
-    _f("referrals", "referrals", "count", "{value} referrals", "no referrals"),
+    _f("tenure_months", "tenure", "count", "customer for {value} months",
+       "customer for {value} months"),
+    _f("months_since_active", "recency", "count", "{value} months since last purchase",
+       "{value} months since last purchase"),
+    _f("purchase_cycle_months", "purchase cycle", "ratio", "buys every {value} months",
+       "buys every {value} months"),
+    _f("active_probability", "activity", "pct", "{value} likely still active",
+       "only {value} likely still active"),
+    _f("monthly_retention", "retention", "pct", "retention {value} a month",
+       "retention {value} a month"),
+    _f("purchase_frequency", "purchase frequency", "ratio", "buys in {value} months a year",
+       "buys in only {value} months a year"),
+    _f("avg_order_value", "order value", "money", "{value} per purchase month",
+       "only {value} per purchase month"),
+    _f("clv", "lifetime value", "money", "lifetime value {value}", "lifetime value {value}"),
+    _f("clv_gross", "lifetime value", "money", "lifetime value {value}",
+       "lifetime value {value}"),
+    _f("ltv_to_cac", "LTV:CAC", "ratio", "LTV:CAC {value}", "LTV:CAC only {value}"),
+    _f("cac_payback_months", "CAC payback", "count", "CAC paid back in {value} months",
+       "CAC paid back in {value} months"),
+    _f("advocacy_value_per_year", "advocacy value", "money", "advocacy worth {value} a year",
+       "advocacy worth {value} a year"),
+    _f("chain_alignment", "value-chain alignment", "pct",
+       "{value} of margin left after selling and serving",
+       "only {value} of margin left after selling and serving"),
+    _f("segment_alignment", "segment alignment", "pct",
+       "segment keeps {value} of margin after selling and serving",
+       "segment keeps only {value} of margin after selling and serving"),
+    _f("reference_customer", "reference", "count", "reference customer",
+       "not a reference customer"),
+    _f("referrals", "referrals", "count", "{value} referrals", "{value} referrals"),
     _f("case_study", "case study", "count", "case study published", "no case study"),
-    _f("product_feedback", "product feedback", "count", "gives product feedback",
-       "no product feedback"),
-    _f("advocacy_points", "advocacy", "count", "advocate (references, referrals)", "no advocacy"),
+    _f("product_feedback", "product feedback", "count", "{value} product feedback items",
+       "{value} product feedback items"),
+    _f("advocacy_points", "advocacy", "count", "advocacy {value} points",
+       "advocacy {value} points"),
     _f("employees", "employees", "count", "{value} employees", "{value} employees"),
-    _f("annual_revenue", "company size", "money", "company revenue {value}", "revenue {value}"),
+    _f("annual_revenue", "company size", "money", "company revenue {value}",
+       "company revenue {value}"),
     _f("industry", "industry", "text", "{value} is an ICP industry",
-       "industry {value} outside ICP"),
-    _f("size_band", "size", "text", "size {value} fits ICP", "size {value} outside ICP"),
-    _f("region", "region", "text", "{value} is an ICP region", "region {value} outside ICP"),
+       "industry {value}: weak ICP match"),
+    _f("size_band", "size", "text", "size {value} fits ICP", "size {value}: weak ICP match"),
+    _f("region", "region", "text", "{value} is an ICP region", "region {value}: weak ICP match"),
 )  # fmt: skip
+"""Phrases state the value; the explanation adds the rank for percentile criteria."""
 
 FEATURE_BY_NAME: dict[str, Feature] = {f.name: f for f in FEATURES}
 
@@ -99,6 +138,8 @@ ADVOCACY_SIGNALS = ("reference_customer", "referrals", "case_study", "product_fe
 ACCOUNT_OUTPUTS = (
     "value_score", "fit_score", "clv", "clv_gross", "max_acquisition_cost", "quadrant",
     "computed_quadrant", "value_band", "fit_band", "predicted", "is_customer", "lookalike_size",
+    "lifecycle", "loss_making", "ltv", "contribution_to_date", "cac_unrecovered",
+    "lookalike_confidence", "segment",
 )  # fmt: skip
 """Columns the engine adds to every account; rules may test them."""
 
@@ -106,11 +147,6 @@ OPPORTUNITY_COLUMNS = ("amount", "stage", "type", "is_closed", "is_won", "close_
 """Opportunity columns a rule on opportunities may test besides the account's fields."""
 
 ACCOUNT_COLUMNS = ("name", "domain", "erp_id", "owner_id", "created_at")
-
-
-def feature_names() -> frozenset[str]:
-    """Every feature name a criterion may use (extra attributes come from the model)."""
-    return frozenset(FEATURE_BY_NAME)
 
 
 def rule_fields(target: str, attributes: tuple[str, ...], earlier: tuple[str, ...]) -> set[str]:

@@ -12,16 +12,19 @@ from typing import Any
 from value_engine.catalog import ACCOUNT_OUTPUTS, FEATURE_BY_NAME, rule_fields
 
 Problem = tuple[str, str]
+AXES = ("value", "fit", "persona_value.value", "persona_value.alignment", "value_chain.alignment")
 
 
 def semantic_problems(data: Mapping[str, Any]) -> list[Problem]:
     """(key path, message) for every name in the model that the engine would not know."""
     attributes = tuple(a for a in _list(data.get("attributes")) if isinstance(a, str))
     problems: list[Problem] = []
-    for axis in ("value", "fit"):
-        criteria = _list(_map(data.get(axis)).get("criteria"))
-        for i, crit in enumerate(criteria):
-            problems += _criterion_problems(_map(crit), f"{axis}.criteria.{i}", attributes)
+    for path in AXES:
+        node = data
+        for key in path.split("."):
+            node = _map(node.get(key))
+        for i, crit in enumerate(_list(node.get("criteria"))):
+            problems += _criterion_problems(_map(crit), f"{path}.criteria.{i}", attributes)
     problems += _rules_problems(_list(data.get("rules")), attributes)
     return problems
 

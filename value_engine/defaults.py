@@ -72,6 +72,37 @@ FIT_CRITERIA: list[dict[str, Any]] = [
 ]
 
 
+PERSONA_CRITERIA: list[dict[str, Any]] = [
+    {"feature": "industry", "weight": 20, "transform": "category",
+     "points": ICP_INDUSTRY_POINTS, "other_points": 30},
+    {"feature": "size_band", "weight": 15, "transform": "category",
+     "points": ICP_SIZE_POINTS, "other_points": 20},
+    {"feature": "region", "weight": 5, "transform": "category",
+     "points": ICP_REGION_POINTS, "other_points": 40},
+    {"feature": "recurrence", "weight": 20, "transform": "linear", "bounds": [0.0, 1.0]},
+    {"feature": "tenure_months", "weight": 15, "transform": "linear", "bounds": [0, 60]},
+    {"feature": "renewals_won_24m", "weight": 10, "transform": "linear", "bounds": [0, 2]},
+    {"feature": "on_time_share", "weight": 10, "transform": "linear", "bounds": [0.5, 1.0]},
+    {"feature": "advocacy_points", "weight": 5, "transform": "linear", "bounds": [0, 100],
+     "missing": "exclude"},
+]  # fmt: skip
+"""Persona alignment: the ideal persona's attributes and a loyal customer's behaviour."""
+
+CUSTOMER_VALUE_CRITERIA: list[dict[str, Any]] = [
+    {"feature": "purchase_frequency", "weight": 30, "missing": "worst"},
+    {"feature": "avg_order_value", "weight": 30, "missing": "worst"},
+    {"feature": "clv", "weight": 40, "missing": "worst"},
+]
+"""Customer value of the Persona-Value Matrix: how often, how much per order, lifetime value."""
+
+ALIGNMENT_CRITERIA: list[dict[str, Any]] = [
+    {"feature": "chain_alignment", "weight": 70, "transform": "linear", "bounds": [0.0, 1.0],
+     "missing": "worst"},
+    {"feature": "segment_alignment", "weight": 30, "transform": "linear", "bounds": [0.0, 1.0]},
+]  # fmt: skip
+"""Value-chain alignment: the share of margin left after acquisition, sales and service."""
+
+
 def _both(value: str, fit: str) -> dict[str, Any]:
     return {
         "all": [
@@ -81,12 +112,17 @@ def _both(value: str, fit: str) -> dict[str, Any]:
     }
 
 
+PROSPECT = {"field": "lifecycle", "op": "==", "value": "prospect"}
+LOSS = {"field": "loss_making", "op": "==", "value": True}
+
 RULES: list[dict[str, Any]] = [
     {
         "field": "account_action",
         "target": "accounts",
-        "labels": ["Invest", "Fix or reprice", "Develop", "Manage for cost"],
+        "labels": ["Invest", "Fix or reprice", "Develop", "Manage for cost", "Qualify"],
         "rules": [
+            {"when": PROSPECT, "then": "Qualify"},
+            {"when": LOSS, "then": "Fix or reprice"},
             {"when": _both("high", "high"), "then": "Invest"},
             {"when": _both("high", "low"), "then": "Fix or reprice"},
             {"when": _both("low", "high"), "then": "Develop"},
@@ -96,13 +132,14 @@ RULES: list[dict[str, Any]] = [
     {
         "field": "service_tier",
         "target": "accounts",
-        "labels": ["Premium", "Standard", "Basic"],
+        "labels": ["Premium", "Standard", "Basic", "Pre-sales"],
         "rules": [
-            {"when": {"field": "account_action", "op": "==", "value": "Invest"}, "then": "Premium"},
+            {"when": PROSPECT, "then": "Pre-sales"},
+            {"when": _both("high", "high"), "then": "Premium"},
             {
                 "when": {
                     "any": [
-                        {"field": "account_action", "op": "in", "value": ["Develop"]},
+                        _both("low", "high"),
                         {"field": "value_score", "op": ">=", "value": 60},
                     ]
                 },
@@ -123,3 +160,61 @@ RULES: list[dict[str, Any]] = [
         "default": "Deprioritize",
     },
 ]
+
+
+PERSONA_RULES: list[dict[str, Any]] = [
+    {
+        "field": "account_action",
+        "target": "accounts",
+        "labels": [
+            "Retain and reward",
+            "Nurture to loyalty",
+            "Grow share of wallet",
+            "Nurture",
+            "Fix or reprice",
+            "Qualify",
+        ],
+        "rules": [
+            {"when": PROSPECT, "then": "Qualify"},
+            {"when": LOSS, "then": "Fix or reprice"},
+            {"when": _both("high", "high"), "then": "Retain and reward"},
+            {"when": _both("high", "low"), "then": "Nurture to loyalty"},
+            {"when": _both("low", "high"), "then": "Grow share of wallet"},
+        ],
+        "default": "Nurture",
+    },  # fmt: skip
+    RULES[1],
+    RULES[2],
+]
+"""Persona-Value Matrix: loyalists are kept and grown, potentials are nurtured."""
+
+VALUE_CHAIN_RULES: list[dict[str, Any]] = [
+    RULES[0],
+    {
+        "field": "service_model",
+        "target": "accounts",
+        "labels": ["High-touch", "Standard", "Digital"],
+        "rules": [
+            {"when": PROSPECT, "then": "Digital"},
+            {"when": LOSS, "then": "Digital"},
+            {"when": _both("high", "high"), "then": "High-touch"},
+            {
+                "when": {
+                    "any": [
+                        {"field": "value_band", "op": "==", "value": "high"},
+                        {"field": "fit_band", "op": "==", "value": "high"},
+                    ]
+                },
+                "then": "Standard",
+            },
+        ],
+        "default": "Digital",
+    },  # fmt: skip
+    RULES[2],
+]
+"""Segmentation-Value-Chain Alignment: what service model each account's economics carry."""
+
+
+def rules_for(preset: str) -> list[dict[str, Any]]:
+    """The default rule sets of a preset (value_matrix and custom share the same)."""
+    return {"persona_value": PERSONA_RULES, "value_chain": VALUE_CHAIN_RULES}.get(preset, RULES)

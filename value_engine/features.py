@@ -16,13 +16,20 @@ margins.
   margin_12m / revenue_12m; margin_lifetime likewise over all months.
 - growth = (revenue_12m - revenue_prior_12m) / revenue_prior_12m (empty without prior revenue).
 - recurrence = months with revenue in the last 24 / 24; months_with_revenue_24 is the count.
-- revenue_cv (predictability): standard deviation / mean of monthly revenue, over the last 24
-  months counted from the account's first month with revenue in them (at least 3 months,
-  otherwise empty). 0 means the same every month; 1 means as wild as the mean itself.
+- revenue_cv, recency, purchase cycle, months observed, purchase frequency, order value:
+  see value_engine.history.
+- sales_cost_12m: the finance table's optional cost_of_sales over the last 12 months.
 - acquisition_cost: the finance table's acquisition_cost summed per account; when an account
-  has none, the segment CAC of its size band (model.clv.segment_cac), else model.clv.default_cac.
-- tenure_months: months from created_at to the as-of month (else from the first month with
-  revenue in the last 24).
+  has none, typical_cac: the segment CAC of its size band (model.clv.segment_cac), else
+  model.clv.default_cac.
+- tenure_months: months from the earlier of created_at and the first active month (revenue
+  or cost of delivery) to the as-of month.
+- is_customer / lifecycle: an account with revenue or cost of delivery before as_of is a
+  customer (cost alone: a customer losing money); any other is a prospect.
+- advocacy signals (reference_customer, referrals, case_study, product_feedback): numbers,
+  or yes/no text (true / yes / 1 in any case); advocacy_points and advocacy_value_per_year
+  (money: referrals a year x the CAC each saves, references, case studies).
+- segment, chain_alignment, segment_alignment: see value_engine.valuechain.
 
 Service, payment and deals: see value_engine.activity. Rates per 100k: escalations_12m
 (or special_requests_12m) / revenue_12m x 100,000 - empty without revenue.
@@ -38,7 +45,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from value_engine import activity
+from value_engine import activity, history
 from value_engine.catalog import ADVOCACY_SIGNALS
 from value_engine.frames import (
     NO_DAY,
@@ -52,8 +59,10 @@ from value_engine.frames import (
     numbers,
     per_account,
     period_months,
+    truth_values,
 )
 from value_engine.model import ValueModel
+from value_engine.valuechain import add_alignment
 
 WINDOW = 24
 LINKED = ("finance", "invoices", "tickets", "opportunities")
@@ -81,15 +90,18 @@ def compute_features(
     codes = link_accounts(tables, index)
     inv = activity.invoice_arrays(tables["invoices"], codes["invoices"])
     feats: dict[str, object] = {"account_id": accounts["account_id"]}
-    rev24 = _money(feats, tables["finance"], codes["finance"], inv, n, month)
-    _shape(feats, rev24)
+    rev24, active24, first, last = _money(feats, tables["finance"], codes["finance"], inv, n, month)
+    feats.update(history.revenue_shape(rev24))
     del rev24
+    feats.update(history.activity_shape(active24, first, last, month))
+    del active24
     feats.update(activity.ticket_features(tables["tickets"], codes["tickets"], n, month, model))
     feats.update(activity.payment_features(inv, n, day, model.payment_terms_days))
     feats.update(activity.deal_features(tables["opportunities"], codes["opportunities"], n, day))
     feats.update(_attributes(accounts, model))
     out = pd.DataFrame(feats)
     _derived(out, accounts, month, model)
+    add_alignment(out, model)
     return FeatureSet(out, index, codes["opportunities"])
 
 
@@ -116,12 +128,17 @@ def _money(
     inv: activity.Invoices,
     n: int,
     month: int,
-) -> np.ndarray:
-    """Revenue, cost and acquisition-cost features; returns the accounts x 24 revenue matrix."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Revenue, cost and acquisition-cost features.
+
+    Returns the accounts x 24 revenue matrix, the accounts x 24 activity matrix (revenue or
+    cost of delivery) and the first and last active month of each account's history.
+    """
     months = period_months(finance["period"]) if "period" in finance.columns else codes * 0
     before = months < month
     revenue = numbers(finance, "revenue", 0.0)
     cost = numbers(finance, "cost_of_delivery", 0.0)
+    sales = numbers(finance, "cost_of_sales", 0.0)
     has_fin = per_account(codes, n, where=before) > 0
     # Invoices count only for accounts without any finance row: select those rows first.
     inv_rows = np.flatnonzero(
@@ -132,18 +149,47 @@ def _money(
     rev24 = _monthly(codes, months, revenue, n, month) + _monthly(
         inv_codes, inv_months, inv_amount, n, month
     )
+    active24 = (rev24 > 0) | _active(codes, months, cost, n, month)
     recent = (months >= month - 12) & before
     feats["cost_of_delivery_12m"] = np.where(has_fin, per_account(codes, n, cost, recent), np.nan)
+    feats["sales_cost_12m"] = per_account(codes, n, sales, recent)
     inv_life = per_account(inv_codes, n, inv_amount, inv_months < month)
     feats["revenue_lifetime"] = per_account(codes, n, revenue, before) + inv_life
     cost_life = per_account(codes, n, cost, before)
+    feats["cost_of_delivery_lifetime"] = cost_life
     feats["margin_lifetime"] = np.where(has_fin, feats["revenue_lifetime"] - cost_life, np.nan)
     acq = numbers(finance, "acquisition_cost")
     has_acq = per_account(codes, n, where=before & ~np.isnan(acq)) > 0
     acq_sum = per_account(codes, n, np.nan_to_num(acq), before)
     feats["finance_acquisition_cost"] = np.where(has_acq, acq_sum, np.nan)
     feats["has_finance"] = has_fin
-    return rev24
+    fin_active = before & ((revenue > 0) | (cost > 0))
+    inv_active = (inv_months < month) & (inv_amount > 0)
+    first, last = _first_last(
+        np.concatenate([codes[fin_active], inv_codes[inv_active]]),
+        np.concatenate([months[fin_active], inv_months[inv_active]]), n,
+    )  # fmt: skip
+    return rev24, active24, first, last
+
+
+def _active(
+    codes: np.ndarray, months: np.ndarray, cost: np.ndarray, n: int, month: int
+) -> np.ndarray:
+    """An accounts x 24 matrix: True in the months with cost of delivery (bools, not sums)."""
+    keep = (codes >= 0) & (months >= month - WINDOW) & (months < month) & (cost > 0)
+    flat = np.zeros(n * WINDOW, dtype=bool)
+    flat[codes[keep] * WINDOW + (months[keep] - (month - WINDOW))] = True
+    return flat.reshape(n, WINDOW)
+
+
+def _first_last(codes: np.ndarray, months: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """First and last month per account code (NO_DAY where none); codes -1 drop out."""
+    keep = codes >= 0
+    first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(n, NO_DAY, dtype=np.int64)
+    np.minimum.at(first, codes[keep], months[keep])
+    np.maximum.at(last, codes[keep], months[keep])
+    return np.where(last == NO_DAY, NO_DAY, first), last
 
 
 def _monthly(
@@ -163,25 +209,6 @@ def _monthly(
     weights = np.where(keep, hundredths(values), 0.0)
     sums = np.bincount(flat, weights=weights, minlength=n * WINDOW + 1)[: n * WINDOW]
     return (sums / 100.0).reshape(n, WINDOW)
-
-
-def _shape(feats: dict[str, object], rev24: np.ndarray) -> None:
-    """Totals, recurrence, predictability and retention counts from the monthly matrix."""
-    feats["revenue_12m"] = rev24[:, 12:].sum(axis=1)
-    feats["revenue_prior_12m"] = rev24[:, :12].sum(axis=1)
-    active = rev24 > 0
-    feats["months_with_revenue_24"] = active.sum(axis=1).astype(np.float64)
-    first = np.where(active.any(axis=1), active.argmax(axis=1), WINDOW)
-    span = (WINDOW - first).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = rev24.sum(axis=1) / span
-        var = np.maximum((rev24 * rev24).sum(axis=1) / span - mean * mean, 0.0)
-        cv = np.sqrt(var) / mean
-    feats["revenue_cv"] = np.where((span >= 3) & (mean > 0), cv, np.nan)
-    feats["active_span_24"] = span
-    # Retention counts: months with revenue that were followed by another such month.
-    feats["retention_kept"] = (active[:, :-1] & active[:, 1:]).sum(axis=1).astype(np.float64)
-    feats["retention_base"] = active[:, :-1].sum(axis=1).astype(np.float64)
 
 
 def _attributes(accounts: pd.DataFrame, model: ValueModel) -> dict[str, object]:
@@ -223,7 +250,7 @@ def _advocacy(accounts: pd.DataFrame, model: ValueModel) -> dict[str, np.ndarray
     total = np.zeros(len(accounts))
     seen = np.zeros(len(accounts), dtype=bool)
     for name in ADVOCACY_SIGNALS:
-        values = numbers(accounts, name)
+        values = truth_values(accounts, name)
         out[name] = values
         per_item = model.advocacy_points.get(name, 0.0)  # type: ignore[call-overload]
         cap = 1.0 if name in ("reference_customer", "case_study") else 3.0
@@ -247,15 +274,49 @@ def _derived(out: pd.DataFrame, accounts: pd.DataFrame, month: int, model: Value
             ("special_requests_12m", "special_requests_per_100k"),
         ):
             out[rate] = np.where(has_rev, out[count].to_numpy() / rev * 1e5, np.nan)
+        out["purchase_frequency"] = (
+            out["months_with_revenue_12"].to_numpy() * 12.0 / out["months_observed"].to_numpy()
+        )
     out["recurrence"] = out["months_with_revenue_24"] / WINDOW
     created = out.pop("created_day").to_numpy()
-    created_month = month_of_day(created)
-    tenure = np.where(created != NO_DAY, month - created_month, out["active_span_24"])
+    created_month = np.where(created != NO_DAY, month_of_day(created), NO_DAY)
+    since_created = np.where(created != NO_DAY, month - created_month, np.nan)
+    tenure = np.fmax(since_created, out["months_since_first_active"].to_numpy())
     out["tenure_months"] = np.where(tenure > 0, tenure, np.nan).astype(np.float64)
-    out["is_customer"] = out["revenue_lifetime"].to_numpy() > 0
+    # A customer has revenue or delivery cost before as_of; cost alone is a customer that
+    # loses money, not a prospect.
+    customer = (out["revenue_lifetime"].to_numpy() > 0) | (
+        out.pop("cost_of_delivery_lifetime").to_numpy() > 0
+    )
+    out["is_customer"] = customer
+    out["lifecycle"] = pd.Categorical.from_codes(
+        np.where(customer, 0, 1), categories=["customer", "prospect"]
+    )
     bands = out["size_band"].cat
     cac = [model.clv.segment_cac.get(str(c), model.clv.default_cac) for c in bands.categories]
-    fallback = np.append(np.asarray(cac, dtype=np.float64), model.clv.default_cac)[bands.codes]
+    typical = np.append(np.asarray(cac, dtype=np.float64), model.clv.default_cac)[bands.codes]
     acq = out.pop("finance_acquisition_cost").to_numpy()
-    out["acquisition_cost"] = np.where(np.isnan(acq), fallback, acq)
+    out["typical_cac"] = typical
+    out["acquisition_cost"] = np.where(np.isnan(acq), typical, acq)
     out["acquisition_cost_source"] = np.where(np.isnan(acq), "segment", "finance")
+    out["advocacy_value_per_year"] = advocacy_value(out, model)
+
+
+def advocacy_value(out: pd.DataFrame, model: ValueModel) -> np.ndarray:
+    """Advocacy in money a year: referrals a year x the CAC each saves, plus references and
+    case studies at the model's yearly values (empty where no signal is mapped)."""
+    clv = model.clv
+    years = np.maximum(np.nan_to_num(out["tenure_months"].to_numpy(), nan=12.0) / 12.0, 1.0)
+    referrals = out["referrals"].to_numpy()
+    per_referral = out["typical_cac"].to_numpy() if clv.referrals_save_cac else 0.0
+    parts = (
+        np.clip(referrals, 0, None) / years * per_referral,
+        np.clip(out["reference_customer"].to_numpy(), 0, 1) * clv.reference_value_per_year,
+        np.clip(out["case_study"].to_numpy(), 0, 1) * clv.case_study_value_per_year,
+    )
+    known = np.zeros(len(out), dtype=bool)
+    total = np.zeros(len(out))
+    for part in parts:
+        known |= ~np.isnan(part)
+        total += np.nan_to_num(part)
+    return np.where(known, total, np.nan)

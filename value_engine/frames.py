@@ -76,7 +76,7 @@ def _lookup(values: pd.Series, keys: pd.Series) -> np.ndarray:
     table = np.full(int(codes.max(initial=-1)) + 2, -1, dtype=np.int64)
     known = head >= 0
     table[head[known]] = np.flatnonzero(known)
-    return table[tail]
+    return np.asarray(table[tail])
 
 
 def label_codes(values: pd.Series, labels: tuple[str, ...] | list[str]) -> np.ndarray:
@@ -85,7 +85,7 @@ def label_codes(values: pd.Series, labels: tuple[str, ...] | list[str]) -> np.nd
     table = np.append(
         pd.Index(list(labels), dtype=object).get_indexer(np.asarray(uniques, dtype=object)), -1
     )
-    return table[codes].astype(np.int64, copy=False)
+    return np.asarray(table[codes].astype(np.int64, copy=False))
 
 
 def day_numbers(column: pd.Series | None, length: int) -> np.ndarray:
@@ -136,7 +136,7 @@ def period_months(column: pd.Series) -> np.ndarray:
         pd.Series(uniques, dtype=object).astype(str), format="%Y-%m", errors="coerce"
     )
     table = np.append(month_of_day(day_numbers(parsed, len(parsed))), NO_DAY)
-    return table[codes]
+    return np.asarray(table[codes])
 
 
 def as_of_numbers(as_of: date) -> tuple[int, int]:
@@ -159,18 +159,55 @@ def numbers(frame: pd.DataFrame, name: str, fill: float = np.nan) -> np.ndarray:
     return np.where(np.isnan(values), fill, values)
 
 
-def flags(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """A boolean column as bool (empty -> False); a missing column is all False."""
+TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "1", "1.0", "x"})
+FALSE_TEXTS = frozenset({"false", "f", "no", "n", "0", "0.0", ""})
+
+
+def truth_values(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A yes/no or count column as float64: numbers as they are, true/yes/1 (any case) -> 1,
+    false/no/0 -> 0, anything else or empty -> NaN; a missing column is all NaN.
+
+    Each distinct text is parsed once, so the cost does not grow with repeated values.
+    """
     if name not in frame.columns:
-        return np.zeros(len(frame), dtype=bool)
-    return frame[name].fillna(False).astype(bool).to_numpy()
+        return np.full(len(frame), np.nan)
+    column = frame[name]
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return np.asarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return np.asarray(column.to_numpy(dtype=np.float64, na_value=np.nan))
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    parsed = np.array([_truth(u) for u in uniques] + [np.nan], dtype=np.float64)
+    return np.asarray(parsed[codes])
+
+
+def _truth(value: object) -> float:
+    if isinstance(value, bool | np.bool_):
+        return float(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    text = str(value).strip().lower()
+    if text in TRUE_TEXTS:
+        return 1.0
+    if text in FALSE_TEXTS and text:
+        return 0.0
+    try:
+        return float(text)
+    except ValueError:
+        return np.nan
+
+
+def flags(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A boolean column as bool (true/yes/1 in any case; empty -> False); missing: all False."""
+    values = truth_values(frame, name)
+    return np.asarray(np.nan_to_num(values, nan=0.0) > 0, dtype=bool)
 
 
 def texts_equal(frame: pd.DataFrame, name: str, value: str) -> np.ndarray:
     """Rows whose text column equals `value` (case-insensitive is the loader's job)."""
     if name not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
-    return (frame[name] == value).fillna(False).to_numpy(dtype=bool)
+    return np.asarray((frame[name] == value).fillna(False).to_numpy(dtype=bool))
 
 
 def hundredths(values: np.ndarray) -> np.ndarray:

@@ -13,7 +13,11 @@ one) has no history of its own. Its value is borrowed from customers like it:
    the first year's revenue. Without an amount, the group's median revenue_12m is used.
    Nothing has been spent on acquisition yet, so clv = clv_gross for a new logo, and
    max_acquisition_cost = predicted clv / target_ltv_to_cac.
-4. Predicted value score = the median value score of the customers whose lifetime value
+4. Confidence: high from the same industry and size band, medium from one of them, low
+   from all customers or from a group smaller than min_group_size (when there are not
+   that many customers in all), none without any customer to compare with; the reason
+   states it.
+5. Predicted value score = the median value score of the customers whose lifetime value
    lies in the same tenth (decile) of all customers' lifetime values as the prediction
    (made non-decreasing from decile to decile, so a bigger deal never scores lower).
 
@@ -27,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 LEVEL_TEXT = ("same industry and size", "same industry", "same size band", "all customers")
+CONFIDENCE = ("high", "medium", "low", "none")
 
 
 def group_keys(industry: pd.Categorical, band: pd.Categorical) -> list[np.ndarray]:
@@ -61,11 +66,11 @@ def predict(
     chosen = np.zeros(n, dtype=bool)
     for lv, (ck, tk) in enumerate(zip(c_keys, t_keys, strict=True)):
         count, med_ratio, med_rev = _group_stats(ck[usable], ratio[usable], rev[usable])
+        if len(count) == 0:  # nobody at this level has the key (e.g. no size bands at all)
+            continue
         found = (tk >= 0) & (tk < len(count))
         g = np.where(found, tk, 0)
-        enough = found & (count[g] >= min_size) if len(count) else found & False
-        if lv == len(c_keys) - 1:
-            enough = found & (count[g] > 0) if len(count) else found & False
+        enough = found & (count[g] >= (1 if lv == len(c_keys) - 1 else min_size))
         take = enough & ~chosen
         level[take], size[take] = lv, count[g][take]
         k_ratio[take], k_rev[take] = med_ratio[g][take], med_rev[g][take]
@@ -79,8 +84,17 @@ def predict(
             "value_score": score,
             "lookalike_level": level,
             "lookalike_size": size,
+            "lookalike_confidence": confidence(level, size, min_size),
         }
     )
+
+
+def confidence(level: np.ndarray, size: np.ndarray, min_size: int) -> pd.Categorical:
+    """high: same industry and size band; medium: one of them; low: all customers or a group
+    smaller than min_group_size; none: no customers to compare with."""
+    codes = np.where(size == 0, 3, np.where(level == 0, 0, np.where(level < 3, 1, 2)))
+    codes = np.where((size > 0) & (size < min_size), 2, codes)
+    return pd.Categorical.from_codes(codes, categories=list(CONFIDENCE))
 
 
 def _group_stats(

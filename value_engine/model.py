@@ -103,15 +103,31 @@ class CostToServe(_Frozen):
 
 
 class Clv(_Frozen):
-    """Lifetime value settings (see value_engine.clv for the formula)."""
+    """Lifetime value settings (docs/value-model.md and value_engine.clv give the formulas)."""
 
+    method: Literal["margin", "bgnbd", "sbg"] = "margin"
     horizon_months: int = Field(default=36, ge=1, le=240)
     discount_rate: float = Field(default=0.10, ge=0, le=1)
     target_ltv_to_cac: PositiveFloat = 3.0
     prior_monthly_retention: float = Field(default=0.95, gt=0, lt=1)
-    prior_strength_months: NonNegativeFloat = 12.0
+    prior_strength_months: PositiveFloat = 12.0
+    recency_half_life_cycles: PositiveFloat = 1.0
+    renewal_period_months: int = Field(default=12, ge=1, le=60)
+    min_fit_customers: int = Field(default=20, ge=5)
     default_cac: NonNegativeFloat = 5000.0
     segment_cac: dict[str, NonNegativeFloat] = Field(default_factory=dict)
+    account_management_cost_per_year: NonNegativeFloat = 0.0
+    referrals_save_cac: bool = True
+    reference_value_per_year: NonNegativeFloat = 2000.0
+    case_study_value_per_year: NonNegativeFloat = 1000.0
+
+
+class Floors(_Frozen):
+    """Absolute conditions of the high-value side, next to the score threshold (None: off)."""
+
+    min_clv: float | None = 0.0
+    min_margin: float | None = 0.0
+    min_active_probability: float | None = Field(default=0.5, ge=0, le=1)
 
 
 class QuadrantLabels(_Frozen):
@@ -132,6 +148,8 @@ class Quadrants(_Frozen):
     value_threshold: float = Field(default=50.0, ge=0, le=100)
     fit_threshold: float = Field(default=50.0, ge=0, le=100)
     hysteresis: float = Field(default=5.0, ge=0, le=50)
+    min_population: int = Field(default=10, ge=1)
+    floors: Floors = Floors()
 
     @model_validator(mode="after")
     def _labels(self) -> Quadrants:
@@ -144,7 +162,7 @@ class Quadrants(_Frozen):
     def label_tuple(self) -> tuple[str, str, str, str]:
         """The labels in the order of QUADRANT_KEYS."""
         if self.labels is not None:
-            return tuple(getattr(self.labels, k) for k in QUADRANT_KEYS)  # type: ignore[return-value]
+            return tuple(getattr(self.labels, k) for k in QUADRANT_KEYS)
         return PRESETS[self.preset]
 
 
@@ -235,8 +253,26 @@ _ADVOCACY: dict[Signal, float] = {
 }
 
 
+class PersonaValue(_Frozen):
+    """The Persona-Value Matrix's two axes: customer value x persona alignment."""
+
+    value: Axis = Axis.model_validate({"criteria": defaults.CUSTOMER_VALUE_CRITERIA})
+    alignment: Axis = Axis.model_validate({"criteria": defaults.PERSONA_CRITERIA})
+
+
+class ValueChain(_Frozen):
+    """Segments x value-chain activities: how the cost of each activity fits the margin."""
+
+    segment_by: tuple[str, ...] = Field(default=("industry", "size_band"), min_length=1)
+    acquisition_years: PositiveFloat = 3.0
+    alignment: Axis = Axis.model_validate({"criteria": defaults.ALIGNMENT_CRITERIA})
+
+
 class ValueModel(_Frozen):
-    """A whole value model (mappings/value_model.yaml)."""
+    """A whole value model (mappings/value_model.yaml).
+
+    Left out, `rules` are the defaults of the quadrant preset (value_engine.defaults).
+    """
 
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     rates: dict[str, PositiveFloat] = Field(default_factory=dict)
@@ -250,9 +286,36 @@ class ValueModel(_Frozen):
     fit: Axis = Axis.model_validate({"criteria": defaults.FIT_CRITERIA})
     quadrants: Quadrants = Quadrants()
     lookalike: Lookalike = Lookalike()
+    persona_value: PersonaValue = PersonaValue()
+    value_chain: ValueChain = ValueChain()
     rules: tuple[RuleSet, ...] = Field(
         default_factory=lambda: tuple(RuleSet.model_validate(r) for r in defaults.RULES)
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_rules(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "rules" not in data:
+            quadrants = data.get("quadrants")
+            preset = quadrants.get("preset") if isinstance(quadrants, dict) else None
+            if isinstance(preset, str) and preset in ("persona_value", "value_chain"):
+                return {**data, "rules": defaults.rules_for(preset)}
+        return data
+
+    def axes(self) -> tuple[Axis, Axis]:
+        """The two axes of the quadrant preset: (value, fit or alignment)."""
+        if self.quadrants.preset == "persona_value":
+            return self.persona_value.value, self.persona_value.alignment
+        if self.quadrants.preset == "value_chain":
+            return self.value, self.value_chain.alignment
+        return self.value, self.fit
+
+    def axis_names(self) -> tuple[str, str]:
+        """What the two scores mean under the preset, for reports and CRM field help."""
+        return {
+            "persona_value": ("customer value", "persona alignment"),
+            "value_chain": ("value", "value-chain alignment"),
+        }.get(self.quadrants.preset, ("value", "fit"))
 
     @model_validator(mode="after")
     def _semantics(self, info: ValidationInfo) -> ValueModel:

@@ -4,8 +4,10 @@ An opportunity of an account with revenue before as_of carries that account's qu
 scores, lifetime value, maximum acquisition cost, account rule outputs and reason. Any
 other opportunity (a new logo, or an account the CRM does not know) gets a predicted value
 from look-alike customers scaled by its own amount, a fit score from the ICP criteria
-alone, the quadrant those two give, and predicted = true. Then the opportunity rules
-(Deal Priority, ...) run on the result.
+alone, the quadrant those two give (on the high-value side only when the predicted lifetime
+value passes the floors), and predicted = true. Then the opportunity rules (Deal
+Priority, ...) run on the open deals: a closed deal (won or lost) has nothing left to
+decide, so its rule fields stay empty.
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ import pandas as pd
 from value_engine import explain
 from value_engine.accounts import Scored
 from value_engine.catalog import OPPORTUNITY_COLUMNS
-from value_engine.frames import numbers
-from value_engine.lookalike import LEVEL_TEXT, predict
+from value_engine.frames import flags, numbers
+from value_engine.lookalike import CONFIDENCE, LEVEL_TEXT, predict
 from value_engine.model import ValueModel
 from value_engine.quadrants import assign, bands
 from value_engine.rules import apply_rules
 from value_engine.scoring import axis_scores, is_icp_criterion
 
 CARRIED = ("value_score", "fit_score", "clv", "clv_gross", "max_acquisition_cost", "quadrant",
-           "computed_quadrant", "value_band", "fit_band")  # fmt: skip
+           "computed_quadrant", "value_band", "fit_band", "lifecycle", "loss_making",
+           "ltv_to_cac")  # fmt: skip
 
 
 def score_opportunities(
@@ -47,15 +50,31 @@ def score_opportunities(
         table[name] = _carry(accounts[name], safe, customer)
     table["predicted"] = ~customer
     table["lookalike_size"] = 0
+    table["lookalike_confidence"] = pd.Categorical([None] * len(table), categories=CONFIDENCE)
     reason = accounts["reason"].take(np.where(customer, codes, 0)).reset_index(drop=True)
     new = np.flatnonzero(~customer)
     if len(new):
         reason = explain.replace_rows(reason, new, _predict(table, opps, codes, new, scored, model))
     table["reason"] = reason
-    return apply_rules(table, model, "opportunities")
+    out = apply_rules(table, model, "opportunities")
+    closed = flags(opps, "is_closed")
+    for ruleset in model.rules:
+        if ruleset.target == "opportunities" and closed.any():
+            out[ruleset.field] = _blank(out[ruleset.field], closed)
+    return out
 
 
-def _carry(column: pd.Series, codes: np.ndarray, keep: np.ndarray) -> pd.Categorical | np.ndarray:
+def _blank(column: pd.Series, rows: np.ndarray) -> pd.Categorical | np.ndarray:
+    """The column with `rows` emptied."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = np.where(rows, -1, column.array.codes)
+        return pd.Categorical.from_codes(codes, dtype=column.dtype)
+    return np.where(rows, None, column.to_numpy(dtype=object))
+
+
+def _carry(
+    column: pd.Series, codes: np.ndarray, keep: np.ndarray
+) -> pd.Categorical | pd.arrays.BooleanArray | np.ndarray:
     """The account's value for each opportunity where `keep`, empty elsewhere."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         cat = column.array
@@ -64,6 +83,8 @@ def _carry(column: pd.Series, codes: np.ndarray, keep: np.ndarray) -> pd.Categor
     values = column.to_numpy()
     if values.dtype.kind == "f":
         return np.where(keep, values[codes], np.nan)
+    if values.dtype.kind == "b":
+        return pd.arrays.BooleanArray(np.where(keep, values[codes], False), ~keep)
     return np.where(keep, values[codes], None)
 
 
@@ -86,19 +107,26 @@ def _predict(
     pred = predict(pool, targets, amount, model.lookalike.min_group_size)
     icp = axis_scores(targets, model.fit, customers, reference=work, icp_only=True)
     value = pred["value_score"].to_numpy()
-    quadrant = assign(value, icp.score, scored.cuts, model.quadrants, None)
-    vband, fband = bands(quadrant, model.quadrants)
     gross = pred["clv_gross"].to_numpy()
+    floor = model.quadrants.floors.min_clv
+    allowed = np.isnan(gross) | (gross >= (0.0 if floor is None else max(floor, 0.0)))
+    quadrant = assign(value, icp.score, scored.cuts, model.quadrants, None, allowed_high=allowed)
+    vband, fband = bands(quadrant, model.quadrants, allowed)
     updates = {
         "value_score": value, "fit_score": icp.score, "clv": gross, "clv_gross": gross,
         "max_acquisition_cost": np.maximum(gross, 0.0) / model.clv.target_ltv_to_cac,
         "quadrant": quadrant, "computed_quadrant": quadrant, "value_band": vband,
         "fit_band": fband, "lookalike_size": pred["lookalike_size"].to_numpy(),
+        "lookalike_confidence": pred["lookalike_confidence"].to_numpy(),
     }  # fmt: skip
     for name, values in updates.items():
         _put(table, name, new, values)
-    lead = lookalike_prefix(pred["lookalike_level"].to_numpy(), pred["lookalike_size"].to_numpy())
-    return explain.reasons(targets, [icp], model.currency, [lead], slots=2)
+    lead = lookalike_prefix(
+        pred["lookalike_level"].to_numpy(), pred["lookalike_size"].to_numpy(),
+        pred["lookalike_confidence"].cat.codes.to_numpy(),
+    )  # fmt: skip
+    side = explain.Side(icp, scored.cuts.fit, icp.score >= scored.cuts.fit)
+    return explain.reasons(targets, [side], model.currency, [lead], slots=2, fix_word="to qualify")
 
 
 def _put(table: pd.DataFrame, name: str, idx: np.ndarray, values: object) -> None:
@@ -113,17 +141,21 @@ def _put(table: pd.DataFrame, name: str, idx: np.ndarray, values: object) -> Non
     table[name] = array
 
 
-def lookalike_prefix(level: np.ndarray, size: np.ndarray) -> explain.Part:
-    """'New logo: predicted from 42 look-alike customers (same industry)' per row."""
-    combo = level.astype(np.int64) * 10_000_000 + np.minimum(size, 9_999_999)
+def lookalike_prefix(level: np.ndarray, size: np.ndarray, confidence: np.ndarray) -> explain.Part:
+    """'New logo: predicted from 42 look-alike customers (same industry), medium confidence'."""
+    combo = (confidence.astype(np.int64) * 10 + level.astype(np.int64)) * 10_000_000 + np.minimum(
+        size, 9_999_999
+    )
     codes, uniques = pd.factorize(combo)
     texts = []
     for u in uniques:
-        lv, count = divmod(int(u), 10_000_000)
+        key, count = divmod(int(u), 10_000_000)
+        conf, lv = divmod(key, 10)
         if count == 0:
-            texts.append("new logo: no customers to compare with yet")
+            texts.append("new logo: no customers to compare with yet, no confidence")
         else:
             texts.append(
-                f"new logo: predicted from {count} look-alike customers ({LEVEL_TEXT[lv]})"
+                f"new logo: predicted from {count} look-alike customers ({LEVEL_TEXT[lv]}), "
+                f"{CONFIDENCE[conf]} confidence"
             )
     return explain.Part(texts, codes.astype(np.int64))

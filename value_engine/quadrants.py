@@ -7,6 +7,14 @@ itself. The four combinations get the labels of the preset, in this order:
 high value + high fit, high value + low fit, low value + high fit, low value + low fit
 (value_matrix: Core, Fix or Reprice, Develop, Deprioritize).
 
+Small or uniform populations: percentiles need customers to compare with. With fewer than
+`min_population` scored customers, or when every customer has the same score on an axis,
+that axis uses the configured threshold as an absolute score instead (50 = the neutral
+score), so one customer, or twenty identical ones, get an absolute answer.
+
+The floors of value_engine.accounts come on top: the high-value side needs both the score
+and the floors, whatever the thresholds and the hysteresis say.
+
 Hysteresis: when the previous quadrant is known and a score lies less than `hysteresis`
 points from its threshold, the account keeps its previous side of that threshold, so a
 small wobble does not move it back and forth.
@@ -34,12 +42,21 @@ class Cuts:
 
 def thresholds(value: np.ndarray, fit: np.ndarray, population: np.ndarray, q: Quadrants) -> Cuts:
     """The thresholds as scores: percentiles of the population, or the absolute values."""
-    if q.method == "absolute" or not population.any():
+    count = int(population.sum())
+    if q.method == "absolute" or count < q.min_population:
         return Cuts(q.value_threshold, q.fit_threshold)
     return Cuts(
-        float(np.percentile(value[population], q.value_threshold)),
-        float(np.percentile(fit[population], q.fit_threshold)),
+        _cut(value[population], q.value_threshold),
+        _cut(fit[population], q.fit_threshold),
     )
+
+
+def _cut(scores: np.ndarray, threshold: float) -> float:
+    """The percentile of the scores, or the threshold itself when they do not differ."""
+    scores = scores[~np.isnan(scores)]
+    if len(scores) == 0 or np.ptp(np.round(scores, 6)) == 0:
+        return threshold
+    return float(np.percentile(scores, threshold))
 
 
 def high_side(scores: np.ndarray, cut: float, band: float, previous: np.ndarray) -> np.ndarray:
@@ -53,11 +70,21 @@ def high_side(scores: np.ndarray, cut: float, band: float, previous: np.ndarray)
 
 
 def assign(
-    value: np.ndarray, fit: np.ndarray, cuts: Cuts, q: Quadrants, previous: pd.Series | None
+    value: np.ndarray,
+    fit: np.ndarray,
+    cuts: Cuts,
+    q: Quadrants,
+    previous: pd.Series | None,
+    allowed_high: np.ndarray | None = None,
 ) -> pd.Categorical:
-    """The quadrant label of every row (`previous`: labels aligned with the rows, or None)."""
+    """The quadrant label of every row (`previous`: labels aligned with the rows, or None).
+
+    `allowed_high`: rows that pass the economic floors; the others are never high value.
+    """
     prev_v, prev_f = decode(previous, q, len(value))
     value_high = high_side(value, cuts.value, q.hysteresis, prev_v)
+    if allowed_high is not None:
+        value_high = value_high & allowed_high
     fit_high = high_side(fit, cuts.fit, q.hysteresis, prev_f)
     return from_sides(value_high, fit_high, q)
 
@@ -78,9 +105,17 @@ def decode(labels: pd.Series | None, q: Quadrants, n: int) -> tuple[np.ndarray, 
     return value_high, fit_high
 
 
-def bands(quadrant: pd.Categorical, q: Quadrants) -> tuple[pd.Categorical, pd.Categorical]:
-    """value_band and fit_band ('high' / 'low') of quadrant labels, for rules."""
+def bands(
+    quadrant: pd.Categorical, q: Quadrants, allowed_high: np.ndarray | None = None
+) -> tuple[pd.Categorical, pd.Categorical]:
+    """value_band and fit_band ('high' / 'low') of quadrant labels, for rules.
+
+    Rows not `allowed_high` (loss-making, below a floor, or not yet a customer) get value
+    band 'low' even when a quadrant set by hand says otherwise.
+    """
     value_high, fit_high = decode(pd.Series(quadrant), q, len(quadrant))
+    if allowed_high is not None:
+        value_high = np.where(np.isnan(value_high) | allowed_high, value_high, 0.0)
     return _band(value_high), _band(fit_high)
 
 

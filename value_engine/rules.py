@@ -30,13 +30,40 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-def apply_rules(table: pd.DataFrame, model: ValueModel, target: str) -> pd.DataFrame:
-    """`table` with one more column per rule set of `target`, in model order."""
+def apply_rules(
+    table: pd.DataFrame, model: ValueModel, target: str, features: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """`table` with one more column per rule set of `target`, in model order.
+
+    A field the rules name that `table` lacks is looked up in `features` (same rows), so a
+    rule on any feature of the catalogue sees its values.
+    """
     out = table.copy(deep=False)
-    for ruleset in model.rules:
-        if ruleset.target == target:
-            out[ruleset.field] = evaluate(out, ruleset)
-    return out
+    rulesets = [r for r in model.rules if r.target == target]
+    named = {f for r in rulesets for f in rule_field_names(r)}
+    extra: list[str] = []
+    if features is not None:
+        extra = sorted((named - set(out.columns)) & set(features.columns))
+        for name in extra:
+            out[name] = features[name].to_numpy()
+    for ruleset in rulesets:
+        out[ruleset.field] = evaluate(out, ruleset)
+    return out.drop(columns=extra)
+
+
+def rule_field_names(ruleset: RuleSet) -> set[str]:
+    """Every field a rule set's conditions and column outputs name."""
+    names: set[str] = set()
+    stack = [rule.when for rule in ruleset.rules]
+    while stack:
+        cond = stack.pop()
+        if cond.field is not None:
+            names.add(cond.field)
+        stack += list(cond.all_ or ()) + list(cond.any_ or ())
+    names |= {r.then_column for r in ruleset.rules if r.then_column is not None}
+    if ruleset.default_column is not None:
+        names.add(ruleset.default_column)
+    return names
 
 
 def evaluate(table: pd.DataFrame, ruleset: RuleSet) -> pd.Categorical | np.ndarray:
@@ -47,7 +74,7 @@ def evaluate(table: pd.DataFrame, ruleset: RuleSet) -> pd.Categorical | np.ndarr
         done = np.zeros(n, dtype=bool)
         for rule in ruleset.rules:
             hit = condition_mask(table, rule.when, ruleset.field) & ~done
-            codes[hit] = ruleset.labels.index(rule.then)  # type: ignore[arg-type]
+            codes[hit] = ruleset.labels.index(rule.then)
             done |= hit
         return pd.Categorical.from_codes(codes, categories=list(ruleset.labels))
     result = _output(table, ruleset.default, ruleset.default_column, n)
@@ -63,7 +90,7 @@ def _output(table: pd.DataFrame, label: str | None, column: str | None, n: int) 
     if label is not None:
         return np.full(n, label, dtype=object)
     if column in table.columns:
-        return table[column].astype(object).to_numpy()
+        return np.asarray(table[column].astype(object).to_numpy())
     return np.full(n, None, dtype=object)
 
 
@@ -87,7 +114,7 @@ def _test(table: pd.DataFrame, cond: Condition, where: str) -> np.ndarray:
     series = table[field] if field in table.columns else pd.Series([None] * len(table))
     empty = series.isna().to_numpy()
     if op == "is_null":
-        return empty if value is not False else ~empty
+        return np.asarray(empty if value is not False else ~empty)
     try:
         if op in ("in", "not_in"):
             hit = series.isin(list(value)).to_numpy(dtype=bool)
@@ -102,7 +129,7 @@ def _test(table: pd.DataFrame, cond: Condition, where: str) -> np.ndarray:
             f"rule for '{where}': field '{field}' cannot be compared with {value!r} by '{op}'; "
             "compare numbers with numbers and labels with == / != / in / not_in"
         ) from None
-    return hit & ~empty
+    return np.asarray(hit & ~empty)
 
 
 def possible_labels(ruleset: RuleSet) -> list[str]:

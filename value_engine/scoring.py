@@ -12,6 +12,9 @@ With direction lower_is_better, points become 100 - points (not for category).
 Missing data, per criterion: `neutral` gives 50 points, `worst` 0, `exclude` drops the
 criterion for that account (its weight goes to the others). The reason lists it.
 
+Before ranking, values are rounded to the precision that means something (shares and
+ratios to 0.01 %, money to cents), so ties are ties and float noise never decides a rank.
+
 Score = sum(weight x points) / sum(weight), over the criteria that count for the account;
 with no criterion left, 50. A criterion's contribution to the position is
 weight x (points - 50) / sum(weight): the contributions add up to score - 50.
@@ -39,13 +42,22 @@ class AxisScores:
     contributions: np.ndarray
     missing: np.ndarray
     criteria: tuple[Criterion, ...]
+    shares: np.ndarray
+    """Each criterion's weight / the row's total weight (0 where it does not count)."""
 
     def take(self, rows: np.ndarray) -> AxisScores:
         """The same scores for a subset of rows."""
         return AxisScores(
             self.score[rows], self.points[rows], self.contributions[rows], self.missing[rows],
-            self.criteria,
+            self.criteria, self.shares[rows],
         )  # fmt: skip
+
+    def against(self, cut: float) -> np.ndarray:
+        """Each criterion's pull towards or away from a threshold: share x (points - cut).
+
+        The pulls of a row add up to its score - cut (before clipping to 0-100).
+        """
+        return np.asarray(self.shares * (self.points - cut))
 
 
 def criterion_points(
@@ -88,7 +100,7 @@ def percentile_points(x: np.ndarray, reference: np.ndarray) -> np.ndarray:
 def _category_points(values: pd.Series | np.ndarray, crit: Criterion) -> np.ndarray:
     cat = pd.Categorical(values)
     table = [crit.points.get(str(c), crit.other_points) for c in cat.categories]
-    return np.append(np.asarray(table, dtype=np.float64), np.nan)[cat.codes]
+    return np.asarray(np.append(np.asarray(table, dtype=np.float64), np.nan)[cat.codes])
 
 
 def axis_scores(
@@ -111,7 +123,10 @@ def axis_scores(
     missing = np.zeros((n, k), dtype=bool)
     for j, crit in enumerate(criteria):
         pop_values = _population_values(ref, crit, population)
-        pts = criterion_points(features[crit.feature], crit, pop_values)
+        values = features[crit.feature]
+        if crit.transform == "percentile":
+            values = meaningful(values.to_numpy(dtype=np.float64, na_value=np.nan), crit.feature)
+        pts = criterion_points(values, crit, pop_values)
         missing[:, j] = np.isnan(pts)
         fill = {"neutral": NEUTRAL, "worst": 0.0, "exclude": NEUTRAL}[crit.missing]
         points[:, j] = np.where(missing[:, j], fill, pts)
@@ -119,17 +134,32 @@ def axis_scores(
         weights[:, j] = np.where(drop, 0.0, crit.weight)
     total = weights.sum(axis=1)
     safe = np.where(total > 0, total, 1.0)[:, None]
-    contributions = weights * (points - NEUTRAL) / safe
+    shares = weights / safe
+    contributions = shares * (points - NEUTRAL)
     score = np.where(total > 0, NEUTRAL + contributions.sum(axis=1), NEUTRAL)
-    return AxisScores(np.clip(score, 0.0, 100.0), points, contributions, missing, criteria)
+    return AxisScores(np.clip(score, 0.0, 100.0), points, contributions, missing, criteria, shares)
 
 
 def _population_values(ref: pd.DataFrame, crit: Criterion, population: np.ndarray) -> np.ndarray:
     if crit.transform != "percentile":
         return np.empty(0)
-    return ref[crit.feature].to_numpy(dtype=np.float64, na_value=np.nan)[population]
+    values = ref[crit.feature].to_numpy(dtype=np.float64, na_value=np.nan)[population]
+    return meaningful(values, crit.feature)
+
+
+def meaningful(values: np.ndarray, feature: str) -> np.ndarray:
+    """Values rounded to the precision that means something, so that float noise never
+    breaks a tie: shares and ratios to 4 decimals (0.01 %), money and counts to cents."""
+    known = FEATURE_BY_NAME.get(feature)
+    decimals = 4 if known is not None and known.display in ("pct", "change", "ratio") else 2
+    return np.round(values, decimals)
 
 
 def is_icp_criterion(crit: Criterion) -> bool:
-    """A criterion on an account attribute, known before anything was bought."""
-    return crit.feature in ATTRIBUTES or crit.feature not in FEATURE_BY_NAME
+    """A criterion known before anything was bought: an account attribute, or the alignment
+    of the account's segment."""
+    return (
+        crit.feature in ATTRIBUTES
+        or crit.feature == "segment_alignment"
+        or crit.feature not in FEATURE_BY_NAME
+    )

@@ -6,6 +6,10 @@ cost-to-serve figure (e.g. 0.9 or 1.1 for -10 % / +10 %). With percentile thresh
 thresholds are recomputed too, as they would be in a real run. No hysteresis is applied,
 so the comparison shows the pure effect of the setting. `changed` counts the accounts
 whose quadrant differs from the base case (the model as it is).
+
+Money per scenario (after the quadrant counts): clv_total (lifetime value of every
+account), clv_high_value (of the accounts on the high-value side), clv_changed (of the
+accounts whose quadrant changes, in the scenario) and max_acquisition_cost_total.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from value_engine.accounts import score_accounts
@@ -52,28 +57,41 @@ def what_if(features: pd.DataFrame, model: ValueModel, scenarios: Sequence[Scena
     """The quadrant of every account in each scenario, and how many accounts change."""
     base = score_accounts(features, model).table
     quadrants = pd.DataFrame({"account_id": base["account_id"], "base": base["computed_quadrant"]})
-    rows = [_summary_row("base", model.clv.horizon_months, 1.0, base["computed_quadrant"], 0)]
+    none = np.zeros(len(base), dtype=bool)
+    rows = [_summary_row("base", model.clv.horizon_months, 1.0, base, none, model)]
     for sc in scenarios:
         table = score_accounts(
             features, model, horizon=sc.horizon_months, cost_multiplier=sc.cost_to_serve_multiplier
         ).table
-        quadrant = table["computed_quadrant"]
-        quadrants[sc.name] = quadrant
-        changed = int((quadrant.to_numpy() != base["computed_quadrant"].to_numpy()).sum())
+        quadrants[sc.name] = table["computed_quadrant"]
+        moved = table["computed_quadrant"].to_numpy() != base["computed_quadrant"].to_numpy()
         horizon = sc.horizon_months or model.clv.horizon_months
-        rows.append(_summary_row(sc.name, horizon, sc.cost_to_serve_multiplier, quadrant, changed))
+        rows.append(
+            _summary_row(sc.name, horizon, sc.cost_to_serve_multiplier, table, moved, model)
+        )
     return WhatIf(quadrants, pd.DataFrame(rows))
 
 
 def _summary_row(
-    name: str, horizon: int, multiplier: float, quadrant: pd.Series, changed: int
-) -> dict[str, object]:
+    name: str, horizon: int, multiplier: float, table: pd.DataFrame, moved: np.ndarray,
+    model: ValueModel,
+) -> dict[str, object]:  # fmt: skip
+    quadrant = table["computed_quadrant"]
     counts = quadrant.value_counts(sort=False)
     row: dict[str, object] = {
         "scenario": name,
         "horizon_months": horizon,
         "cost_to_serve_multiplier": multiplier,
-        "changed": changed,
+        "changed": int(moved.sum()),
     }
     row.update({str(label): int(count) for label, count in counts.items()})
+    clv = np.nan_to_num(table["clv"].to_numpy(dtype=np.float64))
+    high = np.isin(quadrant.astype(object).to_numpy(), model.quadrants.label_tuple()[:2])
+    mac = np.nan_to_num(table["max_acquisition_cost"].to_numpy(dtype=np.float64))
+    row.update({
+        "clv_total": round(float(clv.sum()), 2),
+        "clv_high_value": round(float(clv[high].sum()), 2),
+        "clv_changed": round(float(clv[moved].sum()), 2),
+        "max_acquisition_cost_total": round(float(mac.sum()), 2),
+    })  # fmt: skip
     return row

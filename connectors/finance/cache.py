@@ -1,7 +1,8 @@
 """`load_finance`, answered from Parquet files when none of its inputs changed.
 
 The inputs are: the mapping (its file's bytes and the model in use), every source file
-and the rates file (resolved path, size, mtime_ns), `as_of`, and the code of the finance
+and the rates file (resolved path and a SHA-256 of the content: an export edited in place
+with the same size and modification time is a new key), `as_of`, and the code of the finance
 loader itself. When all are as at a previous successful load, that load's frame, invoices
 and quarantine are read back from `cache_dir` instead of reading and checking the export
 again. A SQL source is never cached: its rows change without any file changing, and its
@@ -92,10 +93,11 @@ def _key(mapping: FinanceMapping, mapping_path: Path, base: Path, as_of: date | 
     stamps = []
     for path in [mapping_path, *(p if p.is_absolute() else base / p for p in files)]:
         try:
-            st = path.stat()
+            with path.open("rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
         except OSError:
             return None  # load_finance says what is missing
-        stamps.append([str(path.resolve()), st.st_size, st.st_mtime_ns])
+        stamps.append([str(path.resolve()), digest])
     try:
         mapping_bytes = mapping_path.read_bytes()
     except OSError:

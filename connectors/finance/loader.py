@@ -37,7 +37,7 @@ from connectors.finance.rates import (
 )
 from connectors.finance.read import QUARANTINE_COLUMNS, RawTable, empty_quarantine, read_source
 from connectors.finance.validate import Checked, check_table, columns_of
-from mappings.errors import ConfigError, DataError
+from mappings.errors import ConfigError, DataError, FinanceDataError
 from mappings.finance import FinanceMapping, TableName, load_finance_mapping
 
 log = logging.getLogger(__name__)
@@ -45,14 +45,6 @@ log = logging.getLogger(__name__)
 AMOUNTS = {"finance": ["revenue", "cost_of_delivery", "acquisition_cost"], "invoices": ["amount"]}
 SHOWN = 5
 """How many bad lines a DataError message names; the full list is the quarantine report."""
-
-
-class FinanceDataError(DataError):
-    """Too many bad finance rows: the run stopped before writing; `.quarantine` lists them."""
-
-    def __init__(self, message: str, quarantine: pd.DataFrame) -> None:
-        super().__init__(message)
-        self.quarantine = quarantine
 
 
 @dataclass(frozen=True)
@@ -119,6 +111,7 @@ def load_finance(
             negatives_allowed=mapping.negatives_allowed(table),
             corporate_currency=mapping.corporate_currency,
             as_of_period=as_of_period,
+            quarantine=mapping.quarantine,
         )
         frames[table], converted = _convert(raw, checked, table, mapping, rate_frame)
         report = checked.quarantine()
@@ -129,6 +122,8 @@ def load_finance(
         )
     quarantine = _concat(reports)
     _stop_if_too_many(stats, quarantine, mapping)
+    if as_of is not None:
+        _stop_if_stale(frames["finance"], stats["finance"].source, as_of, mapping)
     finance = _per_month(frames["finance"])
     log.info(
         "finance loaded: %d customer-months, %d quarantined rows",
@@ -176,7 +171,6 @@ def _convert(
         dates,
         rates,
         mapping.corporate_currency,
-        mapping.rates.direction,
     )
     source_currency = frame["currency"]
     foreign = (source_currency != mapping.corporate_currency).to_numpy() & ~missing
@@ -241,6 +235,26 @@ def _stop_if_too_many(
             "the quarantine report lists every bad row.",
             quarantine,
         )
+
+
+def _stop_if_stale(frame: pd.DataFrame, source: str, as_of: date, mapping: FinanceMapping) -> None:
+    """An export whose latest month is too long before the run's month stops the run."""
+    limit = mapping.max_staleness_months
+    periods = frame["period"].dropna()
+    if limit is None or periods.empty:
+        return
+    latest = str(periods.max())
+    year, month = (int(x) for x in latest.split("-")[:2])
+    behind = (as_of.year * 12 + as_of.month) - (year * 12 + month)
+    if behind <= limit:
+        return
+    raise DataError(
+        f"{source}: the latest period in the finance export is {latest}, {behind} months "
+        f"before the run's month {as_of:%Y-%m} (as of {as_of.isoformat()}); "
+        f"max_staleness_months in finance.yaml allows {limit}, so the run stopped before "
+        "writing anything. Export the finance data again, or, to score this old export on "
+        "purpose, raise max_staleness_months (or set it to null) in finance.yaml."
+    )
 
 
 def _per_month(frame: pd.DataFrame) -> pd.DataFrame:

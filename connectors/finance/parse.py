@@ -48,7 +48,7 @@ def parse_column(
         parsed = _to_number(source, *number)
         bad = ~blank & (parsed.isna() | np.isinf(parsed)).to_numpy()
         reason = (
-            f"unparsable amount; write a number such as 1234{number[0]}50 "
+            f"unparsable amount (or nan / inf); write a number such as 1234{number[0]}50 "
             "(separators: source.decimal / source.thousands in finance.yaml)"
         )
         return Parsed(parsed.where(~bad), bad, reason, blank)
@@ -102,7 +102,7 @@ def _parse_text(source: pd.Series, column: Column, fmt: str | None, corporate: s
 
 def _blank(source: pd.Series) -> np.ndarray:
     text = source.astype("string").str.strip()
-    return (source.isna() | (text == "")).fillna(True).to_numpy(dtype=bool)
+    return np.asarray((source.isna() | (text == "")).fillna(True).to_numpy(dtype=bool))
 
 
 def _to_number(source: pd.Series, decimal: str, thousands: str | None) -> pd.Series:

@@ -1,5 +1,11 @@
 """Exchange rates into the corporate currency: from a rates CSV, or from the CRM's tables.
 
+One convention everywhere (`mappings.finance.RATE_COLUMN`): a rate is units of the
+corporate currency per one unit of the currency, so corporate = amount * rate. The rates
+file says so in its header (`currency,corporate_per_unit[,date]`); a file with the old,
+direction-less `rate` column is refused with what to write instead. Salesforce's
+ConversionRate goes the other way (1 corporate unit = rate units) and is inverted here.
+
 A rates frame has columns currency, rate, date (date empty = valid at any time). A dated
 rate is in effect from its date until the next one for that currency (Salesforce's
 DatedConversionRate: StartDate .. NextStartDate); an undated rate covers the dates before
@@ -11,15 +17,14 @@ https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from mappings.errors import DataError
+from mappings.finance import RATE_COLUMN
 
 RATE_COLUMNS = ["currency", "rate", "date"]
-Direction = Literal["currency_per_corporate", "corporate_per_currency"]
 
 
 def empty_rates() -> pd.DataFrame:
@@ -34,7 +39,7 @@ def empty_rates() -> pd.DataFrame:
 
 
 def load_rates_file(path: Path) -> pd.DataFrame:
-    """Read a rates CSV `currency,rate[,date]`; any bad line is a DataError naming it."""
+    """Read a rates CSV `currency,corporate_per_unit[,date]`; a bad line is a DataError."""
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except FileNotFoundError:
@@ -44,16 +49,24 @@ def load_rates_file(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(
             f"{path}: the rates file cannot be read ({type(exc).__name__}); it must be a "
-            "UTF-8 CSV with the header currency,rate[,date]."
+            f"UTF-8 CSV with the header currency,{RATE_COLUMN}[,date]."
         ) from None
     raw.columns = [c.strip().lower() for c in raw.columns]
-    missing = [c for c in ("currency", "rate") if c not in raw.columns]
+    if "rate" in raw.columns and RATE_COLUMN not in raw.columns:
+        raise DataError(
+            f"{path}:1: the column 'rate' does not say which way a rate goes; rename it to "
+            f"{RATE_COLUMN} (units of the corporate currency per one unit of the currency, "
+            "e.g. USD,0.92 when the corporate currency is EUR). If the file holds rates the "
+            "other way round (1 EUR = 1.09 USD, Salesforce's convention), write 1/rate."
+        )
+    missing = [c for c in ("currency", RATE_COLUMN) if c not in raw.columns]
     if missing:
         raise DataError(
             f"{path}:1: the rates file lacks column(s) {', '.join(missing)}; its header must "
-            "be currency,rate[,date] (date as YYYY-MM-DD)."
+            f"be currency,{RATE_COLUMN}[,date] (date as YYYY-MM-DD)."
         )
-    return normalise_rates(raw, label=str(path), first_line=2)
+    return normalise_rates(raw.rename(columns={RATE_COLUMN: "rate"}), label=str(path),
+                           first_line=2)  # fmt: skip
 
 
 def normalise_rates(
@@ -96,7 +109,8 @@ def rates_from_salesforce(
     currency_types: pd.DataFrame, dated_rates: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Rates from Salesforce CurrencyType (IsoCode, ConversionRate) and DatedConversionRate
-    (IsoCode, ConversionRate, StartDate) records, as pulled by the caller."""
+    (IsoCode, ConversionRate, StartDate) records, as pulled by the caller, in valuesync's
+    convention: ConversionRate is units of the currency per corporate unit, so inverted."""
     parts = [
         pd.DataFrame(
             {"currency": currency_types["IsoCode"], "rate": currency_types["ConversionRate"]}
@@ -112,7 +126,10 @@ def rates_from_salesforce(
                 }
             )
         )
-    return normalise_rates(pd.concat(parts, ignore_index=True), label="Salesforce currency rates")
+    frame = pd.concat(parts, ignore_index=True)
+    per_corporate = pd.to_numeric(frame["rate"], errors="coerce")
+    frame["rate"] = 1.0 / per_corporate.where(per_corporate > 0)
+    return normalise_rates(frame, label="Salesforce currency rates")
 
 
 def convert(
@@ -121,7 +138,6 @@ def convert(
     dates: pd.Series,
     rates: pd.DataFrame,
     corporate: str,
-    direction: Direction,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Amounts in the corporate currency, and a mask of rows whose currency has no rate."""
     currency = frame["currency"].astype(object)
@@ -143,7 +159,7 @@ def convert(
     rate = rate.fillna(currency.map(undated.set_index("currency")["rate"]).astype("float64"))
     rate = rate.mask(currency == corporate, 1.0)
     missing = rate.isna().to_numpy()
-    factor = 1.0 / rate if direction == "currency_per_corporate" else rate
+    factor = rate  # corporate_per_unit: corporate = amount * rate
     out = frame.copy(deep=False)  # columns are replaced, never written into
     for col in amounts:
         out[col] = out[col].astype("float64") * factor

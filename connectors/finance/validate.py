@@ -17,7 +17,7 @@ from connectors.finance.parse import parse_column
 from connectors.finance.read import QUARANTINE_COLUMNS, RawTable, empty_quarantine
 from mappings.canonical import FINANCE, INVOICES, Column
 from mappings.errors import DataError
-from mappings.finance import FINANCE_EXTRA, MATCH_COLUMNS, TableSource
+from mappings.finance import FINANCE_EXTRA, MATCH_COLUMNS, QuarantineSpec, TableSource
 
 KEYS = ("account_id", "erp_customer_id")
 EXTRA_KINDS = {"domain": "str", "customer_name": "str", "invoice_id": "str"}
@@ -69,7 +69,7 @@ class Reasons:
 
     def of(self, mask: np.ndarray) -> np.ndarray:
         """The reason of each row in `mask`."""
-        return np.asarray(self.texts, dtype=object)[self.code[mask] - 1]
+        return np.asarray(np.asarray(self.texts, dtype=object)[self.code[mask] - 1])
 
 
 def check_table(
@@ -80,8 +80,10 @@ def check_table(
     negatives_allowed: Sequence[str],
     corporate_currency: str,
     as_of_period: str | None = None,
+    quarantine: QuarantineSpec | None = None,
 ) -> Checked:
     """Parse every mapped column, run the row checks, and keep the rows that passed."""
+    limits = quarantine or QuarantineSpec()
     _require_columns(raw, table, spec)
     kinds = columns_of(table)
     out: dict[str, pd.Series] = {}
@@ -104,6 +106,13 @@ def check_table(
         reasons.add(parsed.bad, parsed.reason)
         if column.required:
             reasons.add(parsed.blank, "missing value; this column is required")
+        if column.kind == "float":
+            huge = (parsed.values.abs() > limits.max_amount).fillna(False).to_numpy(dtype=bool)
+            reasons.add(
+                huge,
+                f"{name} is beyond ±{limits.max_amount:,.0f}, not a real amount; fix the cell "
+                "(or raise quarantine.max_amount in finance.yaml)",
+            )
         if column.kind == "float" and name not in negatives_allowed:
             reasons.add(
                 (parsed.values < 0).fillna(False).to_numpy(dtype=bool),
@@ -117,6 +126,7 @@ def check_table(
         problems.append(_report(raw, reasons.bad, reasons.of, cspec.source, source))
         bad |= reasons.bad
     frame = pd.DataFrame(out)
+    bad |= _check_exact_duplicates(raw, limits, problems)
     bad |= _check_keys(raw, spec, frame, problems)
     bad |= _check_duplicates(raw, spec, frame, "invoice_id", problems)
     if not bad.any():
@@ -172,6 +182,46 @@ def _report(
     )
 
 
+def _check_exact_duplicates(
+    raw: RawTable, limits: QuarantineSpec, problems: list[pd.DataFrame]
+) -> np.ndarray:
+    """Rows identical in every column to an earlier row: quarantined, or a DataError."""
+    if raw.frame.empty:
+        return np.zeros(0, dtype=bool)
+    dup = np.asarray(raw.frame.duplicated(keep="first"), dtype=bool)
+    if not dup.any():
+        return dup
+    groups = raw.frame.groupby(list(raw.frame.columns), dropna=False, sort=False).ngroup()
+    first_line = pd.Series(raw.lines).groupby(groups.to_numpy()).transform("min").to_numpy()
+    unit = raw.unit
+    if limits.duplicates == "error":
+        pairs = ", ".join(
+            f"{unit} {a} repeats {unit} {b}"
+            for a, b in list(zip(raw.lines[dup], first_line[dup], strict=True))[:5]
+        )
+        raise DataError(
+            f"{raw.label}: {int(dup.sum())} row(s) are exact copies of earlier rows ({pairs}); "
+            "summed they would double that revenue, so the run stopped before writing. "
+            "Remove the copies from the export (or set quarantine.duplicates: quarantine "
+            "in finance.yaml to set them aside)."
+        )
+    reasons = np.array(
+        [f"exact duplicate of {unit} {n}; remove the copy from the export" for n in first_line],
+        dtype=object,
+    )
+    first_col = str(raw.frame.columns[0])
+    problems.append(
+        _report(
+            raw,
+            dup,
+            lambda mask: reasons[mask],
+            first_col,
+            raw.frame[first_col].reset_index(drop=True),
+        )  # fmt: skip
+    )
+    return dup
+
+
 def _check_keys(
     raw: RawTable, spec: TableSource, frame: pd.DataFrame, problems: list[pd.DataFrame]
 ) -> np.ndarray:
@@ -197,7 +247,7 @@ def _check_duplicates(
     ids = frame[key]
     dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
     if not dup.any():
-        return dup
+        return np.asarray(dup)
     first_line = pd.Series(raw.lines, index=ids.index).groupby(ids).transform("min")
     reasons = f"duplicate {key}; first seen on {raw.unit} " + first_line.astype(str)
     problems.append(
@@ -209,4 +259,4 @@ def _check_duplicates(
             raw.frame[cspec.source].reset_index(drop=True),
         )
     )
-    return dup
+    return np.asarray(dup)

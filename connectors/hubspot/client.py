@@ -6,7 +6,7 @@ of whatever came back into the valuesync error tree, all under the shared tenaci
 policy. Two client quirks are handled here and nowhere else:
 
 - every API package has its own ApiException class with no common base but
-  `Exception` (shared/API-NOTES.md §B2), so errors are recognised by `.status`;
+  `Exception` (docs/crm-wire.md §B2), so errors are recognised by `.status`;
 - the client returns None for a 2xx status its operation does not list (§B3); that
   becomes a FatalApiError naming the call instead of passing silently.
 
@@ -30,7 +30,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -42,8 +41,10 @@ from mappings.errors import (
     AuthError,
     ConnectorError,
     FatalApiError,
+    PropertyError,
     QuotaError,
     RetryableError,
+    ValidationRejected,
 )
 
 log = logging.getLogger(__name__)
@@ -55,24 +56,6 @@ _TRANSIENT = (
     socket.timeout,
     TimeoutError,
 )
-
-
-@dataclass(frozen=True)
-class PropertyError:
-    """One per-property error inside a 400 VALIDATION_ERROR message."""
-
-    name: str
-    error: str
-    message: str
-
-
-class ValidationRejected(FatalApiError):
-    """HubSpot refused a whole request with 400 VALIDATION_ERROR; the details are data."""
-
-    def __init__(self, message: str, *, errors: list[PropertyError], **kw: Any) -> None:
-        self.hubspot_message = message
-        self.errors = errors
-        super().__init__(message, **kw)
 
 
 def parse_body(body: Any) -> dict[str, Any]:
@@ -298,8 +281,10 @@ class HubSpotApi:
             )
         if result is None and status != 204:
             raise FatalApiError(
-                "hubspot-api-client returned None (the status is not one the client maps "
-                "to a response type); treat the response as lost",
+                "the answer's body is empty; treat the response as lost and run again"
+                if raw
+                else "hubspot-api-client returned None (the status is not one the client "
+                "maps to a response type); treat the response as lost",
                 system=SYSTEM,
                 operation=operation,
                 status=status,

@@ -3,14 +3,14 @@
 HubSpot's limits are shared by every integration in a portal, so this connector is
 frugal and exact. The pitfalls it avoids, and where:
 
-- search stops at 10,000 results: adaptive time windows, keyset paging (hubspot_pull);
+- search stops at 10,000 results: adaptive time windows, keyset paging (pull.py);
 - association reads stop at a page unless followed; association changes do not bump
   hs_lastmodifieddate: v4 batch reads with every page followed, and a separate full
   association refresh on its own cadence (`pull_associations`);
 - contacts stamp lastmodifieddate, other objects hs_lastmodifieddate (`modified_property`);
 - one duplicate id rejects a batch; a VALIDATION_ERROR rejects all 100: de-duplicated
-  inputs, bad inputs isolated (hubspot_push);
-- the client returns None for an unlisted status: an error naming the call (hubspot_api).
+  inputs, bad inputs isolated (push.py);
+- the client returns None for an unlisted status: an error naming the call (client.py).
 
 Objects are named either by canonical table (`accounts`, `opportunities`, `tickets`,
 `invoices`) or by HubSpot object type (`companies`, `deals`, ...). Frames come out in
@@ -19,6 +19,7 @@ canonical column names; requested properties no column maps keep their HubSpot n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,9 +27,18 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from connectors.base import Cursor, FieldSpec, ObjectSchema, Page, ProvisionResult, WriteResult
+from connectors.base import (
+    Cursor,
+    FieldSpec,
+    ObjectSchema,
+    Page,
+    ProvisionResult,
+    TaskResult,
+    TaskSpec,
+    WriteResult,
+)
 from connectors.hubspot.client import HubSpotApi
-from connectors.hubspot.frames import ASSOCIATED_ACCOUNT, to_frame
+from connectors.hubspot.frames import ASSOCIATED_ACCOUNT, checked_frame, to_frame
 from connectors.hubspot.limits import PortalLimiter, limiter_for, portal_key
 from connectors.hubspot.provision import Provisioner
 from connectors.hubspot.pull import (
@@ -42,7 +52,13 @@ from connectors.hubspot.pull import (
     window_start,
 )
 from connectors.hubspot.push import Pusher, inputs_from
-from connectors.hubspot.schema import check_mapping, get_properties, to_schema
+from connectors.hubspot.schema import (
+    check_mapping,
+    get_properties,
+    to_schema,
+    unmapped_values,
+)
+from connectors.hubspot.tasks import create_tasks
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from mappings.canonical import TABLES
 from mappings.crm import CrmMapping, ObjectMapping, OutputMapping
@@ -66,6 +82,12 @@ class HubSpotConnector:
     push_streams: ClassVar[int] = 2
     """Batch updates under way at once: one is answered while the next is on its way in
     (each push counts its own calls; the limiter keeps the pace)."""
+    reads_outputs: ClassVar[bool] = False
+    """A pull returns only the properties asked for: outputs must be named in `fields`."""
+    clear_value: ClassVar[str] = ""
+    """HubSpot clears a property that is sent as an empty string."""
+    WRITE_BATCH: ClassVar[int] = 100
+    """Inputs per batch update call."""
 
     def __init__(
         self,
@@ -120,6 +142,16 @@ class HubSpotConnector:
     ) -> list[ConfigProblem]:
         """Every problem of `mapping` against this portal's properties, at once."""
         return check_mapping(self.api, mapping, mapping_path, required_labels)
+
+    def unmapped_values(self, mapping: CrmMapping, mapping_path: Path | str) -> list[ConfigProblem]:
+        """Enumeration options that the mapping's value maps leave unmapped."""
+        return unmapped_values(self.api, mapping, mapping_path)
+
+    def currency_rates(self) -> pd.DataFrame | None:
+        """None: valuesync does not read HubSpot's currency settings (its account-level
+        currencies API is not part of the CRM object APIs this connector speaks), so
+        `rates.kind: crm` is refused by `check` and `run` for HubSpot."""
+        return None
 
     # -- pull --------------------------------------------------------------------------
     def pull(
@@ -243,7 +275,8 @@ class HubSpotConnector:
     ) -> Page:
         if needs_account:
             return self._with_accounts(table, om, puller, records, cursor)
-        return Page(table, to_frame(table, om, records, puller.wanted), cursor)
+        frame, rejected = checked_frame(table, om, records, puller.wanted)
+        return Page(table, frame, cursor, (), rejected if len(rejected) else None)
 
     def _with_accounts(
         self,
@@ -260,9 +293,18 @@ class HubSpotConnector:
         if unknown:
             links.update(read_associations(self.api, om.object, COMPANIES, unknown))
         accounts = {rid: primary_company(ls) for rid, ls in links.items()}
-        return Page(table, to_frame(table, om, records, puller.wanted, accounts), cursor)
+        frame, rejected = checked_frame(table, om, records, puller.wanted, accounts)
+        return Page(table, frame, cursor, (), rejected if len(rejected) else None)
 
     # -- push --------------------------------------------------------------------------
+    def write_chunk(self, records: int) -> int:
+        """One batch update: 100 records."""
+        return self.WRITE_BATCH
+
+    def write_calls(self, records: int) -> int:
+        """ceil(records / 100) batch updates."""
+        return math.ceil(records / self.WRITE_BATCH)
+
     def push(
         self, obj: str, changes: pd.DataFrame, *, current: pd.DataFrame | None = None
     ) -> WriteResult:
@@ -307,6 +349,10 @@ class HubSpotConnector:
     def provision(self, obj: str, fields: Sequence[FieldSpec]) -> ProvisionResult:
         """Create the valuesync group and output properties; add missing options."""
         return Provisioner(self.api, self._object_type(obj)).provision(fields)
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> TaskResult:
+        """Tasks associated with companies and assigned to their owners, 100 per call."""
+        return create_tasks(self.api, tasks)
 
     # -- names -------------------------------------------------------------------------
     def _table(self, obj: str) -> tuple[str, ObjectMapping]:

@@ -1,7 +1,7 @@
 """HubSpot records -> canonical frames: names from the mapping, value maps, real types.
 
 HubSpot sends every property value as a string (numbers "17", booleans "false",
-datetimes ISO-8601 or epoch ms, dates "YYYY-MM-DD"; shared/API-NOTES.md §B4, §B11), so
+datetimes ISO-8601 or epoch ms, dates "YYYY-MM-DD"; docs/crm-wire.md §B4, §B11), so
 each canonical column is parsed to its kind. Requested properties that no canonical
 column maps keep their HubSpot name and stay strings (e.g. output fields, read back
 for diffing).
@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from connectors import quarantine as q
 from mappings.canonical import TABLES
 from mappings.crm import ObjectMapping
 
@@ -21,38 +22,22 @@ ASSOCIATED_ACCOUNT = "account_id"
 """Deals, tickets and invoices get account_id from their company association."""
 
 
-def _to_bool(series: pd.Series) -> pd.Series:
-    text = series.astype("string").str.strip().str.lower()
-    mapped = text.map(
-        {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-    )
-    return mapped.astype("boolean")
-
-
-def _to_datetime(series: pd.Series) -> pd.Series:
-    text = series.astype("string").str.strip()
-    is_epoch = text.str.fullmatch(r"\d{10,}").fillna(False).astype(bool)
-    out = pd.to_datetime(text.where(~is_epoch), utc=True, errors="coerce", format="ISO8601")
-    if is_epoch.any():
-        epoch = pd.to_datetime(
-            pd.to_numeric(text.where(is_epoch), errors="coerce"), unit="ms", utc=True
-        )
-        out = out.where(~is_epoch, epoch)
-    return out
-
-
-def _typed(series: pd.Series, kind: str) -> pd.Series:
+def _checked(series: pd.Series, kind: str) -> tuple[pd.Series, Any, Any]:
+    """One column parsed to `kind`, and per row the code and message of a value that
+    cannot be read (None where it is fine); bad values become missing."""
     if kind in ("float", "int"):
-        numbers = pd.to_numeric(series, errors="coerce")
-        return numbers.round().astype("Int64") if kind == "int" else numbers.astype("Float64")
+        numbers, codes, messages = q.check_numbers(series, kind)
+        out = numbers.astype("Float64")
+        return (out.round().astype("Int64") if kind == "int" else out), codes, messages
     if kind == "bool":
-        return _to_bool(series)
-    if kind == "datetime":
-        return _to_datetime(series).astype("datetime64[us, UTC]")
-    if kind == "date":
-        days = _to_datetime(series).dt.normalize().dt.tz_localize(None)
-        return days.astype("datetime64[us]")
-    return series.astype("string")
+        return q.check_booleans(series)
+    if kind in ("datetime", "date"):
+        stamps, codes, messages = q.check_datetimes(series, epoch=True)
+        if kind == "date":
+            days = stamps.dt.normalize().dt.tz_localize(None)
+            return days.astype("datetime64[us]"), codes, messages
+        return stamps.astype("datetime64[us, UTC]"), codes, messages
+    return series.astype("string"), None, None
 
 
 def to_frame(
@@ -62,7 +47,30 @@ def to_frame(
     properties: Sequence[str],
     accounts: Mapping[str, str | None] | None = None,
 ) -> pd.DataFrame:
-    """A canonical frame for `records` (objects with `.id` and `.properties`)."""
+    """A canonical frame for `records` (objects with `.id` and `.properties`); values that
+    cannot be read are missing (`checked_frame` sets their records aside instead)."""
+    return _frame(table, mapping, records, properties, accounts)[0]
+
+
+def checked_frame(
+    table: str,
+    mapping: ObjectMapping,
+    records: Sequence[Any],
+    properties: Sequence[str],
+    accounts: Mapping[str, str | None] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(canonical frame of the readable records, rejected rows of the others)."""
+    frame, rejected = _frame(table, mapping, records, properties, accounts)
+    return q.without(frame, TABLES[table].key, rejected), rejected
+
+
+def _frame(
+    table: str,
+    mapping: ObjectMapping,
+    records: Sequence[Any],
+    properties: Sequence[str],
+    accounts: Mapping[str, str | None] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     canon = TABLES[table]
     by_property: dict[str, list[str]] = {}
     for column, prop in mapping.fields.items():
@@ -77,6 +85,9 @@ def to_frame(
         if prop not in by_property:
             raw[prop] = values
     frame = pd.DataFrame(raw, index=pd.RangeIndex(len(records)))
+    ids = pd.Series([str(r.id) for r in records], dtype=object)
+    choices = q.choices_of(table)
+    parts: list[pd.DataFrame] = []
     for column in frame.columns:
         if column not in canon.column_names:
             frame[column] = frame[column].astype("string")
@@ -86,13 +97,22 @@ def to_frame(
         if value_map:
             mapped = series.map(value_map)
             series = mapped.where(mapped.notna(), series)
-        frame[column] = _typed(series, canon.column(column).kind)
+        field = mapping.fields.get(column, column)
+        if column in choices:
+            codes, messages = q.check_choices(
+                series, choices[column], f"objects.{table}.values.{column}"
+            )
+            parts.append(q.collect(ids, field, frame[column], codes, messages))
+        frame[column], codes, messages = _checked(series, canon.column(column).kind)
+        if codes is not None:
+            parts.append(q.collect(ids, field, series, codes, messages))
     if accounts is not None and ASSOCIATED_ACCOUNT in canon.column_names:
-        ids = (
+        keys = (
             frame[canon.key].astype("string")
             if canon.key in frame
             else pd.Series([], dtype="string")
         )
-        frame[ASSOCIATED_ACCOUNT] = ids.map(lambda i: accounts.get(str(i))).astype("string")
+        frame[ASSOCIATED_ACCOUNT] = keys.map(lambda i: accounts.get(str(i))).astype("string")
     ordered = [c for c in canon.column_names if c in frame.columns]
-    return frame[ordered + [c for c in frame.columns if c not in ordered]]
+    frame = frame[ordered + [c for c in frame.columns if c not in ordered]]
+    return frame, q.combine(parts)

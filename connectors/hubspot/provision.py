@@ -7,14 +7,14 @@ when the model gains labels, never removed), scores and money as number, the rea
 as string, scored-at as datetime. Everything is checked before anything is changed:
 an existing property of the wrong type is an error naming it, its type and the type
 valuesync needs. A 409 (someone created it meanwhile) counts as "exists".
-(developers.hubspot.com/docs/api-reference/crm-properties-v3; shared/API-NOTES.md §B10)
+(developers.hubspot.com/docs/api-reference/crm-properties-v3; docs/crm-wire.md §B10)
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from hubspot.crm.properties import (
     OptionInput,
@@ -152,7 +152,7 @@ class Provisioner:
                 operation=f"provision {self.object_type}",
                 code="PROPERTY_TYPE_MISMATCH",
             )
-        return found
+        return cast(dict[str, Any] | None, found)
 
     def _add_options(self, spec: FieldSpec, current: dict[str, Any]) -> bool:
         if spec.kind != "picklist":

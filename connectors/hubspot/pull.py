@@ -1,7 +1,7 @@
 """Reading HubSpot records: incremental search windows, full list reads, associations v4.
 
 Incremental pulls use the search API, which stops at 10,000 results per query (paging
-past it answers 400; shared/API-NOTES.md §B7). So the time range since the cursor is cut
+past it answers 400; docs/crm-wire.md §B7). So the time range since the cursor is cut
 into windows, each probed by its first page: a window whose `total` exceeds the target
 is split (by time, in proportion to its total) before any of it is consumed. Inside a
 window, pages are read by keyset on the modified stamp, not by `after` offsets: each
@@ -253,7 +253,9 @@ class Puller:
         seen: set[str] = set()
         operation = f"list {'archived ' if archived else ''}{self.object_type}"
         for _ in range(MAX_PAGES):
-            kwargs: dict[str, Any] = {"limit": LIST_PAGE, "archived": archived}
+            kwargs: dict[str, Any] = {"limit": LIST_PAGE}
+            if archived:  # the spec's boolean: `true`; false is the default, so left out
+                kwargs["archived"] = "true"
             if after:
                 kwargs["after"] = after
             if not archived:

@@ -4,7 +4,7 @@
   batch in HubSpot), and only properties with a value are sent (a missing / NA cell
   means "unchanged"); an input left with no property is not sent at all.
 - 207 partial results become accepted ids and Rejection rows with HubSpot's category
-  and message (shared/API-NOTES.md §B6).
+  and message (docs/crm-wire.md §B6).
 - A 400 VALIDATION_ERROR fails the whole batch. The bad input is isolated instead of
   losing the other 99: the message's per-property errors (and the offending value when
   it is quoted) name the suspects, the rest is written in one call, and the suspects
@@ -24,7 +24,8 @@ from typing import Any
 import pandas as pd
 
 from connectors.base import Rejection, WriteResult
-from connectors.hubspot.client import HubSpotApi, PropertyError, ValidationRejected
+from connectors.hubspot.client import HubSpotApi
+from mappings.errors import PropertyError, ValidationRejected
 
 log = logging.getLogger(__name__)
 BATCH = 100

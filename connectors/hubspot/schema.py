@@ -3,8 +3,8 @@
 `check_mapping` reads each mapped object's properties once and reports every problem at
 once, each naming the mapping file, the key path and line, and what to do: a mapped
 property that does not exist, a cursor that is not a datetime, a value-map key that is
-not an option, an output property that is missing, read-only, of an incompatible type,
-or an enumeration lacking labels the value model can produce.
+not an option, an output property that is missing, HubSpot-defined, read-only, of an
+incompatible type, or an enumeration lacking labels the value model can produce.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from connectors import quarantine as q
 from connectors.base import FieldInfo, ObjectSchema
 from connectors.hubspot.client import HubSpotApi
 from mappings.crm import OUTPUT_COLUMNS, CrmMapping
-from mappings.errors import ConfigError, ConfigProblem
+from mappings.errors import ConfigError, ConfigProblem, FatalApiError
 from mappings.yamlfile import YamlDoc, read_yaml
 
 COMPATIBLE: dict[str, set[str]] = {
@@ -33,14 +34,20 @@ COMPATIBLE: dict[str, set[str]] = {
 
 def get_properties(api: HubSpotApi, object_type: str) -> list[dict[str, Any]]:
     """Every property of `object_type`, as wire-shaped dicts (one call, no paging)."""
-    page = api.call(
-        "properties",
-        f"list properties of {object_type}",
-        api.client.crm.properties.core_api.get_all_with_http_info,
+    operation = f"list properties of {object_type}"
+    # No `archived`: false is the default, and the client would send Python's `False`,
+    # which HubSpot's published spec does not accept as a boolean.
+    page = api.call_json(
+        "properties", operation, api.client.crm.properties.core_api.get_all_with_http_info,
         object_type,
-        archived=False,
-    )
-    return [p.to_dict(serialize=True) for p in page.results or []]
+    )  # fmt: skip
+    results = page.get("results")
+    if not isinstance(results, list) or not all(isinstance(p, dict) for p in results):
+        raise FatalApiError(
+            "the answer has no list of properties; treat the response as lost",
+            system="hubspot", operation=operation, status=200, code="BAD_RESPONSE_BODY",
+        )  # fmt: skip
+    return results
 
 
 def _read_only(prop: Mapping[str, Any]) -> bool:
@@ -59,6 +66,7 @@ def to_schema(object_type: str, props: Sequence[Mapping[str, Any]]) -> ObjectSch
                 label=str(p.get("label") or ""),
                 updateable=not _read_only(p),
                 calculated=bool(p.get("calculated")),
+                custom=not p.get("hubspotDefined", False),
                 picklist=tuple(str(o.get("value")) for o in p.get("options") or []),
             )
             for p in props
@@ -156,6 +164,28 @@ def check_mapping(
     return check.problems
 
 
+def unmapped_values(
+    api: HubSpotApi, mapping: CrmMapping, mapping_path: Path | str
+) -> list[ConfigProblem]:
+    """Enumeration options the value maps do not translate into a canonical choice, one
+    problem per column, naming the key to add them under."""
+    check = _Checker(api, Path(mapping_path))
+    for table, om in mapping.objects.items():
+        if om is None:
+            continue
+        props = check.props(om.object, ("objects", table, "object"))
+        for column, name in om.fields.items():
+            prop = (props or {}).get(name)
+            if prop is None or prop.get("type") != "enumeration":
+                continue
+            options = [str(o.get("value")) for o in prop.get("options") or []]
+            gaps = q.uncovered(table, column, options, om.values.get(column))
+            if gaps:
+                message = q.uncovered_message(om.object, name, table, column, gaps)
+                check.add(("objects", table, "values", column), message)
+    return check.problems
+
+
 def _check_output(
     check: _Checker,
     props: dict[str, dict[str, Any]],
@@ -174,6 +204,14 @@ def _check_output(
         )
         return
     kind = OUTPUT_COLUMNS.get(column, "picklist")
+    if prop.get("hubspotDefined"):
+        check.add(
+            key,
+            f"'{name}' is a HubSpot-defined property of {object_type} and holds your data; "
+            "valuesync writes only custom properties: map the output to one and run "
+            "`valuesync fields provision`",
+        )
+        return
     if _read_only(prop):
         check.add(key, f"'{name}' on {object_type} is read-only; map a writable property")
     if prop.get("type") not in COMPATIBLE[kind]:

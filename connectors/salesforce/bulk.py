@@ -1,4 +1,4 @@
-"""Bulk API 2.0 jobs, one retried call at a time (API-NOTES §A7, §A8).
+"""Bulk API 2.0 jobs, one retried call at a time (docs/crm-wire.md §A7, §A8).
 
 simple-salesforce's `sf.bulk2.X.query/update` wrap a whole job in one call: they sleep
 5 s before the first poll, cannot be retried step by step, and have no session refresh.
@@ -8,11 +8,13 @@ Here each step (create, upload, close, poll, results) is its own call through
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from simple_salesforce.bulk2 import Operation
+from simple_salesforce.util import call_salesforce
 
 from connectors.salesforce.client import SalesforceApi
 from mappings.errors import FatalApiError
@@ -52,6 +54,47 @@ def wait_for_job(
         wait = min(max(wait * 2, 0.05), 10.0)
 
 
+_LOCATOR = re.compile(r"[A-Za-z0-9+/=_-]{1,200}")
+
+
+def results_page(client: Any, job_id: str, locator: str, page_size: int) -> dict[str, Any]:
+    """One results page of a query job, its headers checked (API-NOTES §A7).
+
+    simple-salesforce's `get_query_results` reads a missing `Sforce-Locator` as "no more
+    pages" (the rest of the result would be lost without a word) and a missing
+    `Sforce-NumberOfRecords` as a KeyError; both are a broken answer, a ConnectorError.
+    """
+    params: dict[str, Any] = {"maxRecords": page_size}
+    if locator:
+        params["locator"] = locator
+    response = call_salesforce(
+        url=client._construct_request_url(job_id, True) + "/results",
+        method="GET",
+        session=client.session,
+        headers=client._get_headers(client.JSON_CONTENT_TYPE, client.CSV_CONTENT_TYPE),
+        params=params,
+    )
+    found = response.headers.get("Sforce-Locator")
+    count = response.headers.get("Sforce-NumberOfRecords")
+    problem = ""
+    if found is None:
+        problem = "has no Sforce-Locator header"
+    elif found != "null" and not _LOCATOR.fullmatch(found):
+        problem = "has a malformed Sforce-Locator header"
+    elif count is None or not count.strip().isdigit():
+        problem = "has no valid Sforce-NumberOfRecords header"
+    if problem:
+        raise FatalApiError(
+            f"the Bulk API 2.0 results page of job {job_id} {problem}; the result cannot be "
+            "read completely. Run again; if it persists, check a proxy between valuesync and "
+            "Salesforce",
+            system="salesforce", operation="bulk query results", status=response.status_code,
+            code="BAD_BULK_HEADERS",
+        )  # fmt: skip
+    text = client.filter_null_bytes(response.content.decode("utf-8"))
+    return {"locator": "" if found == "null" else found, "records": text}
+
+
 def query_chunks(
     api: SalesforceApi, obj: str, soql: str, *, page_size: int, page_cap: int,
     sleep: Callable[[float], None] = time.sleep,
@@ -67,7 +110,7 @@ def query_chunks(
     for _ in range(page_cap):
 
         def fetch(sf: Any, loc: str = locator) -> Any:
-            return api.bulk2(sf, obj).get_query_results(job_id, loc, page_size)
+            return results_page(api.bulk2(sf, obj), job_id, loc, page_size)
 
         result = api.call("bulk query results", fetch)
         yield result["records"]

@@ -4,7 +4,7 @@
 (connectors/retry.py). An expired session (401 INVALID_SESSION_ID) is refreshed once by
 logging in again; a second 401 is an AuthError. simple-salesforce's own re-login is
 not used: it retries up to 3 times in `Salesforce` and without a bound in `SFType`
-(shared/API-NOTES.md §A2), and Bulk 2.0 calls have none at all. Every
+(docs/crm-wire.md §A2), and Bulk 2.0 calls have none at all. Every
 simple-salesforce exception is translated here into the project's error tree.
 """
 
@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from simple_salesforce import Salesforce
+from requests.exceptions import JSONDecodeError
+from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import _Bulk2Client
 from simple_salesforce.exceptions import (
     SalesforceAuthenticationFailed,
@@ -175,6 +176,12 @@ class SalesforceApi:
             raise
         except (SalesforceError, SalesforceOperationError) as exc:
             raise translate(exc, what, self.conn) from exc
+        except JSONDecodeError as exc:  # a 200 whose body is empty or not JSON
+            raise FatalApiError(
+                "the answer is not JSON (empty or another format); treat it as lost. Run "
+                "again; if it persists, check a proxy between valuesync and Salesforce",
+                system="salesforce", operation=what, code="BAD_RESPONSE_BODY",
+            ) from exc  # fmt: skip
 
     def bulk2(self, sf: Salesforce, obj: str) -> _Bulk2Client:
         """A Bulk 2.0 client with the *current* session (simple-salesforce captures it once)."""

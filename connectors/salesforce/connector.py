@@ -9,37 +9,56 @@ result = sf.push("Account", changes)                              # WriteResult,
 sf.provision("Account", specs)                                    # Tooling API, idempotent
 ```
 
-The pieces: salesforce_auth (transport seam, login, quota guard, call counting),
-salesforce_client (retry + session refresh + error translation), salesforce_soql
-(injection-proof SOQL), salesforce_pull / _push / _bulk / _provision / _check.
+The pieces, in this package: transport (URL mapping, login, quota guard, call counting),
+client (retry + session refresh + error translation), soql (injection-proof SOQL), schema
+(describe and the mapping check), pull, bulk (Bulk API 2.0 jobs), push, frames, provision.
 The connector keeps no run state: describes are cached per instance, which is one run.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
 import pandas as pd
 
-from connectors.base import Cursor, FieldSpec, ObjectSchema, Page, ProvisionResult, WriteResult
+from connectors.base import (
+    Cursor,
+    FieldSpec,
+    ObjectSchema,
+    Page,
+    ProvisionResult,
+    TaskResult,
+    TaskSpec,
+    WriteResult,
+)
+from connectors.finance.rates import rates_from_salesforce
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.provision import Provisioner, output_field_specs
 from connectors.salesforce.pull import OVERRIDE_COLUMN, PullPlan, build_plan, pull_pages
 from connectors.salesforce.push import CLEAR, PARENT_COLUMN, Pusher, to_records
-from connectors.salesforce.schema import mapping_problems, raise_problems, schema_from_describe
+from connectors.salesforce.schema import (
+    mapping_problems,
+    raise_problems,
+    schema_from_describe,
+    unmapped_values,
+)
+from connectors.salesforce.tasks import create_tasks
 from mappings.crm import CrmMapping, load_crm_mapping, shipped_mapping
 from mappings.errors import ConfigError, ConfigProblem, FatalApiError
 from mappings.salesforce_connection import (
     SalesforceConnection,
-    load_salesforce_connection,
     resolve_secrets,
 )
 from mappings.yamlfile import read_yaml
 
+CURRENCY_TYPES = "SELECT IsoCode, ConversionRate FROM CurrencyType WHERE IsActive = true"
+DATED_RATES = "SELECT IsoCode, ConversionRate, StartDate FROM DatedConversionRate"
 __all__ = ["CLEAR", "OVERRIDE_COLUMN", "PARENT_COLUMN", "SalesforceConnector"]
 
 
@@ -52,6 +71,13 @@ class SalesforceConnector:
     server time that cursors are taken from) that concurrent pulls would mix up."""
     push_streams: ClassVar[int] = 1
     """One push at a time: a push's call count is the transport's counter before and after."""
+    reads_outputs: ClassVar[bool] = True
+    """A pull selects every mapped column, the output fields and the override field."""
+    clear_value: ClassVar[str] = CLEAR
+    WRITE_BATCH: ClassVar[int] = 200
+    """Records per sObject Collections call."""
+    BULK_JOB_CALLS: ClassVar[int] = 5
+    """Calls of one Bulk 2.0 ingest job: create, upload, close, poll, results."""
 
     def __init__(
         self,
@@ -75,15 +101,6 @@ class SalesforceConnector:
         secrets = resolve_secrets(connection, env)
         self.api = SalesforceApi(connection, secrets, policy=policy, sleep=sleep)
         self._schemas: dict[str, ObjectSchema] = {}
-
-    @classmethod
-    def from_files(
-        cls, connection_path: Path, mapping_path: Path | None = None, **kw: object
-    ) -> SalesforceConnector:
-        """Load the connection YAML and the mapping file (the shipped one by default)."""
-        conn = load_salesforce_connection(connection_path)
-        path = mapping_path or shipped_mapping("salesforce")
-        return cls(conn, load_crm_mapping(path), mapping_path=path, **kw)  # type: ignore[arg-type]
 
     # --- figures ----------------------------------------------------------------------
     @property
@@ -153,9 +170,39 @@ class SalesforceConnector:
             lines = None
         return mapping_problems(mapping, path, schemas, required_labels, lines)
 
+    def unmapped_values(self, mapping: CrmMapping, mapping_path: Path | str) -> list[ConfigProblem]:
+        """Picklist values of describe that the mapping's value maps leave unmapped."""
+        names = {m.object for m in mapping.objects.values() if m is not None}
+        schemas = {n: self._try_describe(n) for n in sorted(names)}
+        try:
+            lines = read_yaml(Path(mapping_path))
+        except ConfigError:
+            lines = None
+        return unmapped_values(mapping, mapping_path, schemas, lines)
+
     def validate(self, required_labels: Mapping[str, Sequence[str]] | None = None) -> None:
         """`check_mapping` that raises one ConfigError listing every problem."""
         raise_problems(self.check_mapping(required_labels=required_labels))
+
+    # --- currency rates ---------------------------------------------------------------
+    def currency_rates(self) -> pd.DataFrame | None:
+        """The org's exchange rates (currency, rate, date): CurrencyType, plus the dated
+        rates of advanced currency management; None in a single-currency org (no
+        CurrencyType). ConversionRate is units of the currency per corporate unit."""
+        if self._try_describe("CurrencyType") is None:
+            return None
+        types = self._records("CurrencyType", CURRENCY_TYPES)
+        if types.empty:
+            return None
+        dated = None
+        if self._try_describe("DatedConversionRate") is not None:
+            dated = self._records("DatedConversionRate", DATED_RATES)
+        return rates_from_salesforce(types, dated if dated is not None and len(dated) else None)
+
+    def _records(self, obj: str, soql_text: str) -> pd.DataFrame:
+        answer = self.api.call(f"query {obj}", lambda sf: sf.query_all(soql_text))
+        rows = [{k: v for k, v in r.items() if k != "attributes"} for r in answer["records"]]
+        return pd.DataFrame(rows)
 
     # --- pull -------------------------------------------------------------------------
     def _plan(self, table: str, fields: Sequence[str]) -> PullPlan:
@@ -166,9 +213,14 @@ class SalesforceConnector:
         return build_plan(self.mapping, self.mapping_path, table, schema, fields)
 
     def pull(
-        self, obj: str, *, fields: Sequence[str] = (), since: Cursor | None = None
+        self,
+        obj: str,
+        *,
+        fields: Sequence[str] = (),
+        since: Cursor | None = None,
+        full: bool = False,
     ) -> Iterator[Page]:
-        """Pages of canonical table `obj` changed since `since` (None = everything).
+        """Pages of canonical table `obj` changed since `since` (None or `full` = everything).
 
         `fields` names canonical columns, output columns (quadrant, ...), `quadrant_override`,
         or raw CRM fields (kept under their own name); empty = every mapped column. The
@@ -176,7 +228,22 @@ class SalesforceConnector:
         """
         table = obj if obj in self.mapping.objects else self._table_of(obj)
         plan = self._plan(table, fields)
-        return pull_pages(self.api, plan, since, sleep=self.sleep)
+        return pull_pages(self.api, plan, None if full else since, sleep=self.sleep)
+
+    def reconciliation_due(self, last_full: datetime | None, now: datetime) -> bool:
+        """Every `full_reconciliation_hours`: queryAll returns deleted records (IsDeleted) to
+        the incremental read, but not records purged from the recycle bin (hard deleted,
+        or emptied after 15 days); a full read finds those by their absence."""
+        hours = self.connection.full_reconciliation_hours
+        return last_full is None or now - last_full >= timedelta(hours=hours)
+
+    def associations_due(self, last_refresh: datetime | None, now: datetime) -> bool:
+        """Never: a record's AccountId is a field of the record, read with it."""
+        return False
+
+    def pull_associations(self, obj: str) -> Iterator[Page]:
+        """Nothing: links come with the records (see `associations_due`)."""
+        return iter(())
 
     def _table_of(self, obj: str) -> str:
         for table, om in self.mapping.objects.items():
@@ -185,6 +252,21 @@ class SalesforceConnector:
         raise ConfigError(f"{self.mapping_path}: no table in objects maps to '{obj}'")
 
     # --- push / provision -----------------------------------------------------------------
+    def write_chunk(self, records: int) -> int:
+        """One sObject Collections batch, or the whole push as one Bulk 2.0 job above the
+        connection's `bulk_write_threshold`."""
+        if records >= self.connection.bulk_write_threshold:
+            return max(records, 1)
+        return self.WRITE_BATCH
+
+    def write_calls(self, records: int) -> int:
+        """ceil(records / 200) Collections calls, or one Bulk 2.0 job's calls."""
+        if records == 0:
+            return 0
+        if records >= self.connection.bulk_write_threshold:
+            return self.BULK_JOB_CALLS
+        return math.ceil(records / self.WRITE_BATCH)
+
     def push(self, obj: str, changes: pd.DataFrame) -> WriteResult:
         """Update changed fields by Id (see connectors/salesforce/push.py for the frame shape)."""
         schema = self.describe(obj)
@@ -211,3 +293,7 @@ class SalesforceConnector:
     ) -> list[FieldSpec]:
         """The FieldSpecs of the mapping's outputs for `table` (accounts / opportunities)."""
         return output_field_specs(self.mapping, table, required_labels)
+
+    def create_tasks(self, tasks: Sequence[TaskSpec]) -> TaskResult:
+        """Tasks on accounts (WhatId) for their owners (OwnerId), 200 per Collections call."""
+        return create_tasks(self.api, tasks)

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from connectors import quarantine as q
 from connectors.base import ObjectSchema
 
 _FLOAT = {"double", "currency", "percent"}
@@ -80,6 +81,46 @@ def typed(s: pd.Series, kind: str) -> pd.Series:
     return s.astype("string")
 
 
+def checked(s: pd.Series, kind: str) -> tuple[pd.Series, Any, Any]:
+    """One column with the dtype of `kind`, and per row the code and message of a value
+    that cannot be read (None where it is fine): bad values become missing."""
+    s = _blank_to_na(s)
+    if kind in ("int", "float"):
+        numbers, codes, messages = q.check_numbers(s, kind)
+        out = numbers.astype("Float64")
+        return (out.round().astype("Int64") if kind == "int" else out), codes, messages
+    if kind == "bool":
+        return q.check_booleans(s)
+    if kind in ("date", "datetime"):
+        stamps, codes, messages = q.check_datetimes(s, date_only=kind == "date")
+        if kind == "date":
+            return stamps.dt.tz_localize(None).astype("datetime64[us]"), codes, messages
+        return stamps, codes, messages
+    return s.astype("string"), None, None
+
+
+def checked_frame(
+    raw: pd.DataFrame, schema: ObjectSchema, fields: Sequence[str], skip: Any = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`typed_frame` plus the values that cannot be read, as rejected rows (by `Id`);
+    rows where `skip` is true (deleted records) are not checked."""
+    out: dict[str, pd.Series] = {}
+    parts: list[pd.DataFrame] = []
+    ids = raw["Id"].reset_index(drop=True) if "Id" in raw.columns else None
+    for name in fields:
+        info = schema.get(name)
+        kind = kind_of(info.type) if info else "str"
+        col = raw[name] if name in raw.columns else pd.Series([None] * len(raw), dtype=object)
+        col = col.reset_index(drop=True)
+        out[name], codes, messages = checked(col, kind)
+        if codes is not None and ids is not None:
+            if skip is not None:
+                codes = codes.copy()
+                codes[skip] = None
+            parts.append(q.collect(ids, name, col, codes, messages))
+    return pd.DataFrame(out, index=pd.RangeIndex(len(raw))), q.combine(parts)
+
+
 def typed_frame(raw: pd.DataFrame, schema: ObjectSchema, fields: Sequence[str]) -> pd.DataFrame:
     """`raw` (object columns named by CRM field) typed from describe, columns in `fields` order."""
     out: dict[str, pd.Series] = {}
@@ -115,6 +156,26 @@ def from_csv(text: str, fields: Sequence[str]) -> pd.DataFrame:
 def _value_mapper(values: Mapping[str, str]) -> Callable[[Any], Any]:
     lookup = dict(values)
     return lambda v: lookup.get(v, v) if isinstance(v, str) else None
+
+
+def unmapped(
+    frame: pd.DataFrame, columns: Sequence[Column], table: str, skip: Any = None
+) -> pd.DataFrame:
+    """Rejected rows (by `Id`) of picklist values whose canonical column allows fixed
+    choices and that the mapping's value map does not translate into one of them."""
+    choices = q.choices_of(table)
+    parts = []
+    for col in columns:
+        allowed = choices.get(col.name)
+        if not allowed or col.field not in frame.columns:
+            continue
+        raw = frame[col.field].astype(object)
+        mapped = raw.map(_value_mapper(col.values)) if col.values else raw
+        codes, messages = q.check_choices(mapped, allowed, f"objects.{table}.values.{col.name}")
+        if skip is not None:
+            codes[skip] = None
+        parts.append(q.collect(frame["Id"], col.field, raw, codes, messages))
+    return q.combine(parts)
 
 
 def canonical(frame: pd.DataFrame, columns: Sequence[Column]) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Create the output fields valuesync writes, through the Tooling API (API-NOTES §A10).
+"""Create the output fields valuesync writes, through the Tooling API (docs/crm-wire.md §A10).
 
 Idempotent: a field that exists with the right type is left alone, except that a
 picklist gains the labels the value model added (PATCH of the CustomField metadata);

@@ -2,7 +2,7 @@
 
 The cursor is (SystemModstamp, Id). A pull reads `cursor >= since - overlap`, ordered
 by (cursor, Id), through queryAll so deletions come back too (`IsDeleted = true`,
-API-NOTES §A4). `>=` plus the overlap means records that share the last timestamp,
+docs/crm-wire.md §A4). `>=` plus the overlap means records that share the last timestamp,
 or that committed late with an older stamp, are read again rather than lost; the
 mirror upserts, so a re-read costs nothing. Each yielded Page carries the cursor of
 its last row, so the orchestrator can stop after any page and resume there.
@@ -22,11 +22,19 @@ from typing import Any
 
 import pandas as pd
 
+from connectors import quarantine as q
 from connectors.base import Cursor, ObjectSchema, Page
 from connectors.salesforce import soql
 from connectors.salesforce.bulk import query_chunks
 from connectors.salesforce.client import SalesforceApi
-from connectors.salesforce.frames import Column, canonical, from_csv, from_rest, typed_frame
+from connectors.salesforce.frames import (
+    Column,
+    canonical,
+    checked_frame,
+    from_csv,
+    from_rest,
+    unmapped,
+)
 from mappings.canonical import TABLES
 from mappings.crm import OUTPUT_COLUMNS, CrmMapping
 from mappings.errors import ConfigError, ConfigProblem, FatalApiError
@@ -75,19 +83,28 @@ def build_plan(
 
     Empty `fields` = every mapped column, the outputs and the override. An output field
     the org does not have yet (not provisioned) becomes an all-missing column; a mapped
-    read field the org lacks is a ConfigError naming the mapping key.
+    read field the org lacks is a ConfigError naming the mapping key. Field names are
+    case-insensitive in Salesforce: each is read under describe's spelling (a mapping saying
+    `name` reads `Name`), since records come back keyed by that spelling.
     """
     om = mapping.objects[table]
     assert om is not None
     out = mapping.outputs.get(table)  # type: ignore[call-overload]
-    read = {col: Column(f, col, om.values.get(col)) for col, f in om.fields.items()}
+
+    def spelled(name: str) -> str:
+        info = schema.get(name)
+        return info.name if info is not None else name
+
+    read = {col: Column(spelled(f), col, om.values.get(col)) for col, f in om.fields.items()}
     outputs: dict[str, tuple[Column, str]] = {}
     if out is not None:
         outputs = {
-            c: (Column(f, c), OUTPUT_COLUMNS.get(c, "picklist")) for c, f in out.fields.items()
+            c: (Column(spelled(f), c), OUTPUT_COLUMNS.get(c, "picklist"))
+            for c, f in out.fields.items()
         }
         if out.override_field:
-            outputs[OVERRIDE_COLUMN] = (Column(out.override_field, OVERRIDE_COLUMN), "picklist")
+            override = Column(spelled(out.override_field), OVERRIDE_COLUMN)
+            outputs[OVERRIDE_COLUMN] = (override, "picklist")
     wanted = list(dict.fromkeys(fields or [*read, *outputs]))
     key = TABLES[table].key
     wanted = [key] + [w for w in wanted if w != key]
@@ -109,7 +126,8 @@ def build_plan(
             )
     if problems:
         raise ConfigError(problems)
-    return PullPlan(table, schema, tuple(columns), om.cursor or "SystemModstamp", tuple(absent))
+    cursor = spelled(om.cursor or "SystemModstamp")
+    return PullPlan(table, schema, tuple(columns), cursor, tuple(absent))
 
 
 def _where(plan: PullPlan, since: Cursor | None, overlap: float) -> list[soql.Where]:
@@ -120,7 +138,14 @@ def _where(plan: PullPlan, since: Cursor | None, overlap: float) -> list[soql.Wh
 
 
 def _page(plan: PullPlan, raw: pd.DataFrame, fields: Sequence[str], before: Cursor | None) -> Page:
-    frame = typed_frame(raw, plan.schema, fields)
+    deleted_raw = raw["IsDeleted"] if plan.has_deleted and "IsDeleted" in raw.columns else None
+    skip = (
+        None
+        if deleted_raw is None
+        else deleted_raw.astype(str).str.lower().eq("true").to_numpy(dtype=bool)
+    )
+    frame, rejected = checked_frame(raw, plan.schema, fields, skip)
+    rejected = q.combine([rejected, unmapped(frame, plan.columns, plan.table, skip)])
     cursor_col = soql.field_name(plan.schema, plan.cursor_field)
     cursor = before
     if len(frame):
@@ -130,10 +155,11 @@ def _page(plan: PullPlan, raw: pd.DataFrame, fields: Sequence[str], before: Curs
     deleted = frame["IsDeleted"].fillna(False).astype(bool) if plan.has_deleted else None
     live = frame if deleted is None else frame[~deleted.to_numpy()].reset_index(drop=True)
     gone = () if deleted is None else tuple(frame.loc[deleted.to_numpy(), "Id"].astype(str))
+    live = q.without(live, "Id", rejected)
     records = canonical(live, plan.columns)
     for name, dtype in plan.absent:
         records[name] = pd.Series([None] * len(records), dtype=object).astype(dtype)
-    return Page(plan.table, records, cursor, gone)
+    return Page(plan.table, records, cursor, gone, rejected if len(rejected) else None)
 
 
 def count_rows(api: SalesforceApi, plan: PullPlan, where: list[soql.Where]) -> int:
@@ -144,7 +170,14 @@ def count_rows(api: SalesforceApi, plan: PullPlan, where: list[soql.Where]) -> i
         with api.transport.calling("count"):
             return sf.query(text, include_deleted=plan.has_deleted)
 
-    return int(api.call(f"count {plan.obj}", run)["totalSize"])
+    answer = api.call(f"count {plan.obj}", run)
+    total = answer.get("totalSize") if isinstance(answer, dict) else None
+    if not isinstance(total, int):
+        raise FatalApiError(
+            f"the COUNT() query on {plan.obj} answered without a totalSize; treat it as lost",
+            system="salesforce", operation="count", code="BAD_RESPONSE_BODY",
+        )  # fmt: skip
+    return total
 
 
 def pull_pages(

@@ -157,8 +157,11 @@ class Pusher:
                 f"collections update {obj}",
                 partial(_patch_collection, body=body),
             )
-            for rec, res in zip(chunk, results or [], strict=False):
-                self._one(rec, bool(res.get("success")), res.get("errors") or [], retry)
+            for rec, res in matched(chunk, results):
+                if res is None:
+                    self.result.rejected.append(Rejection(rec["Id"], "", "NO_RESULT", UNMATCHED))
+                else:
+                    self._one(rec, bool(res.get("success")), res.get("errors") or [], retry)
         return retry
 
     def _one(
@@ -179,17 +182,17 @@ class Pusher:
         self.api.transport.require(5, f"bulk push to {obj}")
         text = bulk_csv(records)
         _, failed, unprocessed = ingest_update(self.api, obj, text, len(records), sleep=self.sleep)
-        failures = {row["Id"]: row for row in _csv_rows(failed)}
-        skipped = {row["Id"] for row in _csv_rows(unprocessed)}
+        failures = {_id15(row["Id"]): row for row in _csv_rows(failed)}
+        skipped = {_id15(row["Id"]) for row in _csv_rows(unprocessed)}
         retry: list[Record] = []
         for rec in records:
-            rid = rec["Id"]
-            if rid in skipped:
+            rid, key = rec["Id"], _id15(rec["Id"])
+            if key in skipped:
                 self._transient(
                     rec, Rejection(rid, "", "UNPROCESSED", "Bulk job left it unprocessed"), retry
                 )  # noqa: E501
-            elif rid in failures:
-                code, message, fields = parse_bulk_error(failures[rid].get("sf__Error", ""))
+            elif key in failures:
+                code, message, fields = parse_bulk_error(failures[key].get("sf__Error", ""))
                 err = {"statusCode": code, "message": message, "fields": fields}
                 self._one(rec, False, [err], retry)
             else:
@@ -197,8 +200,37 @@ class Pusher:
         return retry
 
 
+UNMATCHED = (
+    "the CRM's answer has no result for this record, so whether it was written is not "
+    "known; the next run writes it again if needed"
+)
+
+
+def _id15(record_id: str) -> str:
+    """The case-sensitive 15-character form of a Salesforce id (18-char ids add a suffix)."""
+    return str(record_id)[:15]
+
+
+def matched(sent: Sequence[Record], results: Any) -> list[tuple[Record, dict[str, Any] | None]]:
+    """Each record sent with its SaveResult, or None when the answer has none for it.
+
+    Results come in input order (API-NOTES §A6), but an answer with fewer or more results
+    than records, or a success naming another id, cannot be trusted by position: then a
+    result counts only when its `id` names the record, and a failure (which has no id)
+    cannot be attributed at all.
+    """
+    answers = [r for r in results or [] if isinstance(r, dict)]
+    if len(answers) == len(sent) and all(
+        not r.get("id") or _id15(r["id"]) == _id15(rec["Id"])
+        for rec, r in zip(sent, answers, strict=True)
+    ):
+        return list(zip(sent, answers, strict=True))
+    by_id = {_id15(r["id"]): r for r in answers if r.get("id")}
+    return [(rec, by_id.get(_id15(rec["Id"]))) for rec in sent]
+
+
 def _patch_collection(sf: Any, body: dict[str, Any]) -> Any:
-    """One sObject Collections update (API-NOTES §A6); simple-salesforce has no helper."""
+    """One sObject Collections update (docs/crm-wire.md §A6); simple-salesforce has no helper."""
     return sf.restful("composite/sobjects", method="PATCH", json=body)
 
 

@@ -1,8 +1,9 @@
 """Check a mapping file against the org's describe, reporting every problem at once.
 
 Read fields must exist (a field the integration user cannot see is absent from
-describe, API-NOTES §A5); a cursor must be a datetime that is not a formula; write fields
-must exist, be updateable and have a type the output can be written to; picklist write
+describe, docs/crm-wire.md §A5); a cursor must be a datetime that is not a formula; write fields
+must exist, be custom (never a standard field such as Account Name), be updateable and
+have a type the output can be written to; picklist write
 fields must hold every label the value model can produce. Each problem names the
 mapping file, the key path and the line.
 """
@@ -13,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from connectors import quarantine as q
 from connectors.base import FieldInfo, ObjectSchema
 from mappings.crm import OUTPUT_COLUMNS, CrmMapping
 from mappings.errors import ConfigError, ConfigProblem
@@ -44,8 +46,24 @@ def schema_from_describe(desc: Mapping[str, Any]) -> ObjectSchema:
             queryable=queryable and not f.get("deprecatedAndHidden", False),
             calculated=bool(f.get("calculated", False)),
             picklist=values,
+            custom=bool(f.get("custom", False)),
+            **_size(f),
         )
     return ObjectSchema(name=desc.get("name", ""), fields=fields)
+
+
+def _size(f: Mapping[str, Any]) -> dict[str, int | None]:
+    """precision / scale of a number field, length of a text field, as describe says."""
+    kind = f.get("type")
+    if kind == "int":
+        digits = int(f.get("digits") or 0)
+        return {"precision": digits or None, "scale": 0}
+    if kind in ("double", "currency", "percent"):
+        precision = int(f.get("precision") or 0)
+        return {"precision": precision or None, "scale": int(f.get("scale") or 0)}
+    if kind in ("string", "textarea", "picklist", "url", "email", "phone"):
+        return {"length": int(f.get("length") or 0) or None}
+    return {}
 
 
 def output_kind(column: str) -> str:
@@ -98,6 +116,14 @@ def _check_write(
         c.add(key, _missing(schema.name, name) + "; `valuesync fields provision` creates it")
         return
     kind = output_kind(column)
+    if not info.custom:
+        c.add(
+            key,
+            f"'{info.name}' is a standard field of {schema.name} and holds your data; "
+            "valuesync writes only custom fields: map the output to a custom field and run "
+            "`valuesync fields provision`",
+        )
+        return
     if not info.updateable or info.calculated:
         c.add(key, f"field '{name}' on {schema.name} is read-only; map a writable field")
     if info.type not in COMPATIBLE[kind]:
@@ -150,6 +176,28 @@ def mapping_problems(
             _check_write(c, key, schema, column, name, labels.get(column))
         if out.override_field:
             _check_read(c, ("outputs", table, "override_field"), schema, out.override_field)
+    return c.problems
+
+
+def unmapped_values(
+    mapping: CrmMapping, mapping_path: Path | str, schemas: Mapping[str, ObjectSchema | None],
+    lines: Any = None,
+) -> list[ConfigProblem]:  # fmt: skip
+    """Picklist values describe lists that the value maps do not translate into a
+    canonical choice, one problem per column, naming the key to add them under."""
+    c = _Collector(mapping_path, lines)
+    for table, om in mapping.objects.items():
+        schema = schemas.get(om.object) if om is not None else None
+        if om is None or schema is None:
+            continue
+        for column, name in om.fields.items():
+            info = schema.get(name)
+            if info is None or not info.picklist:
+                continue
+            gaps = q.uncovered(table, column, info.picklist, om.values.get(column))
+            if gaps:
+                key = ("objects", table, "values", column)
+                c.add(key, q.uncovered_message(schema.name, info.name, table, column, gaps))
     return c.problems
 
 

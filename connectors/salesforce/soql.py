@@ -18,15 +18,11 @@ from datetime import UTC, date, datetime
 from simple_salesforce.format import soql_escapes
 
 from connectors.base import ObjectSchema
-from mappings.errors import FatalApiError
+from mappings.errors import UnsafeSoqlError
 
 _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 Value = str | bool | int | float | date | datetime | None
-
-
-class UnsafeSoqlError(FatalApiError):
-    """A name not in describe or a value that cannot be quoted reached the SOQL builder."""
 
 
 def quote(value: Value) -> str:

@@ -1,7 +1,8 @@
-"""The HTTP seam under simple-salesforce: URL mapping, call counting, quota guard, login.
+"""The HTTP seam under simple-salesforce: URL mapping, call counting, login; the quota
+guard (limits.py) is mixed in.
 
 simple-salesforce builds every URL as `https://{host}/...` and logs in at
-`https://{domain}.salesforce.com` (shared/API-NOTES.md §0.1). `SalesforceTransport` is
+`https://{domain}.salesforce.com` (docs/crm-wire.md §0.1). `SalesforceTransport` is
 the `requests.Session` it is given: it sends those URLs to the login URL and instance
 URL the admin configured (so `http://127.0.0.1:PORT` works for any Salesforce-compatible
 emulator, with nothing emulator-specific here), counts every call by kind, reads
@@ -14,7 +15,6 @@ and turns transient HTTP failures (429, 5xx, dropped connections, timeouts) into
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -27,7 +27,8 @@ from urllib.parse import urlparse
 import requests
 from simple_salesforce.login import SalesforceLogin
 
-from mappings.errors import QuotaError, RetryableError
+from connectors.salesforce.limits import QuotaGuard
+from mappings.errors import RetryableError
 from mappings.salesforce_connection import SalesforceConnection, SalesforceSecrets
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,6 @@ CALL_KINDS = (
     "query", "query_more", "count", "bulk_query", "bulk_ingest", "collections",
     "describe", "tooling", "limits", "rest", "login",
 )  # fmt: skip
-_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 _ORIGIN = re.compile(r"^https://[^/]+")
 
 
@@ -63,16 +63,14 @@ def classify(method: str, url: str) -> str:
     return "rest"
 
 
-class SalesforceTransport(requests.Session):
+class SalesforceTransport(requests.Session, QuotaGuard):
     """The session simple-salesforce uses: maps URLs, counts calls, guards the quota."""
 
     def __init__(self, *, reserve_share: float = 0.2, timeout: float = 120.0) -> None:
         super().__init__()
         self.routes: dict[str, str] = {}
         self.calls: Counter[str] = Counter()
-        self.used: int | None = None
-        self.limit: int | None = None
-        self.reserve_share = reserve_share
+        QuotaGuard.__init__(self, reserve_share)
         self.timeout = timeout
         self._hint: str | None = None
         self.server_time: datetime | None = None
@@ -89,34 +87,6 @@ class SalesforceTransport(requests.Session):
             return self.routes[m.group(0).lower()] + url[m.end() :]
         return url
 
-    # --- quota ------------------------------------------------------------------------
-    @property
-    def reserve(self) -> int | None:
-        return None if self.limit is None else math.ceil(self.limit * self.reserve_share)
-
-    @property
-    def remaining(self) -> int | None:
-        return None if self.limit is None or self.used is None else self.limit - self.used
-
-    def spent(self) -> int:
-        """API calls made through this transport (logins do not count against the quota)."""
-        return sum(n for k, n in self.calls.items() if k != "login")
-
-    def require(self, needed: int, what: str) -> None:
-        """QuotaError when `needed` more calls would take the org below the reserve."""
-        remaining, reserve = self.remaining, self.reserve
-        if remaining is None or reserve is None or remaining - needed >= reserve:
-            return
-        raise QuotaError(
-            f"stopped before {what}: it needs about {needed} API call(s) and this run has made "
-            f"{self.spent()}; the org has {remaining} of {self.limit} daily requests left and the "
-            f"reserve is {reserve} ({self.reserve_share:.0%} of the limit). Run again after the "
-            "24-hour window frees requests, or lower api_reserve_share in the connection config",
-            system="salesforce",
-            operation="quota",
-            code="API_RESERVE",
-        )
-
     @contextmanager
     def calling(self, kind: str) -> Iterator[None]:
         """Label the queries inside as `kind` (e.g. count) for the call counter."""
@@ -127,7 +97,7 @@ class SalesforceTransport(requests.Session):
             self._hint = previous
 
     # --- the request itself -----------------------------------------------------------
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         method_s = method.decode() if isinstance(method, bytes) else method
         url_s = url.decode() if isinstance(url, bytes) else url
         kind = classify(method_s, url_s)
@@ -142,11 +112,13 @@ class SalesforceTransport(requests.Session):
             response = super().request(method_s, target, *args, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RetryableError(
-                f"{type(exc).__name__} talking to {urlparse(target).netloc}",
+                f"cannot reach {urlparse(target).netloc} ({type(exc).__name__}); check "
+                "instance_url / login_url (or domain) of the connection in valuesync.yaml, "
+                "and that the network lets you through",
                 system="salesforce",
                 operation=kind,
             ) from exc
-        self._read_limit_info(response)
+        self.read_limit_info(response.headers.get("Sforce-Limit-Info", ""))
         self._read_date(response)
         self._raise_transient(kind, response)
         return response
@@ -158,11 +130,6 @@ class SalesforceTransport(requests.Session):
             return
         if stamp.tzinfo is not None:
             self.server_time = stamp.astimezone(UTC)
-
-    def _read_limit_info(self, response: requests.Response) -> None:
-        m = _LIMIT_INFO.search(response.headers.get("Sforce-Limit-Info", ""))
-        if m:
-            self.used, self.limit = int(m.group(1)), int(m.group(2))
 
     @staticmethod
     def _raise_transient(kind: str, response: requests.Response) -> None:

@@ -1,7 +1,7 @@
 """Point the real client libraries at a sandbox (tests, benchmarks, the demo).
 
 simple-salesforce builds every URL with a hard-coded `https://` and logs in at
-`https://{domain}.salesforce.com` (shared/API-NOTES.md §0.1), so a `requests.Session`
+`https://{domain}.salesforce.com` (docs/crm-wire.md §0.1), so a `requests.Session`
 that rewrites those URLs onto the sandbox's base URL is the supported seam.
 hubspot-api-client takes `host=` directly (§0.2).
 """
@@ -37,7 +37,7 @@ class RewritingSession(requests.Session):
 
 def salesforce_client(base_url: str, *, ca_path: str | None = None, **login: Any) -> Any:
     """A simple_salesforce.Salesforce logged in to the sandbox (SOAP login by default)."""
-    from simple_salesforce import Salesforce
+    from simple_salesforce.api import Salesforce
 
     from connectors.sandbox.salesforce.org import Credentials
 

@@ -23,7 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-FaultKind = Literal["429", "500", "503", "drop", "slow", "expire_session"]
+from connectors.sandbox import PROFILE_NAMES
+
+FaultKind = Literal[
+    "429", "500", "503", "drop", "slow", "expire_session",
+    # answers rewritten on their way out (connectors/sandbox/answers.py)
+    "empty_200", "non_json_200", "no_locator", "bad_locator", "no_record_count",
+    "fewer_results", "more_results", "other_ids",
+]  # fmt: skip
 GENERIC: tuple[str, ...] = ("429", "500", "503", "drop", "slow")
 
 
@@ -50,6 +57,9 @@ class FaultProfile:
     hs_daily_limit: int = 1_000_000
     hs_search_per_second: int = 0
     """HubSpot search requests per second (0 = not enforced; HubSpot allows 5)."""
+    hs_strict_spec: bool = False
+    """Answer 400 to a HubSpot request whose boolean query parameter is not `true` or
+    `false` (HubSpot's published OpenAPI spec; hubspot-api-client sends `False`)."""
 
 
 PROFILES: dict[str, FaultProfile] = {
@@ -69,6 +79,8 @@ PROFILES: dict[str, FaultProfile] = {
         hs_search_per_second=5,
     ),
 }
+if tuple(PROFILES) != PROFILE_NAMES:
+    raise RuntimeError("connectors.sandbox.PROFILE_NAMES must list the keys of PROFILES")
 
 
 @dataclass

@@ -8,7 +8,7 @@ inserted in bulk, so 100,000 accounts with their related records load in seconds
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from itertools import repeat
 from typing import Any
 
@@ -37,13 +37,13 @@ def py_column(s: pd.Series, target: str) -> list[Any]:
             s = s.dt.tz_localize(UTC)
         values = s.dt.tz_convert(UTC).dt.to_pydatetime()
     elif target in DATE_TYPES and pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return s.to_numpy().astype("datetime64[D]").tolist()  # NaT -> None
+        return list(s.to_numpy().astype("datetime64[D]").tolist())  # NaT -> None
     elif target in INT_TYPES or (target == "number" and pd.api.types.is_integer_dtype(s.dtype)):
-        return s.astype("Int64").astype(object).where(~missing, None).tolist()
+        return list(s.astype("Int64").astype(object).where(~missing, None).tolist())
     elif target in FLOAT_TYPES:
         values = s.astype(float).to_numpy(dtype=object)
     elif pd.api.types.is_bool_dtype(s.dtype):
-        return s.astype(bool).tolist()
+        return list(s.astype(bool).tolist())
     else:
         values = s.to_numpy(dtype=object)
     if missing.any():
@@ -218,7 +218,9 @@ def _ticket_subjects(data: SampleData) -> list[str]:
     """ "Special request from Alpha Precision GmbH": category and company, per ticket."""
     t = data.tickets
     company = t["account_id"].map(data.accounts.set_index("account_id")["name"])
-    return (t["category"].str.replace("_", " ").str.capitalize() + " from " + company).tolist()
+    return list(
+        (t["category"].str.replace("_", " ").str.capitalize() + " from " + company).tolist()
+    )
 
 
 def _sf_invoice_columns(
@@ -330,12 +332,13 @@ def _associate(
 
 
 def build_sandbox(
-    accounts: int, seed: int = 7, crm: str = "both"
+    accounts: int, seed: int = 7, crm: str = "both", as_of: date | None = None
 ) -> tuple[Store | None, Store | None, SampleData]:
-    """Generate sample data and load it into a new org and/or portal store."""
+    """Generate sample data (as of `as_of`, default the generator's fixed date) and load it
+    into a new org and/or portal store."""
     if crm not in ("salesforce", "hubspot", "both"):
         raise ValueError(f"crm must be salesforce, hubspot or both, not {crm!r}")
-    data = generate(accounts, seed)
+    data = generate(accounts, seed) if as_of is None else generate(accounts, seed, as_of=as_of)
     sf_store = hs_store = None
     cache: Cache = {}
     if crm in ("salesforce", "both"):

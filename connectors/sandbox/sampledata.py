@@ -2,7 +2,7 @@
 
 `generate(accounts, seed)` returns the five canonical tables (mappings/canonical.py) for
 a population of customer archetypes with distinct margin, effort, payment, fit and
-recurrence, plus the pair of customers from shared/DESIGN.md ("A" and "B": the same
+recurrence, plus the seed pair of customers ("A" and "B": the same
 €100,000 trailing-12-month revenue, very different value). Everything is vectorised
 with one numpy Generator, so the same seed always gives the same frames.
 

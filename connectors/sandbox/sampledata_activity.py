@@ -43,7 +43,7 @@ def keys(prefix: str, n: int, width: int = 8) -> np.ndarray:
 
 def _rate(pop: Population) -> np.ndarray:
     """Each account's currency units per EUR (sample revenue targets are in EUR)."""
-    return pd.Series(pop.currency).map(EUR_RATE).to_numpy(dtype=float)
+    return np.asarray(pd.Series(pop.currency).map(EUR_RATE).to_numpy(dtype=float))
 
 
 def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

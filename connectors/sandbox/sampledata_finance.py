@@ -6,7 +6,7 @@ the corporate currency (EUR), as a management-accounting export is; invoices are
 customer's currency. The export is built so that join has work to do:
 ~2 % of ERP customers match no CRM account, ~3 % of accounts have no finance rows, and
 some accounts lack an erp_id in the CRM, so they match only by domain or by normalised
-name. Customers A and B get exact trailing-12-month figures (shared/DESIGN.md).
+name. Customers A and B (the seed pair) get exact trailing-12-month figures.
 """
 
 from __future__ import annotations
@@ -100,13 +100,13 @@ def _shares() -> tuple[float, float, float]:
 def _trading_names(names: np.ndarray) -> np.ndarray:
     """The ERP's billing name: the brand plus "Vertrieb" (no normalisation makes it equal)."""
     s = pd.Series(names, dtype=object).str.rsplit(" ", n=1)
-    return (s.str[0] + " Vertrieb " + s.str[1]).to_numpy(dtype=object)
+    return np.asarray((s.str[0] + " Vertrieb " + s.str[1]).to_numpy(dtype=object))
 
 
 def _shouted_names(names: np.ndarray) -> np.ndarray:
     """Upper case with a comma before the legal form: equal only after normalisation."""
     s = pd.Series(names, dtype=object).str.rsplit(" ", n=1)
-    return (s.str[0].str.upper() + ", " + s.str[1].str.upper()).to_numpy(dtype=object)
+    return np.asarray((s.str[0].str.upper() + ", " + s.str[1].str.upper()).to_numpy(dtype=object))
 
 
 def _unmatched(rng: np.random.Generator, k: int) -> dict[str, np.ndarray]:

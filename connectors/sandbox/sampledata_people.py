@@ -1,6 +1,6 @@
 """The sample population: customer archetypes and the accounts table.
 
-Archetypes differ in every driver of the value matrix (shared/DESIGN.md): trailing
+Archetypes differ in every driver of the value matrix (docs/value-model.md): trailing
 revenue, contribution margin, revenue volatility, ticket load and effort, payment
 behaviour and ICP fit. The ICP is industry Machinery / Manufacturing / Electronics,
 50-999 employees, in Germany, Austria or Switzerland.
@@ -46,7 +46,7 @@ class Params:
 
     def of(self, name: str, kind: np.ndarray) -> np.ndarray:
         """The parameter `name` for each account of archetype codes `kind`."""
-        return np.asarray(getattr(self, name))[kind]
+        return np.asarray(np.asarray(getattr(self, name))[kind])
 
 
 PARAMS = Params()

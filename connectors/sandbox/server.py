@@ -21,6 +21,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
+from connectors.sandbox.answers import AnswerMiddleware
 from connectors.sandbox.faults import FaultController, FaultMiddleware, FaultProfile
 from connectors.sandbox.hubspot.portal import HubSpotPortal
 from connectors.sandbox.salesforce.org import Credentials, SalesforceOrg
@@ -78,7 +79,8 @@ class SandboxServer:
         routes: list[BaseRoute] = [*sf_routes(self.sf), *hs_routes(self.hs)]
         app = Starlette(routes=routes)
         app.router.redirect_slashes = False
-        return ClockDate(FaultMiddleware(app, self.faults), self)  # type: ignore[return-value]
+        answers = AnswerMiddleware(app, self.faults)
+        return ClockDate(FaultMiddleware(answers, self.faults), self)  # type: ignore[return-value]
 
     def start(self, timeout: float = 10.0) -> SandboxServer:
         """Bind, start serving in a daemon thread, and return once requests are accepted."""

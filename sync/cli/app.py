@@ -3,7 +3,8 @@
 The only module that reads argv and configures logging. A user mistake (ValuesyncError)
 prints one clear paragraph and exits non-zero, without a traceback.
 
-Exit codes: 0 success; 1 a run finished with rejected records or a failed check;
+Exit codes: 0 success; 1 a run finished with rejected records or quarantined finance rows,
+or a failed check;
 2 usage or configuration error (ConfigError, DataError); 3 a CRM or network error
 (ConnectorError); 4 the state database is locked or unusable (StateError).
 """
@@ -15,9 +16,9 @@ import os
 import sys
 
 import typer
-from rich.console import Console
 
-from mappings.errors import ConfigError, ConnectorError, DataError, StateError, ValuesyncError
+from mappings.errors import ValuesyncError, exit_code
+from sync.cli.consoles import stderr
 
 EPILOG = """\
 Examples:
@@ -28,9 +29,9 @@ Examples:
 
   $ valuesync run --json > run.json
 
-Exit codes: 0 ok; 1 a run finished with rejected records, or check found problems;
-2 configuration or data error (the message names file, line and key); 3 CRM or network
-error; 4 the state database is locked by another run, or unusable.
+Exit codes: 0 ok; 1 a run finished with rejected records or quarantined finance rows, or
+check found problems; 2 configuration or data error (the message names file, line and
+key); 3 CRM or network error; 4 the state database is locked by another run, or unusable.
 
 Every command reads ./valuesync.yaml unless --project PATH is given; --json prints one
 JSON document to stdout (progress and logs go to stderr). Logs: VALUESYNC_LOG_LEVEL=INFO.
@@ -48,18 +49,10 @@ app = typer.Typer(
 sandbox_app = typer.Typer(help="The local sandbox CRM (Salesforce + HubSpot wire protocols).")
 app.add_typer(sandbox_app, name="sandbox")
 
-err_console = Console(stderr=True)
-
-EXIT_CODES: dict[type[ValuesyncError], int] = {
-    ConfigError: 2,
-    DataError: 2,
-    ConnectorError: 3,
-    StateError: 4,
-}
-
 
 def _register() -> None:
     from sync.cli import (
+        alerts,
         check,
         demo,
         fields,
@@ -90,14 +83,8 @@ def _register() -> None:
     app.add_typer(schedule.scheduler_app, name="scheduler")
     app.command("score")(score.score)
     app.command("report", epilog=getattr(report, "EPILOG", None))(report.report)
+    app.add_typer(alerts.app, name="alerts")
     app.command("ui", epilog=ui.EPILOG)(ui.ui)
-
-
-def exit_code_for(exc: ValuesyncError) -> int:
-    for cls, code in EXIT_CODES.items():
-        if isinstance(exc, cls):
-            return code
-    return 1
 
 
 def main() -> None:
@@ -113,21 +100,49 @@ def main() -> None:
     try:
         rv = app(standalone_mode=False)
     except ValuesyncError as exc:
-        code = exit_code_for(exc)
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        code = exit_code(exc)
+        from rich.text import Text
+
+        # The message is plain text: a "[/bold]" in a file name or value prints as written.
+        stderr().print(Text.assemble(("error:", "bold red"), " ", str(exc)), highlight=False)
         if "--json" in sys.argv[1:]:
             _json_error(exc, code)
         sys.exit(code)
     except typer.Abort:
-        err_console.print("aborted")
+        stderr().print("aborted")
         sys.exit(130)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
         if _is_click_exception(exc):
             exc.show()  # type: ignore[attr-defined]
             sys.exit(exc.exit_code)  # type: ignore[attr-defined]
-        raise
+        sys.exit(_internal_error(exc))
     # Non-standalone click returns a command's return value (an exit code) or typer.Exit's.
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _internal_error(exc: Exception) -> int:
+    """A bug, not a user mistake: one paragraph on stderr, the traceback in a file; exit 1."""
+    import tempfile
+    import traceback
+
+    from rich.text import Text
+
+    text = "".join(traceback.format_exception(exc))
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="valuesync-crash-", suffix=".log", delete=False, encoding="utf-8"
+    ) as fh:
+        fh.write(text)
+    logging.getLogger(__name__).error("unexpected error, traceback in %s", fh.name)
+    stderr().print(
+        Text.assemble(
+            ("error:", "bold red"),
+            f" valuesync stopped on an unexpected {type(exc).__name__}. This is a bug in "
+            f"valuesync, not in your files; nothing more was written. The details are in "
+            f"{fh.name}: please attach that file to a bug report.",
+        ),
+        highlight=False,
+    )
+    return 1
 
 
 def _is_click_exception(exc: Exception) -> bool:

@@ -15,25 +15,19 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
+from sync.cli.consoles import stderr, stdout
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from connectors.sandbox.site import DemoSite
+
 import typer
-from rich.console import Console
-from rich.panel import Panel
 
-from mappings.errors import ValuesyncError
-from sync.cli.sandbox import check_choice
-from sync.demo.site import CONNECTION, DemoSite, account_ids_by_name, read_back, start_site
-from sync.demo.view import (
-    distribution_table,
-    examples_table,
-    matrix_grid,
-    pair_table,
-    second_pass_line,
-)
+from mappings.errors import DemoError
 
-console = Console()
 DEMO_DIR = Path(".valuesync/demo")
 CRMS = ("salesforce", "hubspot", "both")
 PAIR = ("Alpha Precision GmbH", "Beta Bulk Trading Ltd")
@@ -56,10 +50,6 @@ KeepOpt = Annotated[
 ]
 
 
-class DemoError(ValuesyncError):
-    """The demo could not do a step; the message says which and what to try."""
-
-
 def demo(
     crm: CrmOpt = "salesforce",
     accounts: AccountsOpt = 500,
@@ -67,7 +57,10 @@ def demo(
     keep: KeepOpt = False,
 ) -> None:
     """Run the whole job on a local sandbox CRM: provision, sync, matrix, rerun, report."""
+    from sync.cli.sandbox import check_choice, require_sandbox_extra
+
     check_choice("--crm", crm, CRMS)
+    require_sandbox_extra()
     crms = ("salesforce", "hubspot") if crm == "both" else (crm,)
     kept: list[DemoSite] = []
     try:
@@ -86,44 +79,45 @@ def demo(
 
 def run_demo(crm: str, accounts: int, seed: int, folder: Path) -> DemoSite:
     """One CRM from seeding to the report; the running site is returned (caller stops it)."""
+    from sync.cli.demo_view import second_pass_line
     from sync.cli.render import RichProgress
     from sync.pipeline import runner as pipeline
 
     started = time.monotonic()
-    console.rule(f"[bold]valuesync demo: {crm}[/]")
-    with console.status(f"seeding the sandbox {crm} with {accounts:,} accounts (seed {seed})"):
+    stdout().rule(f"[bold]valuesync demo: {crm}[/]")
+    with stdout().status(f"seeding the sandbox {crm} with {accounts:,} accounts (seed {seed})"):
         site = _start(crm, accounts, seed, folder)
     try:
         # The sandbox's credentials are public sandbox values; the project file names the
         # variables, and this process sets them, as an ops admin would in a real shell.
         os.environ.update(site.env)
         data = site.data
-        console.print(
+        stdout().print(
             f"sandbox {crm} on {site.server.url}: {len(data.accounts):,} accounts, "
             f"{len(data.opportunities):,} opportunities, {len(data.tickets):,} tickets, "
             f"{len(data.invoices):,} invoices; finance export {len(data.finance):,} rows "
             f"(up to {data.as_of:%Y-%m})"
         )
-        console.print(f"project written: {site.project_file}")
+        stdout().print(f"project written: {site.project_file}")
         project = site.project()
         provisioned = pipeline.provision_fields(project, env=site.env)
         created = sum(len(r.created) for r in provisioned.values())
-        console.print(
+        stdout().print(
             f"fields provisioned: {created} created on "
             f"{', '.join(provisioned)} (Value Quadrant, Fit Score, Deal Priority, ...)"
         )
-        with RichProgress(console=Console(stderr=True)) as progress:
+        with RichProgress(console=stderr()) as progress:
             first = pipeline.run(project, progress=progress, env=site.env)
         _summary(first)
         _matrix(site, first)
         _examples(site, first)
         _pair(site, first)
-        with console.status("second pass: the same sync again"):
+        with stdout().status("second pass: the same sync again"):
             second = pipeline.run(project, env=site.env)
         changed = sum(c.records_changed for c in second.objects.values())
-        console.print(second_pass_line(second.written, changed, second.write_calls))
+        stdout().print(second_pass_line(second.written, changed, second.write_calls))
         _report(site)
-        console.print(f"[bold]{crm} demo done in {time.monotonic() - started:.1f} s[/]")
+        stdout().print(f"[bold]{crm} demo done in {time.monotonic() - started:.1f} s[/]")
     except BaseException:
         site.stop()
         raise
@@ -131,6 +125,8 @@ def run_demo(crm: str, accounts: int, seed: int, folder: Path) -> DemoSite:
 
 
 def _start(crm: str, accounts: int, seed: int, folder: Path) -> DemoSite:
+    from connectors.sandbox.site import start_site
+
     try:
         return start_site(crm, accounts, seed, folder)
     except OSError as exc:
@@ -145,7 +141,7 @@ def _summary(report: Any) -> None:
     pulled = sum(c.pulled for c in report.objects.values())
     changed = sum(c.records_changed for c in report.objects.values())
     seconds = sum(report.phase_seconds.values())
-    console.print(
+    stdout().print(
         f"[bold green]first pass (run {report.run_id}, as of {report.as_of}):[/] "
         f"{pulled:,} records pulled, {changed:,} records changed, "
         f"[bold]{report.written:,} records written[/] in {report.write_calls:,} write calls "
@@ -153,9 +149,9 @@ def _summary(report: Any) -> None:
     )
     line = finance_line(report.finance)
     if line:
-        console.print(line)
+        stdout().print(line)
     for message in report.messages:
-        console.print(f"[yellow]note:[/] {message}", highlight=False)
+        stdout().print(f"[yellow]note:[/] {message}", highlight=False)
 
 
 def finance_line(figures: dict[str, Any]) -> str:
@@ -174,14 +170,15 @@ def finance_line(figures: dict[str, Any]) -> str:
 
 
 def _matrix(site: DemoSite, report: Any) -> None:
+    from sync.cli.demo_view import distribution_table, matrix_grid
     from sync.pipeline.setup import load_setup
 
     labels = load_setup(site.project(), None).model.quadrants.label_tuple()
     dist = report.distribution
     if dist is None or dist.empty:
         raise DemoError("the run reported no quadrant distribution; nothing was scored")
-    console.print(matrix_grid(dist, labels))
-    console.print(distribution_table(dist))
+    stdout().print(matrix_grid(dist, labels))
+    stdout().print(distribution_table(dist))
 
 
 def _scores(site: DemoSite, run_id: int, kind: str) -> pd.DataFrame:
@@ -215,6 +212,10 @@ def pick_examples(opps: pd.DataFrame, labels: tuple[str, ...], n: int) -> list[s
 
 
 def _examples(site: DemoSite, report: Any) -> None:
+    import pandas as pd
+
+    from connectors.sandbox.site import read_back
+    from sync.cli.demo_view import examples_table
     from sync.pipeline.setup import load_setup
 
     setup = load_setup(site.project(), None)
@@ -228,16 +229,18 @@ def _examples(site: DemoSite, report: Any) -> None:
     for column in ("quadrant", "deal_priority", "max_acquisition_cost", "reason"):
         field = outputs.get(column)
         rows[column] = crm[field] if field is not None and field in crm.columns else None
-    console.print(examples_table(rows, site.crm))
+    stdout().print(examples_table(rows, site.crm))
 
 
 def _pair(site: DemoSite, report: Any) -> None:
+    from connectors.sandbox.site import account_ids_by_name, read_back
+    from sync.cli.demo_view import pair_table
     from sync.pipeline.setup import load_setup
 
     outputs = load_setup(site.project(), None).outputs("accounts")
     ids = account_ids_by_name(site, list(PAIR))
     if len(ids) < 2:
-        console.print("[yellow]the A/B pair was not found in the CRM (renamed?)[/]")
+        stdout().print("[yellow]the A/B pair was not found in the CRM (renamed?)[/]")
         return
     accounts = _scores(site, report.run_id, "accounts")
     accounts = accounts.set_index(accounts["account_id"].astype(str))
@@ -253,7 +256,7 @@ def _pair(site: DemoSite, report: Any) -> None:
             field = outputs.get(column)
             side[key] = crm.loc[rid, field] if field in crm.columns else None
         sides.append(side)
-    console.print(pair_table(*sides))
+    stdout().print(pair_table(*sides))
 
 
 def _report(site: DemoSite) -> None:
@@ -263,11 +266,13 @@ def _report(site: DemoSite) -> None:
         return
     out = site.folder / "report.html"
     report(out=out, project=site.project_file)
-    console.print("open the .html in a browser; the .png is the matrix for slides")
+    stdout().print("open the .html in a browser; the .png is the matrix for slides")
 
 
 def next_steps(crm: str) -> None:
     """How to point valuesync at a real org."""
+    from rich.panel import Panel
+
     env = (
         "SALESFORCE_USERNAME, SALESFORCE_PASSWORD, SALESFORCE_SECURITY_TOKEN,\n"
         "     SALESFORCE_CONSUMER_KEY, SALESFORCE_CONSUMER_SECRET (a connected app)"
@@ -284,16 +289,18 @@ def next_steps(crm: str) -> None:
         "7. valuesync run -p acme/valuesync.yaml               # write it back\n"
         "   valuesync report -p acme/valuesync.yaml            # the matrix for leadership"
     )
-    console.print(Panel(text, title="Point it at your own CRM", expand=False))
+    stdout().print(Panel(text, title="Point it at your own CRM", expand=False))
 
 
 def serve_until_interrupted(sites: list[DemoSite]) -> None:
     """Keep the sandboxes up until Ctrl-C / SIGTERM (--keep)."""
-    console.print("In another shell, set the sandbox's (public) credentials:")
+    from connectors.sandbox.site import CONNECTION
+
+    stdout().print("In another shell, set the sandbox's (public) credentials:")
     for name, value in sites[0].env.items():
-        console.print(f"  export {name}={value}", highlight=False)
+        stdout().print(f"  export {name}={value}", highlight=False)
     for site in sites:
-        console.print(
+        stdout().print(
             f"sandbox {site.crm} stays up on {site.server.url}; try "
             f"`valuesync plan --project {site.project_file} -c {CONNECTION}`. Ctrl-C stops it."
         )

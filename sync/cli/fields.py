@@ -17,7 +17,6 @@ from sync.cli.options import (
     examples,
     load,
 )
-from sync.cli.render import out, provision_table
 
 app = typer.Typer(help="The CRM fields valuesync writes.", no_args_is_help=True)
 EPILOG = examples(
@@ -33,6 +32,7 @@ def provision(
     json_output: JsonOpt = False,
 ) -> None:
     """Create or update the output fields (quadrant, scores, rules) in the CRM."""
+    from sync.cli.render import out, provision_table
     from sync.pipeline import runner as pipeline
 
     results = pipeline.provision_fields(load(project), connection)

@@ -16,10 +16,7 @@ import typer
 
 import mappings
 from mappings.errors import ConfigError, ConfigProblem
-from mappings.project import DEFAULT_FILE, load_project
 from sync.cli.options import JsonOpt, emit_json, examples
-from sync.cli.render import out
-from sync.cli.sandbox import check_choice
 
 CRMS = ("salesforce", "hubspot")
 SHIPPED = Path(mappings.__file__).parent
@@ -102,6 +99,11 @@ def init(
     json_output: JsonOpt = False,
 ) -> None:
     """Create a project: valuesync.yaml and the shipped mappings, ready to edit."""
+    from mappings import DEFAULT_FILE
+    from mappings.project import load_project
+    from sync.cli.render import out
+    from sync.cli.sandbox import check_choice
+
     check_choice("--crm", crm, CRMS)
     name = name or crm
     files = plan_files(directory, crm)
@@ -138,6 +140,8 @@ def init(
 
 def plan_files(directory: Path, crm: str) -> list[Path]:
     """The files init writes: the project file first, then the mappings."""
+    from mappings import DEFAULT_FILE
+
     names = (f"{crm}.yaml", "finance.yaml", "value_model.yaml")
     return [directory / DEFAULT_FILE, *(directory / "mappings" / n for n in names)]
 

@@ -7,12 +7,16 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mappings import DEFAULT_FILE
 from mappings.errors import ConfigError, ConfigProblem
-from mappings.project import DEFAULT_FILE, LoadedProject, load_project
+
+if TYPE_CHECKING:
+    from mappings.project import LoadedProject
+
 
 ProjectOpt = Annotated[
     Path,
@@ -53,6 +57,8 @@ DEFAULT_PROJECT = Path(DEFAULT_FILE)
 
 def load(path: Path) -> LoadedProject:
     """The project file, or a ConfigError telling how to create one when it is missing."""
+    from mappings.project import load_project
+
     if not path.is_file():
         raise ConfigError(
             [

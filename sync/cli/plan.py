@@ -21,8 +21,6 @@ from sync.cli.options import (
     load,
     parse_date,
 )
-from sync.cli.render import RichProgress, print_run
-from sync.pipeline.results import NoProgress
 
 EPILOG = examples(
     "valuesync plan",
@@ -43,7 +41,9 @@ def plan(
     json_output: JsonOpt = False,
 ) -> None:
     """Dry run: what a run would change in the CRM, and nothing written."""
+    from sync.cli.render import RichProgress, print_run
     from sync.pipeline import runner as pipeline
+    from sync.pipeline.results import NoProgress
 
     loaded, when = load(project), parse_date(as_of)
     if json_output:

@@ -23,6 +23,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as RichBars
 from rich.table import Table
+from rich.text import Text
 
 from mappings.errors import ConfigProblem
 from sync.pipeline.results import RollbackReport, RunReport
@@ -73,15 +74,24 @@ class RichProgress:
         self.bars.update(tid, total=done, completed=done)
 
 
+ID_COLUMNS = frozenset({"id", "record_id", "record id", "account_id", "opportunity_id", "run_id"})
+"""Columns people copy: never wrapped or cut, whatever the terminal width (18: a Salesforce id)."""
+
+
 def _table(title: str, columns: Sequence[str], right: Iterable[str] = ()) -> Table:
     table = Table(title=title, title_justify="left")
     right = set(right)
     for c in columns:
-        table.add_column(c, justify="right" if c in right else "left")
+        if c in ID_COLUMNS:
+            table.add_column(c, justify="right" if c in right else "left", no_wrap=True,
+                             overflow="fold", min_width=18 if c != "id" else None)  # fmt: skip
+        else:
+            table.add_column(c, justify="right" if c in right else "left")
     return table
 
 
-def _cell(v: Any) -> str:
+def _cell(v: Any) -> str | Text:
+    """A value as a cell; text from data or messages is never read as Rich markup."""
     if v is None or (isinstance(v, float) and v != v):
         return ""
     if isinstance(v, bool):
@@ -90,7 +100,7 @@ def _cell(v: Any) -> str:
         return f"{v:,}"
     if isinstance(v, float):
         return f"{v:,.2f}"
-    return str(v)
+    return Text(str(v))
 
 
 def frame_table(title: str, frame: pd.DataFrame | None, limit: int = 20) -> Table | None:
@@ -106,7 +116,9 @@ def frame_table(title: str, frame: pd.DataFrame | None, limit: int = 20) -> Tabl
     return table
 
 
-OBJECT_COLUMNS = ("pulled", "deleted", "records_changed", "fields_changed", "written", "rejected")
+OBJECT_COLUMNS = (
+    "pulled", "deleted", "records_changed", "fields_changed", "written", "rejected", "quarantined",
+)  # fmt: skip
 
 
 def objects_table(report: RunReport) -> Table:
@@ -173,7 +185,36 @@ def run_tables(report: RunReport, *, sample: bool = False) -> list[Table]:
         tables.append(frame_table("Sample of changes", report.sample))
         tables.append(frame_table("As a sales rep sees it", report.examples))
     tables.append(frame_table("Rejected records", report.rejected))
+    tables.append(frame_table("Set aside (values that cannot be read or written)",
+                              report.quarantined, limit=50))  # fmt: skip
+    tables += finance_tables(report.finance)
     return [t for t in tables if t is not None]
+
+
+FINANCE_FIGURES = {
+    "rows": "finance rows (customer-months)",
+    "unmatched_customers": "ERP customers matching no account",
+    "accounts_without_finance": "accounts without finance data",
+    "quarantined_rows": "quarantined rows (left out)",
+}
+
+
+def finance_tables(finance: Mapping[str, Any]) -> list[Table | None]:
+    """The finance join's counts, and the quarantined rows (file, line, column, reason)."""
+    if not finance:
+        return []
+    figures = {label: finance.get(key, 0) for key, label in FINANCE_FIGURES.items()}
+    for method, n in (finance.get("matched_by") or {}).items():
+        figures[f"matched by {method}"] = n
+    tables: list[Table | None] = [mapping_table("Finance join", figures, "what", "count")]
+    rows = finance.get("quarantined") or []
+    if rows:
+        table = frame_table("Quarantined finance rows", pd.DataFrame(rows), limit=len(rows))
+        if table is not None and finance.get("quarantined_rows", 0) > len(rows):
+            more = finance["quarantined_rows"] - len(rows)
+            table.caption = f"{more:,} more: `valuesync runs show RUN_ID --json`"
+        tables.append(table)
+    return tables
 
 
 def print_run(report: RunReport, *, sample: bool = False, console: Console = out) -> None:
@@ -181,7 +222,7 @@ def print_run(report: RunReport, *, sample: bool = False, console: Console = out
     for table in run_tables(report, sample=sample):
         console.print(table)
     for message in report.messages:
-        console.print(f"[yellow]note:[/] {message}", highlight=False)
+        console.print(Text.assemble(("note:", "yellow"), " ", str(message)), highlight=False)
     console.print(verdict(report), highlight=False)
 
 
@@ -194,17 +235,27 @@ def verdict(report: RunReport) -> str:
             f"would change in about {calls:,} write calls; nothing was written."
         )
     rejected = sum(c.rejected for c in report.objects.values())
-    color = "green" if report.status == "succeeded" else "red" if rejected else "yellow"
+    aside = sum(c.quarantined for c in report.objects.values())
+    quarantined = int(report.finance.get("quarantined_rows") or 0)
+    color = "green" if report.status == "succeeded" and not (quarantined or aside) else "yellow"
+    color = "red" if rejected else color
+    finance = (
+        f" {quarantined:,} finance row(s) were quarantined and left out (listed above); "
+        "fix them in the export."
+        if quarantined
+        else ""
+    )
     return (
         f"[bold {color}]run {report.run_id} {report.status}[/]: {report.written:,} records "
-        f"written, {rejected:,} rejected ({report.connection}, as of {report.as_of})."
+        f"written, {rejected:,} rejected, {aside:,} set aside ({report.connection}, "
+        f"as of {report.as_of}).{finance}"
     )
 
 
 def problems_table(problems: Sequence[ConfigProblem]) -> Table:
     table = _table(f"{len(problems)} problem(s)", ["file", "line", "key", "problem"], ["line"])
     for p in problems:
-        table.add_row(p.file, str(p.line or ""), p.key_path, p.message)
+        table.add_row(Text(p.file), str(p.line or ""), Text(p.key_path), Text(p.message))
     return table
 
 
@@ -215,7 +266,7 @@ def provision_table(results: Mapping[str, Any]) -> Table:
     for obj, result in results.items():
         for what, style in styles.items():
             for name in getattr(result, what):
-                table.add_row(obj, name, f"[{style}]{what}[/]")
+                table.add_row(Text(obj), Text(name), f"[{style}]{what}[/]")
     return table
 
 
@@ -232,7 +283,7 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> Table:
         totals = run_totals(r.get("counts") or {})
         table.add_row(
             str(r["id"]),
-            r["connection"],
+            Text(r["connection"]),
             r["kind"],
             status_text(r["status"]),
             f"{r['started_at']:%Y-%m-%d %H:%M:%S}",

@@ -12,24 +12,22 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+
+from mappings import DEFAULT_FILE
+from sync.cli.consoles import stdout
+from sync.report import DEFAULT_MAX_POINTS
+
+if TYPE_CHECKING:
+    from mappings.project import LoadedProject
+    from sync.report.data import FinanceGaps, ReportInput
+
 
 from mappings.errors import ConfigError
-from mappings.project import DEFAULT_FILE, LoadedProject, load_project
-from sync.pipeline.model_file import load_value_model
-from sync.report.build import write_report
-from sync.report.data import DEFAULT_MAX_POINTS, FinanceGaps, ReportInput, Scores
-from sync.report.sources import (
-    StateSource,
-    from_input,
-    read_scores_dir,
-    with_names,
-)
+from sync.cli.options import ConnectionOpt, ProjectOpt
 
-console = Console()
 EPILOG = (
     "Examples:\n\n"
     "  $ valuesync report --out report.html\n\n"
@@ -75,11 +73,6 @@ AsOfOpt = Annotated[
         "the first day of the current UTC month).",
     ),
 ]
-ProjectOpt = Annotated[Path, typer.Option("--project", help="The project file.")]
-ConnectionOpt = Annotated[
-    str | None,
-    typer.Option("--connection", help="The connection (needed when the project has several)."),
-]
 RunOpt = Annotated[
     int | None,
     typer.Option(
@@ -123,16 +116,18 @@ def report(
     daily_limit: LimitOpt = None,
 ) -> None:
     """Write the value matrix report: one self-contained HTML page and a PNG for slides."""
+    from sync.report.build import write_report
+
     if scores is not None or input_dir is not None:
         inp = _files_input(scores, input_dir, model, _as_of(as_of), compare)
     else:
         inp = _state_input(project, connection, run, compare, daily_limit)
     files = write_report(inp, Path(out), max_points=max_points)
-    console.print(
+    stdout().print(
         f"wrote {files.html} ({files.html_mb:.1f} MB) and {files.png} in {files.seconds:.1f} s"
     )
     if files.data.sampled:
-        console.print(files.data.sampled)
+        stdout().print(files.data.sampled)
 
 
 def _as_of(text: str | None) -> date:
@@ -151,6 +146,10 @@ def _files_input(
     day: date,
     compare: str | None,
 ) -> ReportInput:
+    from sync.pipeline.model_file import load_value_model
+    from sync.report.data import ReportInput, Scores
+    from sync.report.sources import from_input, read_scores_dir, with_names
+
     model = load_value_model(model_path)
     current: Scores | None = read_scores_dir(scores, model) if scores is not None else None
     whatif = gaps = None
@@ -182,6 +181,11 @@ def _state_input(
     compare: str | None,
     daily_limit: int | None,
 ) -> ReportInput:
+    from mappings.project import load_project
+    from sync.pipeline.model_file import load_value_model
+    from sync.report.data import ReportInput, Scores
+    from sync.report.sources import StateSource, read_scores_dir
+
     if not project_path.is_file():
         raise ConfigError(
             f"{project_path}: there is no project file here; pass --project PATH, or report on "
@@ -223,6 +227,8 @@ def _limit(runs: list[dict[str, Any]]) -> int | None:
 def _finance(runs: list[dict[str, Any]]) -> FinanceGaps | None:
     """The finance-join figures the pipeline stored with the latest run, if any."""
     import pandas as pd
+
+    from sync.report.data import FinanceGaps
 
     for run in runs[:1]:
         fin = (run.get("counts") or {}).get("finance") or {}

@@ -19,8 +19,6 @@ from sync.cli.options import (
     load,
     open_state,
 )
-from sync.cli.render import RichProgress, out, rollback_tables
-from sync.pipeline.results import NoProgress
 
 EPILOG = examples("valuesync rollback 12", "valuesync rollback 12 --yes --json")
 
@@ -35,7 +33,9 @@ def rollback(
     json_output: JsonOpt = False,
 ) -> int:
     """Restore the CRM values a run replaced (values edited since are skipped and listed)."""
+    from sync.cli.render import RichProgress, out, rollback_tables
     from sync.pipeline import runner as pipeline
+    from sync.pipeline.results import NoProgress
 
     loaded = load(project)
     state = open_state(loaded)

@@ -6,7 +6,7 @@ Progress bars go to stderr; a summary follows. Exit 1 when the CRM rejected reco
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,8 +21,10 @@ from sync.cli.options import (
     load,
     parse_date,
 )
-from sync.cli.render import RichProgress, print_run
-from sync.pipeline.results import NoProgress, RunReport
+
+if TYPE_CHECKING:
+    from sync.pipeline.results import RunReport
+
 
 EPILOG = examples(
     "valuesync run",
@@ -43,7 +45,9 @@ def run(
     json_output: JsonOpt = False,
 ) -> int:
     """Sync a connection now and write the changed values back to the CRM."""
+    from sync.cli.render import RichProgress, print_run
     from sync.pipeline import runner as pipeline
+    from sync.pipeline.results import NoProgress
 
     loaded, when = load(project), parse_date(as_of)
     if json_output:
@@ -57,6 +61,8 @@ def run(
 
 
 def exit_code(report: RunReport) -> int:
-    """1 when records were rejected or the run failed, else 0."""
-    rejected = sum(c.rejected for c in report.objects.values())
-    return 1 if rejected or report.status not in ("succeeded", "planned") else 0
+    """1 when records were rejected or set aside, finance rows quarantined or the run failed,
+    else 0."""
+    rejected = sum(c.rejected + c.quarantined for c in report.objects.values())
+    quarantined = int(report.finance.get("quarantined_rows") or 0)
+    return 1 if rejected or quarantined or report.status not in ("succeeded", "planned") else 0

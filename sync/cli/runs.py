@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
 import typer
 
 from sync.cli.options import (
@@ -17,9 +19,6 @@ from sync.cli.options import (
     load,
     open_state,
 )
-from sync.cli.render import frame_table, mapping_table, out, run_totals, runs_table, status_text
-from sync.cli.status import _iso
-from sync.pipeline.results import _records
 
 app = typer.Typer(help="The history of runs in the state database.", no_args_is_help=True)
 LIST_EPILOG = examples("valuesync runs list", "valuesync runs list --limit 5 --json")
@@ -37,6 +36,8 @@ def list_runs(
     json_output: JsonOpt = False,
 ) -> None:
     """The latest runs, newest first."""
+    from sync.cli.render import out, runs_table
+
     loaded = load(project)
     name = loaded.connection(connection)[0] if connection else None
     state = open_state(loaded)
@@ -58,8 +59,16 @@ def show(
     project: ProjectOpt = DEFAULT_PROJECT,
     json_output: JsonOpt = False,
 ) -> None:
-    """One run: counts, API calls, rejected records with the CRM's errors, quarantined rows."""
-    state = open_state(load(project))
+    """One run: counts, API calls, rejected records with the CRM's errors, quarantined rows,
+    and the run's log file."""
+    from rich.text import Text
+
+    from sync.cli.render import out
+    from sync.pipeline.results import _records
+    from sync.pipeline.runlog import run_log_path
+
+    loaded = load(project)
+    state = open_state(loaded)
     try:
         run = state.run(run_id)
         results = state.write_results(run_id)
@@ -68,6 +77,8 @@ def show(
         changes = state.changes(run_id)
     finally:
         state.close()
+    log_path = run_log_path(loaded.root.resolve(), run["connection"], run_id)
+    log_file = log_path if log_path.is_file() else None
     crm_rejected = results.loc[~results["ok"].astype(bool)] if len(results) else results
     crm_rejected = crm_rejected.reindex(columns=["object", "record_id", "field", "code", "message"])
     changes_by_status = (
@@ -81,13 +92,17 @@ def show(
                 "rejected_by_crm": _records(crm_rejected),
                 "left_out": _records(left_out.drop(columns=["id", "run_id"], errors="ignore")),
                 "quarantined_finance_rows": quarantined,
+                "log_file": str(log_file) if log_file else None,
             }
         )
         return
     _print_run(run, changes_by_status, crm_rejected, left_out, quarantined)
+    out.print(Text(f"log file: {log_file or '(none: the run wrote no log)'}"), highlight=False)
 
 
 def _run_json(run: dict[str, Any]) -> dict[str, Any]:
+    from sync.cli.status import _iso
+
     return {
         **run,
         "started_at": _iso(run["started_at"]),
@@ -102,6 +117,11 @@ def _print_run(
     left_out: pd.DataFrame,
     quarantined: int,
 ) -> None:
+    from rich.text import Text
+
+    from sync.cli.render import frame_table, mapping_table, out, run_totals, status_text
+    from sync.cli.status import _iso
+
     out.print(
         f"[bold]run {run['id']}[/] ({run['kind']}) of {run['connection']}: "
         f"{status_text(run['status'])}, started {_iso(run['started_at'])}, "
@@ -109,7 +129,7 @@ def _print_run(
         highlight=False,
     )
     if run.get("message"):
-        out.print(f"message: {run['message']}", highlight=False)
+        out.print(Text(f"message: {run['message']}"), highlight=False)
     counts = run_totals(run["counts"])
     for title, values, key, value in (
         ("Counts", counts, "what", "count"),

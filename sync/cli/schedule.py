@@ -7,12 +7,15 @@ Jobs are stored in the state database (APScheduler's SQLAlchemy job store), so e
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mappings.errors import ConfigError, ConfigProblem
-from sync import scheduler
+
+if TYPE_CHECKING:
+    from sync.scheduler import ScheduledJob
+
 from sync.cli.options import (
     DEFAULT_PROJECT,
     ConnectionOpt,
@@ -22,8 +25,6 @@ from sync.cli.options import (
     examples,
     load,
 )
-from sync.cli.render import err, out
-from sync.scheduler import ScheduledJob, Schedules
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,12 @@ EveryOpt = Annotated[
     typer.Option("--every", help="Instead of --cron: run every N seconds.", metavar="SECONDS"),
 ]
 GraceOpt = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--misfire-grace",
         min=1,
-        help="A run missed (scheduler down) by at most this many seconds still starts late.",
+        help="A run missed (scheduler down) by at most this many seconds still starts late "
+        "(default 3600).",
         metavar="SECONDS",
     ),
 ]
@@ -71,11 +73,15 @@ def add(
     connection: ConnectionOpt = None,
     cron: CronOpt = None,
     every: EveryOpt = None,
-    misfire_grace: GraceOpt = scheduler.DEFAULT_MISFIRE_GRACE,
+    misfire_grace: GraceOpt = None,
     project: ProjectOpt = DEFAULT_PROJECT,
     json_output: JsonOpt = False,
 ) -> None:
     """Schedule runs of a connection (the same schedule added twice is stored once)."""
+    from sync import scheduler
+    from sync.cli.render import out
+    from sync.scheduler import Schedules
+
     if (cron is None) == (every is None):
         raise ConfigError(
             [ConfigProblem("command line", "--cron", "give either --cron EXPR or --every SECONDS")]
@@ -83,7 +89,8 @@ def add(
     trigger = scheduler.cron_trigger(cron) if cron else scheduler.interval_trigger(every or 0)
     loaded = load(project)
     with Schedules(scheduler.state_url(loaded)) as store:
-        job = store.add(loaded, connection, trigger, misfire_grace=misfire_grace)
+        grace = {} if misfire_grace is None else {"misfire_grace": misfire_grace}
+        job = store.add(loaded, connection, trigger, **grace)
     if json_output:
         emit_json(job.to_json())
         return
@@ -97,6 +104,10 @@ def add(
 @schedule_app.command("list", epilog=LIST_EPILOG)
 def list_jobs(project: ProjectOpt = DEFAULT_PROJECT, json_output: JsonOpt = False) -> None:
     """The scheduled jobs, soonest first."""
+    from sync import scheduler
+    from sync.cli.render import out
+    from sync.scheduler import Schedules
+
     with Schedules(scheduler.state_url(load(project))) as store:
         jobs = store.list()
     if json_output:
@@ -120,6 +131,10 @@ def remove(
     job_id: JobIdArg, project: ProjectOpt = DEFAULT_PROJECT, json_output: JsonOpt = False
 ) -> None:
     """Remove a scheduled job."""
+    from sync import scheduler
+    from sync.cli.render import out
+    from sync.scheduler import Schedules
+
     with Schedules(scheduler.state_url(load(project))) as store:
         job = store.remove(job_id)
     if json_output:
@@ -150,6 +165,10 @@ def start(
     json_output: JsonOpt = False,
 ) -> None:
     """Run scheduled jobs until SIGTERM / Ctrl-C (several processes may share the jobs)."""
+    from sync import scheduler
+    from sync.cli.render import err, out
+    from sync.scheduler import Schedules
+
     url = scheduler.state_url(load(project))
     if misfire_grace is not None:
         scheduler.apply_misfire_grace(url, misfire_grace)

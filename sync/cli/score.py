@@ -12,20 +12,18 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
+    from value_engine import EngineResult
+    from value_engine.model import ValueModel
+
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from mappings.canonical import TABLES, coerce_table, convert_currency
 from mappings.errors import ConfigError, DataError
-from sync.pipeline.model_file import load_value_model
-from value_engine import EngineResult, compute, horizon_scenarios, what_if
-from value_engine.explain import money
-from value_engine.model import ValueModel
-from value_engine.whatif import cost_scenarios
 
 FORMATS = ("csv", "parquet")
 OUTPUTS = {"accounts": "account_scores", "opportunities": "opportunity_scores"}
@@ -76,6 +74,11 @@ def score(
     whatif: WhatIfOpt = False,
 ) -> int:
     """Score every account and opportunity in DIR; write the scores; print the value matrix."""
+    from rich.console import Console
+
+    from sync.pipeline.model_file import load_value_model
+    from value_engine import compute
+
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r} is not known; allowed: {', '.join(FORMATS)}")
     value_model = load_value_model(model)
@@ -105,6 +108,9 @@ def _parse_date(text: str | None) -> date:
 
 def read_tables(directory: Path, model: ValueModel) -> dict[str, pd.DataFrame]:
     """Every canonical table found in `directory`, checked, typed and in the model currency."""
+
+    from mappings.canonical import TABLES, coerce_table, convert_currency
+
     if not directory.is_dir():
         raise ConfigError(f"{directory}: not a folder; give the folder holding accounts.csv")
     rates = dict(model.rates)
@@ -133,6 +139,8 @@ def _find(directory: Path, name: str) -> Path | None:
 
 
 def _read(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         if path.suffix == ".parquet":
             return pd.read_parquet(path)
@@ -142,6 +150,8 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def _read_rates(path: Path) -> dict[str, float]:
+    import pandas as pd
+
     frame = _read(path)
     missing = [c for c in ("currency", "rate") if c not in frame.columns]
     if missing:
@@ -186,6 +196,10 @@ def _distribution_json(result: EngineResult, day: date) -> dict[str, object]:
 def _print_distribution(
     console: Console, result: EngineResult, model: ValueModel, day: date, written: list[Path]
 ) -> None:
+    from rich.table import Table
+
+    from value_engine.explain import money
+
     dist = result.distribution()
     total = max(int(dist["accounts"].sum()), 1)
     table = Table(title=f"Value quadrants as of {day.isoformat()}")
@@ -210,6 +224,11 @@ def _print_distribution(
 
 
 def _print_what_if(console: Console, result: EngineResult, model: ValueModel) -> None:
+    from rich.table import Table
+
+    from value_engine import horizon_scenarios, what_if
+    from value_engine.whatif import cost_scenarios
+
     scenarios = horizon_scenarios() + cost_scenarios()
     summary = what_if(result.features, model, scenarios).summary
     table = Table(title="What-if: accounts changing quadrant against the model as configured")

@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
-from sync import scheduler
 from sync.cli.options import (
     DEFAULT_PROJECT,
     ConnectionOpt,
@@ -18,8 +15,6 @@ from sync.cli.options import (
     load,
     open_state,
 )
-from sync.cli.render import out, run_totals, status_text
-from sync.state.locks import LOCKS
 
 EPILOG = examples("valuesync status", "valuesync status --connection acme-sf --json")
 
@@ -30,6 +25,8 @@ def status(
     json_output: JsonOpt = False,
 ) -> None:
     """The last run of each connection, the lock holder if a run is going on, the next run."""
+    from sync.cli.render import out
+
     loaded = load(project)
     names = [loaded.connection(connection)[0]] if connection else list(loaded.project.connections)
     state = open_state(loaded)
@@ -47,6 +44,10 @@ def status(
 
 
 def _locks(state: Any) -> dict[str, dict[str, Any]]:
+    import sqlalchemy as sa
+
+    from sync.state.locks import LOCKS
+
     with state.transaction() as conn:
         rows = conn.execute(sa.select(LOCKS)).mappings().all()
     now = datetime.now(UTC)
@@ -65,6 +66,9 @@ def _locks(state: Any) -> dict[str, dict[str, Any]]:
 def _connection_status(
     state: Any, url: str, name: str, lock: dict[str, Any] | None
 ) -> dict[str, Any]:
+    from sync import scheduler
+    from sync.alerts.status import alert_status
+
     runs = state.runs(connection=name, limit=1)
     last = runs[0] if runs else None
     nxt = scheduler.next_run(url, name)
@@ -83,10 +87,14 @@ def _connection_status(
         },
         "lock": lock,
         "next_run": _iso(nxt),
+        "alerts": alert_status(state, name),
     }
 
 
 def _text(row: dict[str, Any]) -> str:
+    from sync.alerts.status import alert_lines
+    from sync.cli.render import run_totals, status_text
+
     lines = [f"[bold]{row['connection']}[/]"]
     last = row["last_run"]
     if last is None:
@@ -112,6 +120,7 @@ def _text(row: dict[str, Any]) -> str:
             f"until {lock['expires_at']}"
         )
     lines.append(f"  next run:  {row['next_run'] or 'not scheduled (valuesync schedule add)'}")
+    lines += alert_lines(row["alerts"])
     return "\n".join(lines)
 
 

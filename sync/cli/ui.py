@@ -21,7 +21,6 @@ from sync.cli.options import (
     load,
     parse_date,
 )
-from sync.cli.render import out
 
 EPILOG = examples(
     "valuesync ui",
@@ -53,6 +52,7 @@ def ui(
     as_of: AsOfOpt = None,
 ) -> None:
     """Open the ops admin console: connections, mappings, model, explain, runs, report."""
+    from sync.cli.render import out
     from sync.ui.security import check_bind
 
     token = check_bind(host, token_env, os.environ)

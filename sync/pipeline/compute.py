@@ -16,14 +16,16 @@ from typing import Any
 import pandas as pd
 
 from connectors.finance.cache import load_finance_cached
-from connectors.finance.loader import FinanceDataError, FinanceLoad, load_finance, match_accounts
+from connectors.finance.loader import FinanceLoad, load_finance, match_accounts
 from mappings.canonical import TABLES, coerce_table, convert_currency
-from mappings.errors import DataError
+from mappings.errors import DataError, FinanceDataError
 from sync.pipeline.setup import OVERRIDE_COLUMN, Setup
 from sync.state.db import StateDB
 from value_engine import EngineResult, compute
 
 log = logging.getLogger(__name__)
+QUARANTINE_SHOWN = 50
+"""Quarantined finance rows a run's report lists; `runs show` and the state hold them all."""
 
 
 @dataclass
@@ -37,14 +39,17 @@ class Inputs:
     ignored_overrides: int = 0
 
 
-def load_finance_for(setup: Setup, state: StateDB, run_id: int, as_of: date) -> FinanceLoad | None:
-    """The connection's finance files checked; quarantine stored; too many bad rows stop."""
+def load_finance_for(
+    setup: Setup, state: StateDB, run_id: int, as_of: date, rates: pd.DataFrame | None = None
+) -> FinanceLoad | None:
+    """The connection's finance files checked; quarantine stored; too many bad rows stop.
+    `rates`: the CRM's exchange rates (rates.kind: crm; never cached)."""
     if setup.finance is None or setup.finance_path is None:
         return None
     base = setup.finance_path.parent
     try:
-        if state.cache_dir is None:
-            loaded = load_finance(setup.finance, base_dir=base, as_of=as_of)
+        if state.cache_dir is None or rates is not None:
+            loaded = load_finance(setup.finance, base_dir=base, as_of=as_of, rates=rates)
         else:
             loaded = load_finance_cached(
                 setup.finance, mapping_path=setup.finance_path, base_dir=base, as_of=as_of,
@@ -106,6 +111,11 @@ def join_finance(
         "quarantined_rows": int(loaded.quarantine["line"].nunique())
         if len(loaded.quarantine)
         else 0,
+        # file, line, column, reason of the first quarantined rows (never the value)
+        "quarantined": loaded.quarantine[["file", "line", "column", "reason"]]
+        .head(QUARANTINE_SHOWN)
+        .astype({"line": "int64"})
+        .to_dict("records"),
     }
     return finance, info
 

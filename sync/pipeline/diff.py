@@ -187,7 +187,7 @@ def _push_values(changes: pd.DataFrame, clear: Any) -> np.ndarray:
     # float or text column NaN); the same round trip keeps the output identical.
     boxed = pd.Series(values.tolist())
     if boxed.dtype == object:
-        return values  # the usual mix of text, numbers and Timestamps: kept as they are
+        return np.asarray(values)  # the usual mix of text, numbers and Timestamps: kept as they are
     return np.fromiter(boxed.tolist(), object, len(boxed))
 
 
@@ -197,4 +197,4 @@ def _timestamps(values: np.ndarray) -> np.ndarray:
         return np.fromiter((pd.Timestamp(v) for v in values), object, len(values))
     codes, uniques = pd.factorize(values)
     parsed = np.fromiter((pd.Timestamp(v) for v in uniques), object, len(uniques))
-    return parsed[codes]
+    return np.asarray(parsed[codes])

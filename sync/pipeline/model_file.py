@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import mappings
+from mappings import SHIPPED_VALUE_MODEL
 from mappings.errors import ConfigError
-from mappings.yamlfile import read_yaml
+from mappings.yamlfile import read_yaml, require_mapping
 from value_engine.model import ValueModel
 from value_engine.parse import parse_value_model
 
-SHIPPED_VALUE_MODEL = Path(mappings.__file__).parent / "value_model.yaml"
 """The default value model shipped with valuesync."""
 
 
@@ -24,6 +23,7 @@ def load_value_model(path: Path | None = None) -> ValueModel:
     """Read and validate a value model file (default: the shipped one); all problems at once."""
     source = Path(path) if path is not None else SHIPPED_VALUE_MODEL
     doc = read_yaml(source)
+    require_mapping(doc)
     try:
         return parse_value_model(doc.data, str(source))
     except ConfigError as exc:

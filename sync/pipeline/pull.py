@@ -7,8 +7,9 @@ tables at once, by background threads (sync/pipeline/prefetch.py) or, when every
 full, by a worker process (sync/pipeline/worker.py), so the CRM and the state DB work at the
 same time; pages are still stored one by one, each table's in order, by this thread.
 Accounts and opportunities are read with their output fields and the override field, so
-the diff sees what the CRM holds now. HubSpot: a full reconciliation read (archived records as
-deletions) and a full association refresh on the connection's cadences.
+the diff sees what the CRM holds now. When the connector says so (`reconciliation_due`,
+`associations_due`), an incremental pull becomes a full read (deletions an incremental read
+cannot see) or is followed by a refresh of every record's account link.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from connectors.base import Cursor, Page
+from connectors.base import CrmConnector, Cursor, Page
 from mappings.canonical import TABLES
 from sync.pipeline.prefetch import FINISHED, prefetch_merged
 from sync.pipeline.results import ObjectCounts, Progress
@@ -49,10 +50,11 @@ def mapped_tables(setup: Setup) -> list[str]:
     return sorted(names, key=lambda t: (t != "accounts", t != "opportunities", t))
 
 
-def pull_fields(setup: Setup, table: str) -> list[str]:
-    """What to ask the connector for: every mapped column, outputs and override."""
-    if setup.crm == "salesforce" or table not in OUTPUT_TABLES:
-        return []  # Salesforce reads mapped columns, outputs and override by default
+def pull_fields(setup: Setup, connector: CrmConnector, table: str) -> list[str]:
+    """What to ask the connector for besides the mapped columns: outputs and override, for
+    a connector that does not read them by default."""
+    if connector.reads_outputs or table not in OUTPUT_TABLES:
+        return []
     extra = list(setup.outputs(table).values())
     override = setup.override_field(table)
     return extra + ([override] if override else [])
@@ -87,7 +89,7 @@ class Puller:
     def __init__(
         self,
         setup: Setup,
-        connector: Any,
+        connector: CrmConnector,
         state: StateDB,
         run_id: int,
         progress: Progress,
@@ -100,6 +102,13 @@ class Puller:
         self.setup, self.connector, self.state = setup, connector, state
         self.run_id, self.progress, self.keep_lock = run_id, progress, keep_lock
         self.env = env
+        self.before: dict[str, Cursor | None] = {}
+        """Each table's cursor before this run (a run stopped for bad data goes back)."""
+        self.set_aside: dict[str, set[str]] = {}
+        """Per table, the records set aside because a value cannot be read or mapped."""
+        self.seen: dict[str, set[str]] = {}
+        """Per table read in full, every record id the CRM returned (live or deleted)."""
+        self.purged: dict[str, int] = {}
 
     def pull_all(self, *, full: bool = False) -> dict[str, ObjectCounts]:
         """Pull every mapped table, `connector.pull_streams` tables at once; counts per table.
@@ -113,14 +122,17 @@ class Puller:
         now = datetime.now(UTC)
         reads: list[TableRead] = []
         for table in tables:
+            self.before[table] = self.state.get_cursor(self.setup.name, table)
             since, full_read = self._since(table, full, now)
+            if full_read:
+                self.seen[table] = set()
             log.info(
                 "%s: pulling %s (%s)",
                 self.setup.name,
                 table,
                 "full" if full_read else "incremental",
             )
-            fields = tuple(pull_fields(self.setup, table))
+            fields = tuple(pull_fields(self.setup, self.connector, table))
             reads.append(TableRead(TASK.format(table), table, fields, since, full_read))
         at_once = max(1, int(self.connector.pull_streams))
         if at_once > 1:  # the longest reads start first, so no stream is left alone at the end
@@ -140,6 +152,7 @@ class Puller:
                         self.progress.start(reads[started].task)
                         started += 1
                     self._finish_table(read.table, read.full_read, now)
+                    counts[read.table].deleted += self.purged.pop(read.table, 0)
                     continue
                 self._store(read.table, page, counts[read.table])
                 self.progress.advance(task, len(page.records))
@@ -154,26 +167,27 @@ class Puller:
             return remote_pages(
                 self.setup, env, reads, ahead=PAGES_AHEAD, add_calls=self.connector.count_calls
             )
-        sources = {r.task: table_pages(self.connector, self.setup.crm, r) for r in reads}
+        sources = {r.task: table_pages(self.connector, r) for r in reads}
         return prefetch_merged(sources, ahead=PAGES_AHEAD, at_once=at_once)
 
     def _since(self, table: str, full: bool, now: datetime) -> tuple[Cursor | None, bool]:
         """(cursor to pull from, whether this is a full read) for one table."""
         since = None if full else self.state.get_cursor(self.setup.name, table)
         full_read = since is None
-        if self.setup.crm == "hubspot" and not full_read:
+        if not full_read:
             last = self.state.get_mark(self.setup.name, FULL_MARK.format(table))
             full_read = self.connector.reconciliation_due(last, now)
         return since, full_read
 
     def _finish_table(self, table: str, full_read: bool, now: datetime) -> None:
-        """After a table's last page: HubSpot's marks and its association refresh when due."""
+        """After a table's last page: the full-read marks, or the association refresh when
+        the connector says it is due."""
         name = self.setup.name
-        hubspot = self.setup.crm == "hubspot"
-        if hubspot and full_read:
+        if full_read:
+            self._sweep(table)
             self.state.set_mark(name, FULL_MARK.format(table), now)
             self.state.set_mark(name, ASSOC_MARK.format(table), now)
-        elif hubspot and self._needs_associations(table):
+        elif self._needs_associations(table):
             last = self.state.get_mark(name, ASSOC_MARK.format(table))
             if self.connector.associations_due(last, now):
                 self._refresh_associations(table)
@@ -191,6 +205,38 @@ class Puller:
         )  # fmt: skip
         counts.pulled += len(frame)
         counts.deleted += len(page.deleted_ids)
+        bad = page.rejected
+        if bad is not None and len(bad):
+            self.state.record_rejected(self.run_id, table, bad)
+            ids = set(bad["record_id"].astype(str))
+            self.set_aside.setdefault(table, set()).update(ids)
+            counts.quarantined = len(self.set_aside[table])
+        if table in self.seen:
+            seen = self.seen[table]
+            if key in frame.columns:
+                seen.update(frame[key].astype(str).to_numpy(dtype=object).tolist())
+            seen.update(map(str, page.deleted_ids))
+            seen.update(self.set_aside.get(table, ()))
+
+    def _sweep(self, table: str) -> None:
+        """After a full read: records the mirror holds that the CRM no longer returned at
+        all (purged from the recycle bin or from HubSpot's archive) become deletions."""
+        seen = self.seen.pop(table, None)
+        if seen is None:
+            return
+        mirror = self.state.mirror_frame(self.setup.name, table)
+        key = TABLES[table].key
+        if mirror.empty or key not in mirror.columns:
+            return
+        gone = sorted(set(mirror[key].astype(str)) - seen)
+        self.purged[table] = len(gone)
+        if gone:
+            empty = pd.DataFrame({key: pd.Series([], dtype="string")})
+            self.state.upsert_mirror(
+                self.setup.name, table, empty, key=key, run_id=self.run_id, deleted_ids=gone
+            )
+            log.info("%s: %d %s purged in the CRM; removed from the mirror",
+                     self.setup.name, len(gone), table)  # fmt: skip
 
     def _needs_associations(self, table: str) -> bool:
         om = self.setup.mapping.objects.get(table)

@@ -27,7 +27,7 @@ from connectors.base import WriteResult
 from mappings.canonical import TABLES
 from sync.pipeline.diff import push_frame
 from sync.pipeline.results import ObjectCounts, Progress
-from sync.pipeline.setup import Setup, clear_value, write_chunk
+from sync.pipeline.setup import Setup
 from sync.state.db import StateDB
 
 log = logging.getLogger(__name__)
@@ -56,13 +56,13 @@ def push_changes(
     """Push every table's changes; returns the rejected rows of all of them. `current`: the
     mirror's rows as the run read them (else read again) for `mirror_written`."""
     rejected: list[pd.DataFrame] = []
-    clear = clear_value(setup.crm)
+    clear = connector.clear_value
     for table, frame in changes.items():
         if frame.empty:
             continue
         wide = push_frame(frame, clear)
         c = counts.setdefault(table, ObjectCounts())
-        size = write_chunk(setup, len(wide))
+        size = connector.write_chunk(len(wide))
         task = f"push {table}"
         progress.start(task, total=len(wide))
         tally = _Tally(state, run_id, table, c, progress, task, keep_lock)
@@ -112,10 +112,6 @@ class _Tally:
         self.keep_lock()
 
 
-class _Skipped(Exception):
-    """A chunk not sent because the push before it failed."""
-
-
 def push_pipelined(
     push: Callable[[pd.DataFrame], WriteResult],
     chunks: Iterator[pd.DataFrame],
@@ -135,16 +131,17 @@ def push_pipelined(
         raise ValueError(f"push_pipelined needs streams >= 1, got {streams}")
     failed = threading.Event()
 
-    def guarded(chunk: pd.DataFrame) -> WriteResult:
+    def guarded(chunk: pd.DataFrame) -> WriteResult | None:
+        """The chunk's result; None when it was not sent because a push before it failed."""
         if failed.is_set():
-            raise _Skipped
+            return None
         try:
             return push(chunk)
         except BaseException:
             failed.set()
             raise
 
-    pending: deque[tuple[Future[WriteResult], int]] = deque()
+    pending: deque[tuple[Future[WriteResult | None], int]] = deque()
     error: BaseException | None = None
 
     def record_oldest() -> None:
@@ -152,12 +149,11 @@ def push_pipelined(
         future, rows = pending.popleft()
         try:
             result = future.result()
-        except _Skipped:
-            return
         except BaseException as exc:
             error = error or exc
             return
-        recorded(result, rows)
+        if result is not None:  # None: skipped after a failure
+            recorded(result, rows)
 
     with ThreadPoolExecutor(max_workers=streams, thread_name_prefix="push") as workers:
         try:

@@ -47,6 +47,9 @@ class ObjectCounts:
     written: int = 0
     rejected: int = 0
     write_calls: int = 0
+    quarantined: int = 0
+    """Records set aside: a CRM value could not be read or mapped, or a computed value
+    does not fit its field (stored as rejected rows of the run)."""
 
 
 @dataclass
@@ -77,6 +80,9 @@ class RunReport:
     """A few opportunities as a rep sees them: name, quadrant, deal priority, max CAC, reason."""
     rejected: pd.DataFrame | None = None
     """record_id, object, field, code, message for every rejected record."""
+    quarantined: pd.DataFrame | None = None
+    """object, record_id, field, value, code, message of every record set aside (a CRM
+    value that cannot be read or mapped, a computed value that does not fit its field)."""
     finance: dict[str, Any] = field(default_factory=dict)
     """Finance join figures: matched by method, unmatched customers, accounts without finance."""
     messages: list[str] = field(default_factory=list)

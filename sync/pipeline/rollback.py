@@ -8,10 +8,9 @@ its own change set, so it can itself be rolled back.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
+from connectors.base import CrmConnector
 from mappings.canonical import TABLES
 from mappings.errors import StateError
 from sync.pipeline.diff import CHANGE_COLUMNS, normalise, same
@@ -22,16 +21,18 @@ from sync.state.db import StateDB
 SKIPPED_COLUMNS = ["object", "record_id", "field", "written", "now"]
 
 
-def crm_now(setup: Setup, connector: Any, state: StateDB, table: str, run_id: int) -> pd.DataFrame:
+def crm_now(
+    setup: Setup, connector: CrmConnector, state: StateDB, table: str, run_id: int
+) -> pd.DataFrame:
     """Every record of `table` read from the CRM now (the mirror is refreshed with them).
 
     A full read, not a search since the run started: a search index may lag the writes it must
     see (HubSpot), and a rollback is rare enough to afford reading everything.
     """
     key = TABLES[table].key
-    kw = {"full": True} if setup.crm == "hubspot" else {}
     parts = []
-    for page in connector.pull(table, fields=pull_fields(setup, table), since=None, **kw):
+    fields = pull_fields(setup, connector, table)
+    for page in connector.pull(table, fields=fields, since=None, full=True):
         frame = canonical_page(setup, table, page.records)
         if len(frame):
             state.upsert_mirror(setup.name, table, frame, key=key, run_id=run_id)

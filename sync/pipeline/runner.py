@@ -10,7 +10,8 @@ provision_fields(project); check(project)  # output fields in the CRM; every con
 A run killed at any point can simply be run again: cursors only move with stored data,
 the change set is on disk before the first write, a run left 'running' is marked
 abandoned when its lock is taken over, and every write is recomputed from a fresh pull,
-so nothing stale is ever replayed. See DESIGN.md "Data flow of one run".
+so nothing stale is ever replayed. See docs/architecture.md, "Data flow of one run" and
+"Crash safety".
 """
 
 from __future__ import annotations
@@ -28,15 +29,18 @@ import pandas as pd
 from connectors.base import ProvisionResult
 from mappings.errors import ConfigError, ConfigProblem
 from mappings.project import LoadedProject
-from sync.pipeline import checks
+from sync.alerts import after_run
+from sync.pipeline import checks, quarantine
 from sync.pipeline.compute import compute_run, load_finance_for
 from sync.pipeline.diff import computed_frame, diff_all
+from sync.pipeline.guard import enforce, guard
 from sync.pipeline.pull import Puller
 from sync.pipeline.push import push_changes, record_change_sets
-from sync.pipeline.results import NoProgress, Progress, RollbackReport, RunReport
+from sync.pipeline.rates import crm_rates
+from sync.pipeline.results import NoProgress, ObjectCounts, Progress, RollbackReport, RunReport
 from sync.pipeline.rollback import crm_now, plan_rollback, written_changes
 from sync.pipeline.session import api_calls, default_as_of, open_state, session
-from sync.pipeline.setup import Setup, write_calls
+from sync.pipeline.setup import Setup
 from sync.pipeline.summary import fill_report, object_counts
 
 log = logging.getLogger(__name__)
@@ -57,8 +61,11 @@ def run(
     """One sync run of a connection (the only one when `connection` is None)."""
     if dry_run:
         return plan(project, connection, as_of=as_of, progress=progress, env=env)
-    return _execute(project, connection, write=True, as_of=as_of, full=full,
-                    progress=progress or NoProgress(), env=env)  # fmt: skip
+    try:
+        return _execute(project, connection, write=True, as_of=as_of, full=full,
+                        progress=progress or NoProgress(), env=env)  # fmt: skip
+    finally:
+        after_run(project, connection, env)  # alerts; never raises (sync/alerts/)
 
 
 def plan(
@@ -94,12 +101,13 @@ def _execute(
         phases: dict[str, float] = {}
         timer = _timer(phases)
         with timer("finance"):
-            finance = load_finance_for(setup, state, run_id, day)
+            finance = load_finance_for(setup, state, run_id, day, crm_rates(setup, connector))
         with timer("check"):
             preflight(setup, connector)
         with timer("pull"):
             puller = Puller(setup, connector, state, run_id, progress, lock.keep, env=env)
             counts = puller.pull_all(full=full)
+            quarantine.enforce_share(setup, state, run_id, puller, counts)
         with timer("compute"):
             inputs = compute_run(setup, state, run_id, day, finance)
         with timer("diff"):
@@ -108,6 +116,8 @@ def _execute(
                 "opportunities": computed_frame(inputs.result.opportunities, report.started_at),
             }
             changes = diff_all(setup, computed, inputs.current)
+            changes = quarantine.leave_out(changes, puller.set_aside)
+            changes = _guarded(setup, connector, state, run_id, changes, inputs, counts)
         object_counts(counts, changes)
         rejected = None
         if write:
@@ -120,10 +130,14 @@ def _execute(
                 )  # fmt: skip
         else:
             for table, frame in changes.items():
-                counts[table].write_calls = write_calls(setup, frame["record_id"].nunique())
+                counts[table].write_calls = connector.write_calls(frame["record_id"].nunique())
         report.objects, report.phase_seconds = counts, phases
         report.api_calls = api_calls(connector)
         fill_report(report, setup, inputs, changes, rejected, sample)
+        report.quarantined = quarantine.quarantined(state, run_id)
+        note = quarantine.summary(report.quarantined, run_id, setup.mapping_path)
+        if note:
+            report.messages.append(note)
         report.status = _status(write, counts)
         report.finished_at = datetime.now(UTC)
         state.finish_run(run_id, report.status, counts=_run_counts(report),
@@ -138,10 +152,26 @@ def preflight(setup: Setup, connector: Any) -> None:
         raise ConfigError(problems)
 
 
+def _guarded(
+    setup: Setup, connector: Any, state: Any, run_id: int, changes: dict[str, pd.DataFrame],
+    inputs: Any, counts: dict[str, Any],
+) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """The changes fitted to their fields (sync/pipeline/guard.py); the records set aside
+    are rejected rows of the run."""
+    totals = {t: len(f) for t, f in inputs.current.items()}
+    guarded = guard(setup, connector.describe, changes)
+    for table, part in guarded.rejected.groupby("object", sort=False):
+        state.record_rejected(run_id, str(table), part.drop(columns=["object"]))
+        c = counts.setdefault(str(table), ObjectCounts())
+        c.quarantined += int(part["record_id"].nunique())
+    enforce(setup, guarded.rejected, totals)
+    return guarded.changes
+
+
 def _status(write: bool, counts: Mapping[str, Any]) -> str:
     if not write:
         return "planned"
-    if any(c.rejected for c in counts.values()):
+    if any(c.rejected or c.quarantined for c in counts.values()):
         return "succeeded_with_rejections"
     return "succeeded"
 
@@ -151,7 +181,9 @@ def _run_counts(report: RunReport) -> dict[str, Any]:
         "objects": {k: asdict(v) for k, v in report.objects.items()},
         "phase_seconds": report.phase_seconds,
         "as_of": report.as_of,
-        "finance": {k: v for k, v in report.finance.items() if k != "unmatched_sample"},
+        "finance": {
+            k: v for k, v in report.finance.items() if k not in ("unmatched_sample", "quarantined")
+        },
     }
 
 
@@ -217,6 +249,7 @@ def check(
     *,
     live: bool = True,
     env: Mapping[str, str] | None = None,
+    as_of: date | None = None,
 ) -> list[ConfigProblem]:
     """Every problem of the connection's files, and with `live` against the CRM; [] = good."""
-    return checks.check(project, connection, live=live, env=env)
+    return checks.check(project, connection, live=live, env=env, as_of=as_of)

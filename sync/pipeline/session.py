@@ -19,8 +19,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from mappings.errors import ConfigError, ConfigProblem, StateError, ValuesyncError
-from mappings.project import DEFAULT_STATE_URL, LoadedProject
+from mappings.errors import ConfigError, ConfigProblem, LockHeldError, ValuesyncError
+from mappings.project import DEFAULT_STATE_URL, LoadedProject, state_url_problem
+from sync.pipeline.runlog import run_log, run_log_path
 from sync.pipeline.setup import Setup, build_connector, load_setup
 from sync.state.db import StateDB, new_owner
 
@@ -28,7 +29,9 @@ log = logging.getLogger(__name__)
 LOCK_REFRESH_SECONDS = 60.0
 
 
-def open_state(project: LoadedProject, env: Mapping[str, str] | None = None) -> StateDB:
+def open_state(
+    project: LoadedProject, env: Mapping[str, str] | None = None, *, migrate: bool = True
+) -> StateDB:
     """The project's state database (a relative SQLite path is relative to the project file)."""
     env = os.environ if env is None else env
     cfg = project.project.state
@@ -47,6 +50,11 @@ def open_state(project: LoadedProject, env: Mapping[str, str] | None = None) -> 
                 ]  # fmt: skip
             )
     url = url or DEFAULT_STATE_URL
+    problem = state_url_problem(url)
+    if problem:
+        key = "state.url_env" if cfg.url_env else "state.url"
+        where = f" (from environment variable {cfg.url_env})" if cfg.url_env else ""
+        raise ConfigError([ConfigProblem(str(project.path), key, problem + where)])
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database)
@@ -54,7 +62,7 @@ def open_state(project: LoadedProject, env: Mapping[str, str] | None = None) -> 
             url = parsed.set(database=str(project.root / path)).render_as_string(
                 hide_password=False
             )
-    return StateDB(url, cache_dir=cache_dir(project))
+    return StateDB(url, cache_dir=cache_dir(project), migrate=migrate)
 
 
 def cache_dir(project: LoadedProject) -> Path:
@@ -79,7 +87,7 @@ class RunLock:
     def acquire(self) -> None:
         try:
             self.state.acquire_lock(self.connection, self.owner)
-        except StateError:
+        except LockHeldError:
             dead = self.state.take_over_dead_lock(self.connection)
             if dead is None:
                 raise
@@ -112,20 +120,32 @@ def session(
         try:
             run_id = state.start_run(setup.name, kind)
             lock.bind(run_id)
-            abandoned = state.abandon_running(setup.name, keep=run_id)
-            if abandoned:
-                log.warning("%s: run(s) %s had stopped; marked abandoned", setup.name, abandoned)
-            try:
-                yield setup, connector, state, run_id, lock
-            except BaseException as exc:
-                state.finish_run(
-                    run_id, "failed", api_calls=api_calls(connector), message=_message(exc)
-                )
-                raise
+            with run_log(run_log_path(project.root, setup.name, run_id)):
+                log.info("%s run %d of %s started", kind, run_id, setup.name)
+                abandoned = state.abandon_running(setup.name, keep=run_id)
+                if abandoned:
+                    log.warning("%s: run(s) %s had stopped; marked abandoned", setup.name,
+                                abandoned)  # fmt: skip
+                try:
+                    yield setup, connector, state, run_id, lock
+                except BaseException as exc:
+                    _log_failure(run_id, exc)
+                    state.finish_run(
+                        run_id, "failed", api_calls=api_calls(connector), message=_message(exc)
+                    )
+                    raise
+                log.info("run %d finished", run_id)
         finally:
             lock.release()
     finally:
         state.close()
+
+
+def _log_failure(run_id: int, exc: BaseException) -> None:
+    if isinstance(exc, ValuesyncError):
+        log.error("run %d failed: %s", run_id, _message(exc))
+    else:  # a bug: the traceback belongs in the run's log file
+        log.error("run %d failed on an unexpected %s", run_id, type(exc).__name__, exc_info=exc)
 
 
 def _message(exc: BaseException) -> str:

@@ -7,12 +7,13 @@ secrets from `env`. Paths in the finance mapping resolve against the finance map
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import connectors.registry
+from connectors.base import CrmConnector
 from mappings.crm import OUTPUT_COLUMNS, CrmMapping, load_crm_mapping
 from mappings.errors import ConfigError, ConfigProblem
 from mappings.finance import FinanceMapping, load_finance_mapping
@@ -23,8 +24,6 @@ from value_engine import ValueModel, output_labels
 OVERRIDE_COLUMN = "quadrant_override"
 """Frame column of the mapping's manual-override field (both connectors use this name)."""
 OUTPUT_TABLES = ("accounts", "opportunities")
-WRITE_BATCH = {"salesforce": 200, "hubspot": 100}
-"""Records per write call: sObject Collections (Salesforce) and batch update (HubSpot)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,8 @@ class Setup:
     model_path: Path
     finance: FinanceMapping | None
     finance_path: Path | None
+    project_path: Path | None = None
+    """The project file: where the connection block (and its secret names) is written."""
 
     @property
     def crm(self) -> str:
@@ -84,7 +85,7 @@ def load_setup(project: LoadedProject, name: str | None) -> Setup:
         raise ConfigError(problems)
     setup = Setup(
         conn_name, conn, loaded["mapping"], mapping_path, loaded["model"], model_path,
-        loaded["finance"], finance_path,
+        loaded["finance"], finance_path, project.path,
     )  # fmt: skip
     problems = cross_check(setup)
     if problems:
@@ -133,48 +134,29 @@ def cross_check(setup: Setup) -> list[ConfigProblem]:
     return problems
 
 
-def build_connector(setup: Setup, env: Mapping[str, str] | None) -> Any:
-    """The CRM connector of the connection, its secrets read from `env` (default os.environ)."""
-    conn = setup.connection
-    if setup.crm == "salesforce":
-        from connectors.salesforce.connector import SalesforceConnector
+def build_connector(setup: Setup, env: Mapping[str, str] | None) -> CrmConnector:
+    """The CRM connector of the connection, its secrets read from `env` (default os.environ).
 
-        assert conn.salesforce is not None
-        return SalesforceConnector(
-            conn.salesforce, setup.mapping, mapping_path=setup.mapping_path, env=env
+    A missing secret is named at its key in the project file (file, line, key path)."""
+    try:
+        return connectors.registry.build_connector(
+            setup.connection, setup.mapping, mapping_path=setup.mapping_path, env=env
         )
-    from connectors.hubspot.connector import HubSpotConnector
-
-    assert conn.hubspot is not None
-    return HubSpotConnector(conn.hubspot, setup.mapping, env=env)
-
-
-def clear_value(crm: str) -> str:
-    """The cell value that sets a CRM field to empty in a push frame."""
-    if crm == "salesforce":
-        from connectors.salesforce.connector import CLEAR
-
-        return CLEAR
-    return ""  # HubSpot clears a property that is sent as an empty string
+    except ConfigError as exc:
+        if setup.project_path is None:
+            raise
+        problems = [_in_project(setup, setup.project_path, p) for p in exc.problems]
+        raise ConfigError(problems) from None
 
 
-def write_chunk(setup: Setup, records: int) -> int:
-    """Records per push call: one API batch, or a whole Bulk 2.0 job above its threshold."""
-    if setup.crm == "salesforce":
-        sf = setup.connection.salesforce
-        assert sf is not None
-        if records >= sf.bulk_write_threshold:
-            return max(records, 1)
-    return WRITE_BATCH[setup.crm]
+def _in_project(setup: Setup, project_path: Path, problem: ConfigProblem) -> ConfigProblem:
+    if problem.file not in ("", "connection"):
+        return problem
+    from mappings.yamlfile import read_yaml
 
-
-def write_calls(setup: Setup, records: int) -> int:
-    """API calls a push of `records` changed records needs (plan's estimate)."""
-    if records == 0:
-        return 0
-    if setup.crm == "salesforce":
-        sf = setup.connection.salesforce
-        assert sf is not None
-        if records >= sf.bulk_write_threshold:
-            return 5  # create, upload, close, poll, results
-    return math.ceil(records / WRITE_BATCH[setup.crm])
+    key = ("connections", setup.name, setup.crm, *filter(None, problem.key_path.split(".")))
+    try:
+        line = read_yaml(project_path).line(key)
+    except ConfigError:
+        line = None
+    return replace(problem, file=str(project_path), key_path=".".join(key), line=line)

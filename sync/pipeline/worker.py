@@ -18,9 +18,16 @@ other. Done in a second process, the reading side runs on another core. The prot
   counts; its log records are handled by this process's logging; an exception raised
   there is raised here with its own type and message.
 
-The worker is forked (on Linux), so it starts in milliseconds. It ends when its pages are
-done, when this process stops it, or when this process dies (its next send or receive
-finds the pipe closed).
+The worker is spawned (a fresh interpreter), never forked from this process, which may
+hold locks and run threads by then (the state database's pool, the lock keeper, Rich's
+progress refresh): a forked child could inherit a lock that no thread of its own will ever
+release. Spawning costs the worker about a second of imports, once per full read. It gets
+this process's sys.path before it unpickles anything, so a project folder that happens to
+hold a `mappings/` directory (the current directory of a run) never shadows valuesync's
+own packages. It ends when its pages are done, when this process stops it, or when this
+process dies (the kernel kills it: PR_SET_PDEATHSIG). Every receive on either side has a
+timeout: a side that hears nothing for `SILENCE_LIMIT_SECONDS` gives up instead of waiting
+forever.
 """
 
 from __future__ import annotations
@@ -32,19 +39,25 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from connectors.base import Cursor
+from connectors.base import CrmConnector, Cursor, Page
 from mappings.errors import ValuesyncError
 from sync.pipeline.prefetch import FINISHED, prefetch_merged
 
 log = logging.getLogger(__name__)
 STOP_WAIT_SECONDS = 10.0
+POLL_SECONDS = 1.0
+SILENCE_LIMIT_SECONDS = 900.0
+"""Longer than the retry policy's whole budget for one call: silence beyond it is a hang."""
 PR_SET_PDEATHSIG = 1
+
+
+ConnectorFactory = Callable[[Any, Mapping[str, str]], CrmConnector]
 
 
 @dataclass(frozen=True)
@@ -58,21 +71,33 @@ class TableRead:
     full_read: bool
 
 
-def table_pages(connector: Any, crm: str, read: TableRead) -> Any:
-    """The connector's page iterator for one table (HubSpot takes `full` explicitly)."""
-    if crm == "hubspot":
-        return connector.pull(read.table, fields=read.fields, since=read.since, full=read.full_read)
-    return connector.pull(
-        read.table, fields=read.fields, since=None if read.full_read else read.since
-    )
+def table_pages(connector: CrmConnector, read: TableRead) -> Iterator[Page]:
+    """The connector's page iterator for one table."""
+    return connector.pull(read.table, fields=read.fields, since=read.since, full=read.full_read)
 
 
 def _context() -> Any:
-    """Fork on Linux: the worker starts at once, with the modules already imported, and the
-    caller's main module is not run again (spawn would, unless guarded by `__main__`).
-    The worker touches nothing this process's other threads may hold: it builds its own
-    connector and talks only to its pipe. Elsewhere, spawn."""
-    return mp.get_context("fork" if sys.platform == "linux" else "spawn")
+    """Spawn, on every platform (see the module docstring)."""
+    return mp.get_context("spawn")
+
+
+def _ALWAYS() -> bool:
+    """The worker's view of its parent: a dead parent closes the pipe (EOF), so polling
+    the pipe is the whole check."""
+    return True
+
+
+def _receive(conn: Connection, alive: Callable[[], bool]) -> Any:
+    """The next message on `conn`; EOFError when the other side is gone, TimeoutError when
+    it said nothing for SILENCE_LIMIT_SECONDS."""
+    waited = 0.0
+    while not conn.poll(POLL_SECONDS):
+        waited += POLL_SECONDS
+        if not alive():
+            raise EOFError
+        if waited >= SILENCE_LIMIT_SECONDS:
+            raise TimeoutError
+    return conn.recv()
 
 
 def remote_pages(
@@ -82,23 +107,31 @@ def remote_pages(
     *,
     ahead: int,
     add_calls: Any,
+    factory: ConnectorFactory | None = None,
 ) -> Generator[tuple[str, Any], None, None]:
     """(task, Page) of every table read by a worker process, (task, FINISHED) when a table
     is done, as `prefetch_merged` yields them; `add_calls(counts)` receives the worker's API
-    calls as they are made. Closing the generator stops the worker."""
+    calls as they are made. Closing the generator stops the worker. `factory(setup, env)`
+    builds the worker's connector (default `sync.pipeline.setup.build_connector`); it must
+    be importable by name, as the worker receives it pickled."""
     if ahead < 1:
         raise ValueError(f"remote_pages needs ahead >= 1, got {ahead}")
     ctx = _context()
     here, there = ctx.Pipe()
     level = logging.getLogger().getEffectiveLevel()
-    job = (setup, dict(env), list(reads), ahead, level)
+    job = (factory, setup, dict(env), list(reads), ahead, level)
     worker = ctx.Process(target=_work, args=(job, there, here), name="valuesync pull", daemon=True)
     try:
         worker.start()
         there.close()  # the worker's end: only the worker holds it now
         while True:
             try:
-                message = here.recv()
+                message = _receive(here, worker.is_alive)
+            except TimeoutError:
+                raise ValuesyncError(
+                    f"the pull's worker process sent nothing for {SILENCE_LIMIT_SECONDS:.0f} s; "
+                    "it was stopped. Run again to resume from the last stored page"
+                ) from None
             except EOFError:
                 worker.join(STOP_WAIT_SECONDS)
                 raise ValuesyncError(
@@ -182,7 +215,7 @@ class _PipeHandler(logging.Handler):
 
 
 def _work(
-    job: tuple[Any, dict[str, str], list[TableRead], int, int],
+    job: tuple[ConnectorFactory | None, Any, dict[str, str], list[TableRead], int, int],
     conn: Connection,
     parents_end: Connection,
 ) -> None:
@@ -194,17 +227,18 @@ def _work(
     parents_end.close()
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    setup, env, reads, ahead, level = job
+    factory, setup, env, reads, ahead, level = job
     try:
-        connector = build_connector(setup, env)
+        connector = (factory or build_connector)(setup, env)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         _send_error(conn, exc)
+        _linger(conn)
         return
     channel = _Channel(conn, connector)
     root = logging.getLogger()
     root.handlers[:] = [_PipeHandler(channel)]
     root.setLevel(level)
-    sources = {r.task: table_pages(connector, setup.crm, r) for r in reads}
+    sources = {r.task: table_pages(connector, r) for r in reads}
     unacknowledged = 0
     try:
         pages = prefetch_merged(sources, ahead=1, at_once=max(1, connector.pull_streams))
@@ -213,15 +247,25 @@ def _work(
                 channel.send("finished", task)
                 continue
             while unacknowledged >= ahead:
-                conn.recv()  # a credit; EOFError when the parent has stopped
+                _receive(conn, _ALWAYS)  # a credit; EOFError when the parent's end closed
                 unacknowledged -= 1
             channel.send("page", task, page)
             unacknowledged += 1
         channel.send("done")
-    except (EOFError, BrokenPipeError, ConnectionResetError):
-        return  # the parent stopped or died: nothing more to read for
+    except (EOFError, BrokenPipeError, ConnectionResetError, TimeoutError):
+        return  # the parent stopped, died or went silent: nothing more to read for
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         _send_error(conn, exc, channel)
+    _linger(conn)
+
+
+def _linger(conn: Connection) -> None:
+    """After the last message, read credits until the parent closes its end. A socket
+    closed with unread data resets the connection, and the parent would then lose the
+    last message (an error, or "done") that is still waiting for it."""
+    with suppress(EOFError, OSError):  # TimeoutError is an OSError
+        while True:
+            _receive(conn, _ALWAYS)
 
 
 def _die_with_parent() -> None:

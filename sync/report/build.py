@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mappings.errors import ConfigError
+from sync.report import DEFAULT_MAX_POINTS
 from sync.report import html as report_html
 from sync.report import png as report_png
-from sync.report.data import DEFAULT_MAX_POINTS, ReportData, ReportInput, assemble
+from sync.report.data import ReportData, ReportInput, assemble
 
 
 @dataclass(frozen=True)

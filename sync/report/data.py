@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sync.report import DEFAULT_MAX_POINTS
 from sync.report import health as report_health
 from sync.report.health import Health
 
-DEFAULT_MAX_POINTS = 5000
 MONEY = ("revenue_12m", "margin_12m", "clv")
 SHARE_OF = {
     "accounts": "Accounts",

@@ -48,7 +48,7 @@ def marker_sizes(revenue: np.ndarray, largest: float) -> np.ndarray:
     """Marker diameters in px: area proportional to revenue, 4 px minimum."""
     if largest <= 0:
         return np.full(len(revenue), 4.0)
-    return 4.0 + (MAX_MARKER - 4.0) * np.sqrt(np.clip(revenue, 0.0, None) / largest)
+    return np.asarray(4.0 + (MAX_MARKER - 4.0) * np.sqrt(np.clip(revenue, 0.0, None) / largest))
 
 
 def matrix(data: ReportData) -> go.Figure:

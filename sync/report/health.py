@@ -16,6 +16,8 @@ import pandas as pd
 
 WRITTEN_KEYS = ("written", "records_written")
 REJECTED_KEYS = ("rejected", "records_rejected")
+QUARANTINED_KEYS = ("quarantined",)
+"""Records a run set aside: a CRM value it cannot read or map, an output a field cannot hold."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class Health:
 
     @property
     def empty(self) -> bool:
-        return self.runs.empty
+        return bool(self.runs.empty)
 
 
 def health(
@@ -54,6 +56,7 @@ _RUN_COLUMNS = [
     "seconds",
     "written",
     "rejected",
+    "set_aside",
     "api_calls",
 ]
 
@@ -75,6 +78,7 @@ def _run_row(run: Mapping[str, Any]) -> dict[str, Any]:
         "seconds": None if seconds is None else round(seconds, 1),
         "written": _count(counts, WRITTEN_KEYS),
         "rejected": _count(counts, REJECTED_KEYS),
+        "set_aside": _count(counts, QUARANTINED_KEYS),
         "api_calls": sum(int(v) for v in (run.get("api_calls") or {}).values()),
     }
 

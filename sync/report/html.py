@@ -157,7 +157,7 @@ def _movement(data: ReportData) -> str:
         "<h3>Accounts that moved most</h3>",
         table(movers, {"revenue 12m": lambda v: money(_num(v), cur)})
         if len(movers)
-        else "<p class='muted'>No account changed quadrant.</p>",  # type: ignore[arg-type]
+        else "<p class='muted'>No account changed quadrant.</p>",
         anchor="movement",
     )
 
@@ -242,7 +242,9 @@ def _health(data: ReportData) -> str:
             f"<p>{h.api_calls_24h:,} API calls in the 24 h up to the last run "
             "(daily limit not known: pass --daily-limit).</p>"
         )
-    body.append("<h3>Rejected records of the latest run, by error</h3>")
+    body.append(
+        "<h3>Records the latest run set aside (unreadable or unwritable values), by error</h3>"
+    )
     body.append(table(h.rejected) if len(h.rejected) else "<p class='muted'>None.</p>")
     return _section("6. Health of the sync", *body, anchor="health")
 

@@ -71,7 +71,7 @@ def model_cuts(accounts: pd.DataFrame, model: ValueModel) -> tuple[float, float]
 
 def _bool(values: Any, n: int) -> np.ndarray:
     series = pd.Series(values, index=range(n)) if np.isscalar(values) else pd.Series(values)
-    return series.astype(str).str.lower().eq("true").to_numpy()
+    return np.asarray(series.astype(str).str.lower().eq("true").to_numpy(dtype=bool))
 
 
 def read_scores_dir(directory: Path, model: ValueModel) -> Scores:

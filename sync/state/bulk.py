@@ -15,8 +15,8 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC
 from itertools import islice, repeat
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import Any
+from json.encoder import encode_basestring_ascii
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -61,7 +61,7 @@ def append_rows(
 def _column(table: sa.Table, name: str, values: Any, n: int, dialect: str) -> Iterable[Any]:
     if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray | pd.Series):
         values = repeat(_stamp(values, dialect) if _is_stamp(table, name) else values, n)
-        return values
+        return cast(Iterable[Any], values)
     if len(values) != n:
         raise ValueError(f"column {name} has {len(values)} values, expected {n}")
     if _is_stamp(table, name):

@@ -7,7 +7,6 @@ vectorised `to_json`, never a Python loop over cells.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -143,7 +142,7 @@ def json_lines(frame: pd.DataFrame) -> list[str]:
     lines = text.rstrip("\n").split("\n")
     if len(lines) != len(frame):  # only if a value held a raw newline, which JSON escapes
         raise StateError("could not encode the rows as JSON lines")
-    return lines
+    return list(lines)
 
 
 def _iso(values: pd.Series) -> pd.Series:
@@ -171,7 +170,7 @@ def stamp_text(values: pd.Series, *, sep: str = " ", suffix: str = "") -> np.nda
         fixed = np.char.add(fixed, suffix)
     out = fixed.astype(object)
     out[np.isnat(raw)] = None
-    return out
+    return np.asarray(out)
 
 
 def mirror_rows(
@@ -255,17 +254,3 @@ def plain_value(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return value
-
-
-def encode_values(values: pd.Series) -> list[str]:
-    """Each value as JSON text (types vary per field: numbers, text, dates, booleans)."""
-    return [json.dumps(plain_value(v), default=str) for v in values]
-
-
-def frame_records(
-    frame: pd.DataFrame, columns: Sequence[str], constant: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """Rows of `frame[columns]` as dicts (NaN -> None, text columns as str) plus constants."""
-    part = frame.reindex(columns=list(columns)).astype(object)
-    part = part.where(part.notna(), None)
-    return [{**constant, **row} for row in part.to_dict(orient="records")]

@@ -14,31 +14,23 @@ import json
 import os
 import socket
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from connectors.base import Cursor
-from mappings.canonical import TABLES
 from mappings.errors import StateError
 from sync.state import locks as state_locks
 from sync.state import migrations
-from sync.state.codec import (
-    decode_frame,
-    mirror_rows,
-    upsert,
-)
 from sync.state.log import RunLog
-from sync.state.mirror_cache import MirrorSnapshots, merge
+from sync.state.mirror import MirrorState, _aware, utcnow
+from sync.state.mirror_cache import MirrorSnapshots
 from sync.state.models import (
     CursorRow,
     MirrorRow,
@@ -54,7 +46,6 @@ RUN_STATUSES = (
     "succeeded",
     "succeeded_with_rejections",
     "failed",
-    "aborted",
     "planned",
     "abandoned",
 )
@@ -63,16 +54,6 @@ T_RUNS = RunRow.__table__  # type: ignore[attr-defined]
 T_CURSORS = CursorRow.__table__  # type: ignore[attr-defined]
 T_MIRROR = MirrorRow.__table__  # type: ignore[attr-defined]
 T_VERSIONS = MirrorVersionRow.__table__  # type: ignore[attr-defined]
-
-
-def utcnow() -> datetime:
-    """Aware UTC, as every timestamp in the state database."""
-    return datetime.now(UTC)
-
-
-def _aware(ts: datetime) -> datetime:
-    """A timestamp in UTC; a naive one is taken to be UTC already."""
-    return ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def make_engine(url: str) -> Engine:
@@ -87,7 +68,13 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateError(
+                f"the state database's folder {Path(parsed.database).parent} cannot be created "
+                f"({exc.strerror}); point state.url at a writable place"
+            ) from None
     # hide_parameters: customer field values never reach an error message or a log line.
     engine = sa.create_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
 
@@ -107,7 +94,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-class StateDB(RunLog, RunState):
+class StateDB(MirrorState, RunLog, RunState):
     """The facade every part of a run uses to read and write state."""
 
     def __init__(
@@ -226,174 +213,6 @@ class StateDB(RunLog, RunState):
             raise StateError(f"there is no run {run_id} in {self!r}")
         return value
 
-    # -- cursors and mirror ---------------------------------------------------------------
-    def get_cursor(self, connection: str, obj: str) -> Cursor | None:
-        """Where the last stored page of `obj` ended, or None for a full pull."""
-        query = sa.select(T_CURSORS.c.modified_at, T_CURSORS.c.last_id).where(
-            T_CURSORS.c.connection == connection, T_CURSORS.c.object == obj
-        )
-        with self.transaction() as conn:
-            row = conn.execute(query).first()
-        return None if row is None else Cursor(_aware(row[0]), row[1])
-
-    def _set_cursor(
-        self, conn: Connection, connection: str, obj: str, cursor: Cursor, run_id: int | None
-    ) -> None:
-        row = {
-            "connection": connection,
-            "object": obj,
-            "modified_at": _aware(cursor.modified_at),
-            "last_id": cursor.last_id,
-            "run_id": run_id,
-            "updated_at": utcnow(),
-        }
-        upsert(conn, T_CURSORS, [row], ["connection", "object"])
-
-    def set_cursor(
-        self, connection: str, obj: str, cursor: Cursor, run_id: int | None = None
-    ) -> None:
-        """Move a cursor on its own (prefer store_page, which stores the data with it)."""
-        with self.transaction() as conn:
-            self._set_cursor(conn, connection, obj, cursor, run_id)
-
-    def store_page(
-        self,
-        connection: str,
-        table: str,
-        frame: pd.DataFrame,
-        *,
-        key: str,
-        cursor: Cursor | None,
-        obj: str | None = None,
-        run_id: int | None = None,
-        deleted_ids: Sequence[str] = (),
-    ) -> int:
-        """Upsert a page into the mirror and move the cursor, in one transaction."""
-        with self.transaction() as conn:
-            n = self._upsert_mirror(conn, connection, table, frame, key, run_id, deleted_ids)
-            if cursor is not None:
-                self._set_cursor(conn, connection, obj or table, cursor, run_id)
-        return n
-
-    def upsert_mirror(
-        self,
-        connection: str,
-        table: str,
-        frame: pd.DataFrame,
-        *,
-        key: str,
-        run_id: int | None = None,
-        deleted_ids: Sequence[str] = (),
-    ) -> int:
-        """Bulk upsert canonical rows (keyed by `key`) into the mirror; returns rows written."""
-        with self.transaction() as conn:
-            return self._upsert_mirror(conn, connection, table, frame, key, run_id, deleted_ids)
-
-    def _upsert_mirror(
-        self,
-        conn: Connection,
-        connection: str,
-        table: str,
-        frame: pd.DataFrame,
-        key: str,
-        run_id: int | None,
-        deleted_ids: Sequence[str],
-    ) -> int:
-        now = utcnow()
-        version = self._next_version(conn, connection, table)
-        rows = mirror_rows(
-            frame,
-            key=key,
-            connection=connection,
-            table=table,
-            run_id=run_id,
-            now=now,
-            dialect=conn.dialect.name,
-            version=version,
-        )
-        upsert(conn, T_MIRROR, rows, ["connection", "table_name", "record_id"], prepared=True)
-        if deleted_ids:
-            tombstones = [
-                {
-                    "connection": connection,
-                    "table_name": table,
-                    "record_id": str(i),
-                    "data": "{}",
-                    "modified_at": None,
-                    "deleted": True,
-                    "run_id": run_id,
-                    "updated_at": now,
-                    "version": version,
-                }
-                for i in deleted_ids
-            ]
-            upsert(
-                conn,
-                T_MIRROR,
-                tombstones,
-                ["connection", "table_name", "record_id"],
-                update=["deleted", "run_id", "updated_at", "version"],
-            )
-        return len(rows) + len(deleted_ids)
-
-    def _next_version(self, conn: Connection, connection: str, table: str) -> int:
-        """The table's write counter, incremented in the writing transaction (the row stays
-        locked until it commits, so committed versions follow commit order)."""
-        dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-        stmt = dialect.insert(T_VERSIONS).values(
-            connection=connection, table_name=table, version=1, epoch=uuid.uuid4().hex
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["connection", "table_name"],
-            set_={"version": T_VERSIONS.c.version + 1},
-        ).returning(T_VERSIONS.c.version)
-        return int(conn.execute(stmt).scalar_one())
-
-    def mirror_frame(
-        self, connection: str, table: str, *, include_deleted: bool = False
-    ) -> pd.DataFrame:
-        """The mirrored rows of a canonical table as a DataFrame (canonical types restored),
-        ordered by record id (code-point order on every database).
-
-        With a snapshot folder, the last snapshot plus the rows written since it; the result
-        is then saved as the new snapshot.
-        """
-        where = (T_MIRROR.c.connection == connection, T_MIRROR.c.table_name == table)
-        if include_deleted:
-            with self.transaction() as conn:
-                data = list(conn.execute(sa.select(T_MIRROR.c.data).where(*where)).scalars())
-            return _by_id(decode_frame(data, table), table)
-        with self.transaction() as conn:
-            # The counter first: rows read after it hold at least everything up to it.
-            counter = conn.execute(
-                sa.select(T_VERSIONS.c.epoch, T_VERSIONS.c.version).where(
-                    T_VERSIONS.c.connection == connection, T_VERSIONS.c.table_name == table
-                )
-            ).first()
-            snapshot = None
-            if counter is not None:
-                snapshot = self.snapshots.load(connection, table, counter[0], counter[1])
-            if snapshot is None:
-                query = sa.select(T_MIRROR.c.data).where(*where, T_MIRROR.c.deleted.is_(False))
-                data = list(conn.execute(query).scalars())
-            else:
-                query = sa.select(T_MIRROR.c.record_id, T_MIRROR.c.data, T_MIRROR.c.deleted).where(
-                    *where, T_MIRROR.c.version > snapshot.version
-                )
-                delta = conn.execute(query).all()
-        if snapshot is None:
-            frame = _by_id(decode_frame(data, table), table)
-        elif not delta:
-            return snapshot.frame
-        else:
-            live = [d for _, d, gone in delta if not gone]
-            frame = merge(
-                snapshot.frame, _key(table), [r for r, _, _ in delta], decode_frame(live, table)
-            )
-        if counter is not None and len(frame):
-            self.snapshots.save(connection, table, counter[0], counter[1], frame)
-        return frame
-
     # -- locks ----------------------------------------------------------------------------
     def acquire_lock(
         self,
@@ -437,21 +256,6 @@ class StateDB(RunLog, RunState):
             yield owner
         finally:
             self.release_lock(connection, owner)
-
-
-def _key(table: str) -> str:
-    canonical = TABLES.get(table)
-    return canonical.key if canonical is not None else "record_id"
-
-
-def _by_id(frame: pd.DataFrame, table: str) -> pd.DataFrame:
-    """Rows in record-id order (Python's code-point order, the same on SQLite and PostgreSQL
-    whatever its collation)."""
-    key = _key(table)
-    if frame.empty or key not in frame.columns:
-        return frame
-    order = frame[key].astype(str).argsort(kind="stable").to_numpy()
-    return frame.iloc[order].reset_index(drop=True)
 
 
 def new_owner() -> str:

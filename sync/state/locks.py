@@ -3,7 +3,7 @@
 Acquiring runs in one transaction that is serialised per connection: on PostgreSQL by a
 transaction-scoped advisory lock on the connection's key plus `SELECT ... FOR UPDATE`, on
 SQLite by `BEGIN IMMEDIATE` (the engine's begin hook). Inside it: no row, an expired row,
-or our own row -> take it; someone else's live row -> StateError naming the holder and the
+or our own row -> take it; someone else's live row -> LockHeldError naming the holder and the
 expiry. A holder refreshes before expiry; a crashed holder's lock is taken over after it.
 """
 
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from mappings.errors import StateError
+from mappings.errors import LockHeldError, StateError
 from sync.state.models import LockRow
 
 LOCKS = LockRow.__table__  # type: ignore[attr-defined]
@@ -36,7 +36,7 @@ def acquire(
     now: datetime,
     run_id: int | None = None,
 ) -> None:
-    """Take the lock for `connection` or raise StateError saying who holds it until when."""
+    """Take the lock for `connection` or raise LockHeldError saying who holds it until when."""
     query = sa.select(LOCKS).where(LOCKS.c.connection == connection)
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(connection)})
@@ -48,7 +48,7 @@ def acquire(
         return
     if row["owner"] != owner and row["expires_at"] > now:
         held = f" by run {row['run_id']}" if row["run_id"] is not None else ""
-        raise StateError(
+        raise LockHeldError(
             f"another valuesync run is already working on connection '{connection}': it is "
             f"locked{held} (owner {row['owner']}) since {row['acquired_at']:%Y-%m-%d %H:%M:%S} "
             f"UTC until {row['expires_at']:%Y-%m-%d %H:%M:%S} UTC. This process exits without "

@@ -127,8 +127,9 @@ class RunLog:
         return self._frame(T_RESULTS, run_id, obj)
 
     def record_rejected(self, run_id: int, obj: str, rejected: pd.DataFrame) -> int:
-        """Store rows left out of a run (record_id, field, code, message)."""
-        names = ["record_id", "field", "code", "message"]
+        """Store rows left out of a run (record_id, field, code, message and, when the frame
+        has it, value)."""
+        names = ["record_id", "field", "code", "message", "value"]
         columns = {"run_id": run_id, "object": obj, **_plain_columns(rejected, names)}
         with self.transaction() as conn:
             return append_rows(conn, T_REJECTED, columns, len(rejected))

@@ -1,7 +1,7 @@
 """Versioned schema migrations of the state database, applied in order, each exactly once.
 
 Each migration is frozen DDL for its version (never the current models: a later change to
-`state_models.py` must come with a new migration, not an edit of an old one). The version
+`sync/state/models.py` must come with a new migration, not an edit of an old one). The version
 sits in `vs_schema_version`; `migrate` runs the missing steps in one transaction,
 serialised across processes (PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE).
 """
@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -71,7 +72,7 @@ def _v1_tables(conn: Connection) -> None:
         sa.Column("updated_at", ts, nullable=False),
     )
 
-    def per_run() -> list[sa.Column]:
+    def per_run() -> list[sa.Column[Any]]:
         return [
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("run_id", sa.Integer, nullable=False),
@@ -227,6 +228,75 @@ def _v7_drop_mirror_modified_index(conn: Connection) -> None:
     conn.execute(sa.text("DROP INDEX IF EXISTS ix_vs_mirror_modified"))
 
 
+def _v8_rejected_value(conn: Connection) -> None:
+    """Records set aside because a CRM value cannot be read keep that value (cut to 200
+    characters) next to the field and reason, so an admin can find and fix it."""
+    conn.execute(sa.text("ALTER TABLE vs_rejected_rows ADD COLUMN value TEXT"))
+
+
+def _v9_alerts(conn: Connection) -> None:
+    """Alerts: each trigger's state, notifications (unique key: one per status change even
+    with several workers), their deliveries per channel, and CRM tasks by external key."""
+    md = sa.MetaData()
+    ts, name = sa.DateTime(timezone=True), sa.String(200)
+    sa.Table(
+        "vs_alert_states",
+        md,
+        sa.Column("connection", name, primary_key=True),
+        sa.Column("trigger", name, primary_key=True),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("severity", sa.String(20), nullable=False),
+        sa.Column("summary", sa.Text, nullable=False),
+        sa.Column("run_id", sa.Integer),
+        sa.Column("changed_at", ts, nullable=False),
+        sa.Column("updated_at", ts, nullable=False),
+    )
+    sa.Table(
+        "vs_alert_events",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("dedup_key", sa.String(300), nullable=False, unique=True),
+        sa.Column("connection", name, nullable=False),
+        sa.Column("trigger", name, nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("severity", sa.String(20), nullable=False),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("run_id", sa.Integer),
+        sa.Column("created_at", ts, nullable=False),
+    )
+    sa.Table(
+        "vs_alert_deliveries",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.Integer, nullable=False),
+        sa.Column("channel", name, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("error", sa.Text),
+        sa.Column("updated_at", ts, nullable=False),
+        sa.UniqueConstraint("event_id", "channel", name="uq_vs_alert_deliveries"),
+    )
+    sa.Table(
+        "vs_alert_tasks",
+        md,
+        sa.Column("connection", name, primary_key=True),
+        sa.Column("external_key", sa.String(100), primary_key=True),
+        sa.Column("account_id", sa.String(100), nullable=False),
+        sa.Column("owner_id", sa.String(100)),
+        sa.Column("crm_task_id", sa.String(100)),
+        sa.Column("spec", sa.Text, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("error", sa.Text),
+        sa.Column("run_id", sa.Integer),
+        sa.Column("updated_at", ts, nullable=False),
+    )
+    md.create_all(conn)
+    conn.execute(
+        sa.text("CREATE INDEX ix_vs_alert_deliveries_status ON vs_alert_deliveries (status)")
+    )
+
+
 def _v10_config_changes(conn: Connection) -> None:
     """Every change the console saves to a project file: who, when, which file, the diff."""
     md = sa.MetaData()
@@ -256,6 +326,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "mirror write versions (incremental mirror snapshots)", _v5_mirror_versions),
     Migration(6, "per-run scores as shared Parquet blobs", _v6_score_blobs),
     Migration(7, "drop the unused mirror modified-stamp index", _v7_drop_mirror_modified_index),
+    Migration(8, "the value of each rejected (set aside) CRM record", _v8_rejected_value),
+    Migration(9, "alert states, notifications, deliveries and CRM tasks", _v9_alerts),
     Migration(
         10, "project file changes saved by the console (who, when, diff)", _v10_config_changes
     ),

@@ -119,6 +119,8 @@ class RejectedRow(SQLModel, table=True):
     field: str | None = Field(default=None, max_length=200)
     code: str = Field(max_length=100)
     message: str = Field(sa_type=sa.Text)
+    value: str | None = Field(default=None, sa_type=sa.Text)
+    """The value that could not be read or written (cut to 200 characters)."""
 
 
 class QuarantineRow(SQLModel, table=True):
@@ -196,6 +198,8 @@ class ConfigChangeRow(SQLModel, table=True):
     diff: str = Field(sa_type=sa.Text)
 
 
+from sync.state import alert_models as _alert_models  # noqa: E402 (version 9 tables)
+
 TABLES = (
     SchemaVersion,
     RunRow,
@@ -211,5 +215,6 @@ TABLES = (
     MarkRow,
     ScoreBlobRow,
     ScoreFrameRow,
+    *_alert_models.ALERT_TABLES,
     ConfigChangeRow,
 )

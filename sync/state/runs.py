@@ -3,7 +3,6 @@ take-over of locks and runs left behind by a process that died (mixed into State
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Sequence
@@ -16,13 +15,23 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from connectors.base import Cursor
 from sync.state.codec import decode_frame, upsert
 from sync.state.log import T_CHANGES
-from sync.state.models import LockRow, MarkRow, RunRow, ScoreBlobRow, ScoreFrameRow, ScoreRow
+from sync.state.models import (
+    CursorRow,
+    LockRow,
+    MarkRow,
+    RunRow,
+    ScoreBlobRow,
+    ScoreFrameRow,
+    ScoreRow,
+)
 from sync.state.scores import SCORE_KEYS, decode_scores, digest, encode_scores
 
 T_SCORES = ScoreRow.__table__  # type: ignore[attr-defined]
 T_MARKS = MarkRow.__table__  # type: ignore[attr-defined]
+T_CURSORS_ = CursorRow.__table__  # type: ignore[attr-defined]
 T_LOCKS = LockRow.__table__  # type: ignore[attr-defined]
 T_RUNS_ = RunRow.__table__  # type: ignore[attr-defined]
 T_BLOBS = ScoreBlobRow.__table__  # type: ignore[attr-defined]
@@ -152,6 +161,21 @@ class RunState:
         with self.transaction() as conn:
             upsert(conn, T_MARKS, [row], ["connection", "name"])
 
+    def restore_cursor(
+        self, connection: str, obj: str, cursor: Cursor | None, run_id: int | None = None
+    ) -> None:
+        """Put a cursor back where it was (None: no cursor, the next pull reads in full)."""
+        where = (T_CURSORS_.c.connection == connection, T_CURSORS_.c.object == obj)
+        with self.transaction() as conn:
+            conn.execute(sa.delete(T_CURSORS_).where(*where))
+            if cursor is not None:
+                row = {
+                    "connection": connection, "object": obj,
+                    "modified_at": _aware(cursor.modified_at), "last_id": cursor.last_id,
+                    "run_id": run_id, "updated_at": datetime.now(UTC),
+                }  # fmt: skip
+                conn.execute(sa.insert(T_CURSORS_).values(**row))
+
     # -- runs -----------------------------------------------------------------------------
     def latest_run(
         self, connection: str, *, status: str | Sequence[str] | None = None, kind: str | None = None
@@ -166,15 +190,6 @@ class RunState:
         with self.transaction() as conn:
             found = conn.execute(query.order_by(T_RUNS_.c.id.desc()).limit(1)).scalar()
         return None if found is None else int(found)
-
-    def set_counts(self, run_id: int, counts: dict[str, Any]) -> None:
-        """Replace a run's counts JSON (figures written while it is still running)."""
-        with self.transaction() as conn:
-            conn.execute(
-                sa.update(T_RUNS_)
-                .where(T_RUNS_.c.id == run_id)
-                .values(counts=json.dumps(counts, sort_keys=True, default=str))
-            )
 
     def abandon_running(self, connection: str, keep: int) -> list[int]:
         """Mark runs of `connection` still 'running' (other than `keep`) as abandoned.

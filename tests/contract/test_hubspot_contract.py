@@ -1,7 +1,7 @@
 """The HubSpot connector against cassettes in HubSpot's documented response shapes.
 
 Cassettes (tests/contract/cassettes/hubspot/) were written by hand from
-shared/API-NOTES.md part B and HubSpot's public specs: batch 207 partial results, a
+docs/crm-wire.md part B and HubSpot's public specs: batch 207 partial results, a
 400 VALIDATION_ERROR that refuses a whole batch, v4 association pages and 207
 no-association errors, search pages, 409 on property create, a DAILY 429, and 2xx
 statuses the client does not map (it would return None). They hold no token, email

@@ -1,7 +1,7 @@
 """The Salesforce connector against recorded wire traffic (vcrpy cassettes).
 
 The cassettes under cassettes/salesforce/ hold the documented response shapes
-(shared/API-NOTES.md §A1-§A10): OAuth token, describe, COUNT(), REST query pages,
+(docs/crm-wire.md §A1-§A10): OAuth token, describe, COUNT(), REST query pages,
 Bulk 2.0 query and ingest jobs, sObject Collections, Tooling CustomField and
 FieldPermissions. They were recorded once against the sandbox org on a fixed loopback
 port (delete a cassette to re-record it) and are scrubbed of every token, secret and
@@ -187,7 +187,7 @@ def test_cassettes_hold_no_token_secret_or_email():
 
 
 def test_cassette_bodies_follow_the_documented_shapes():
-    """Spot checks against API-NOTES: error lists, Collections results, Bulk headers."""
+    """Spot checks against docs/crm-wire.md: error lists, Collections results, Bulk headers."""
     seen = set()
     for _, i in _interactions():
         path, status = i["request"]["uri"], i["response"]["status"]["code"]

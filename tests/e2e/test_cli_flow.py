@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from test_cli_support import AS_OF, make_project, vs, vs_json
+from test_cli_support import AS_OF, SECRETS, make_project, vs, vs_json
 
 from connectors.sandbox.clients import salesforce_client
 from connectors.sandbox.server import SandboxServer
@@ -25,17 +25,18 @@ def test_salesforce_admin_path_end_to_end(
     conn = "acme-sa"
     assert "export SALESFORCE_PASSWORD=" in vs("init", "x", cwd=tmp_path).stdout
 
-    before = vs("check", cwd=project)  # the output fields do not exist yet
+    before = vs("check", "--as-of", AS_OF, cwd=project)  # the output fields do not exist yet
     assert before.returncode == 1 and "Value_Quadrant__c" in before.stdout
     assert "`valuesync fields provision` creates it" in " ".join(before.stdout.split())
-    assert vs_json("check", "--offline", cwd=project) == {"ok": True, "live": False, "problems": []}
+    offline = vs_json("check", "--offline", "--as-of", AS_OF, cwd=project)
+    assert offline == {"ok": True, "live": False, "problems": []}
 
     provisioned = vs_json("fields", "provision", cwd=project)
     created = {f for r in provisioned.values() for f in r["created"]}
     assert {"Value_Quadrant__c", "Deal_Priority__c"} <= created
     again = vs("fields", "provision", cwd=project)
     assert again.returncode == 0 and "done: 0 created, 0 updated" in again.stdout
-    checked = vs("check", cwd=project)
+    checked = vs("check", "--as-of", AS_OF, cwd=project)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "all good" in checked.stdout
 
@@ -65,6 +66,10 @@ def test_salesforce_admin_path_end_to_end(
     assert shown["id"] == first["id"] and shown["api_calls"]
     assert shown["changes_by_status"].get("written", 0) > 0
     assert shown["rejected_by_crm"] == [] and shown["quarantined_finance_rows"] >= 0
+    log_text = Path(shown["log_file"]).read_text(encoding="utf-8")  # every run writes a log
+    assert f"sync run {first['id']} of {conn} started" in log_text
+    assert f"run {first['id']} finished" in log_text
+    assert SECRETS["SALESFORCE_PASSWORD"] not in log_text
     listed = vs("runs", "list", "--limit", "1", cwd=project)
     assert listed.returncode == 0 and str(second["run_id"]) in listed.stdout
 

@@ -1,4 +1,4 @@
-"""The sandbox HubSpot API: all `/crm/...` routes for one portal (shared/API-NOTES.md part B)."""
+"""The sandbox HubSpot API: all `/crm/...` routes for one portal (docs/crm-wire.md part B)."""
 
 from __future__ import annotations
 

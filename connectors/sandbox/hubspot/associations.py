@@ -1,4 +1,4 @@
-"""Associations v4 routes (shared/API-NOTES.md §B8).
+"""Associations v4 routes (docs/crm-wire.md §B8).
 
 - `POST /crm/v4/associations/{from}/{to}/batch/read`: at most 1000 inputs; each input
   pages its targets 500 at a time with its own `after` cursor; inputs without any
@@ -62,7 +62,8 @@ def routes(portal: HubSpotPortal) -> list[BaseRoute]:
                 a, b = request.path_params["fromObjectType"], request.path_params["toObjectType"]
                 msg = f"Unknown association between {a} and {b}"
                 return portal.error(400, "VALIDATION_ERROR", msg)
-            return await fn(portal, request, frm, to)
+            response: Response = await fn(portal, request, frm, to)
+            return response
 
         return endpoint
 

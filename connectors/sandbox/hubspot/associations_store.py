@@ -23,8 +23,13 @@ TYPE_IDS: dict[tuple[str, str], tuple[int, int | None]] = {
     ("deals", "invoices"): (176, None),
     ("deals", "tickets"): (27, None),
     ("tickets", "deals"): (28, None),
+    ("tasks", "companies"): (192, None),
+    ("companies", "tasks"): (191, None),
 }
-_SINGLE = {"companies": "company", "deals": "deal", "tickets": "ticket", "invoices": "invoice"}
+_SINGLE = {
+    "companies": "company", "deals": "deal", "tickets": "ticket", "invoices": "invoice",
+    "tasks": "task",
+}  # fmt: skip
 
 
 class Associations:

@@ -1,4 +1,4 @@
-"""CRM v3 batch routes: read, update, create, archive (shared/API-NOTES.md §B5, §B6, §B3).
+"""CRM v3 batch routes: read, update, create, archive (docs/crm-wire.md §B5, §B6, §B3).
 
 Status codes matter more than anywhere else: hubspot-api-client deserialises only the
 codes an operation declares and returns None for any other 2xx (§B3). So read/update
@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from connectors.sandbox.hubspot.portal import HubSpotPortal, body_json, query_bool
-from connectors.sandbox.hubspot.schema import SINGULAR
+from connectors.sandbox.hubspot.schema import REQUIRED_ON_CREATE, SINGULAR
 from connectors.sandbox.hubspot.values import iso_ms
 from connectors.sandbox.hubspot.writes import (
     apply_update,
@@ -153,6 +153,11 @@ def create(
         values, bad = convert_properties(table, item.get("properties", {}), creating=True)
         links, bad_link = plan_associations(portal, table, item.get("associations"))
         problems.extend(bad)
+        problems.extend(
+            {"message": f"{name} is required", "error": "REQUIRED_PROPERTY", "name": name}
+            for name in REQUIRED_ON_CREATE.get(table.name, ())
+            if values.get(name) is None
+        )
         if bad_link:
             problems.append({"message": bad_link, "error": "INVALID_ASSOCIATION"})
         planned.append((values, links))

@@ -1,4 +1,4 @@
-"""CRM v3 basic object routes: list, get, create, update, archive (shared/API-NOTES.md §B4).
+"""CRM v3 basic object routes: list, get, create, update, archive (docs/crm-wire.md §B4).
 
 `objectType` accepts the names (companies, deals, tickets, invoices) and the
 objectTypeIds (0-2, 0-3, 0-5, 0-53). The list cursor `after` is the id of the first

@@ -4,7 +4,7 @@ Routes live in sibling modules (objects, batch, search, associations, properties
 each exposes `routes(portal) -> list[BaseRoute]`. This module holds what they share:
 the token check (§B1), the rate-limit buckets and headers (§B9), call counters, the
 error body (§B2) and the record shape (§B4). Section numbers refer to
-shared/API-NOTES.md part B.
+docs/crm-wire.md, part B.
 """
 
 from __future__ import annotations
@@ -291,8 +291,8 @@ class HubSpotPortal:
         out: dict[str, Any] = {
             "id": rec["_id"],
             "properties": props,
-            "createdAt": iso_ms(created, short) if created else None,
-            "updatedAt": iso_ms(updated, short) if updated else None,
+            "createdAt": _stamp(created, short),
+            "updatedAt": _stamp(updated, short),
             "archived": bool(rec.get("_archived")),
         }
         archived_at = rec.get("_archived_at") or updated
@@ -331,6 +331,14 @@ def query_list(request: Request, name: str) -> list[str]:
     for raw in request.query_params.getlist(name):
         out.extend(p.strip() for p in raw.split(",") if p.strip())
     return out
+
+
+def _stamp(value: Any, short: bool) -> str | None:
+    """A stored stamp as the API shows it; a str is served as stored (a hostile value a
+    test put into the record)."""
+    if not value:
+        return None
+    return value if isinstance(value, str) else iso_ms(value, short)
 
 
 def query_bool(request: Request, name: str, default: bool = False) -> bool:

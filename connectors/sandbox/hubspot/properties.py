@@ -1,4 +1,4 @@
-"""Properties API v3: property definitions and property groups (shared/API-NOTES.md §B10).
+"""Properties API v3: property definitions and property groups (docs/crm-wire.md §B10).
 
 Create answers 201 (the client returns None for any other 2xx, §B3); a duplicate
 name 409 OBJECT_ALREADY_EXISTS. PATCH replaces the fields it names (options are
@@ -106,7 +106,8 @@ def routes(portal: HubSpotPortal) -> list[BaseRoute]:
             table = portal.table(request.path_params["objectType"])
             if table is None:
                 return portal.unknown_type(request.path_params["objectType"])
-            return await fn(portal, request, table)
+            response: Response = await fn(portal, request, table)
+            return response
 
         return endpoint
 

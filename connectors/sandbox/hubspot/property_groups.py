@@ -1,4 +1,6 @@
-"""Property groups: `GET/POST /crm/v3/properties/{objectType}/groups[/{groupName}]` (§B10).
+"""Property groups: `GET/POST /crm/v3/properties/{objectType}/groups[/{groupName}]`.
+
+See docs/crm-wire.md §B10.
 
 Default groups (companyinformation, dealinformation, ticketinformation,
 invoiceinformation) come from the schema; POST creates one (201), a duplicate name

@@ -8,7 +8,7 @@ and `_archived_at` (datetime). Values go out on the wire as strings (portal.py).
 Property definitions are `FieldDef`s with HubSpot `type` (bool, date, datetime,
 enumeration, number, string); `extra` holds `fieldType`, `groupName`, `description`,
 `hubspotDefined`, `displayOrder` and `options` (the Property shape of
-shared/API-NOTES.md §B10). Associations and property groups hang off the store as
+docs/crm-wire.md §B10). Associations and property groups hang off the store as
 `store.hubspot` (see `portal_data`), so a loader can fill a store before a server exists.
 """
 
@@ -21,24 +21,27 @@ from typing import Any
 from connectors.sandbox.hubspot.associations_store import Associations
 from connectors.sandbox.store import Clock, FieldDef, ObjectTable, Store
 
-OBJECT_TYPES: tuple[str, ...] = ("companies", "deals", "tickets", "invoices")
+OBJECT_TYPES: tuple[str, ...] = ("companies", "deals", "tickets", "invoices", "tasks")
 OBJECT_TYPE_IDS: dict[str, str] = {
     "0-2": "companies",
     "0-3": "deals",
     "0-5": "tickets",
     "0-53": "invoices",
+    "0-27": "tasks",
 }
 SINGULAR: dict[str, str] = {
     "companies": "company",
     "deals": "deal",
     "tickets": "ticket",
     "invoices": "invoice",
+    "tasks": "task",
 }
 DEFAULT_GROUPS: dict[str, tuple[str, str]] = {
     "companies": ("companyinformation", "Company information"),
     "deals": ("dealinformation", "Deal information"),
     "tickets": ("ticketinformation", "Ticket information"),
     "invoices": ("invoiceinformation", "Invoice information"),
+    "tasks": ("task_information", "Task information"),
 }
 CLOSED_STAGES = {"closedwon": True, "closedlost": False}
 """dealstage -> won? for the default sales pipeline's closed stages."""
@@ -212,11 +215,33 @@ def invoice_props() -> list[FieldDef]:
     ]
 
 
+TASK_STATUSES = ("NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED")
+TASK_PRIORITIES = ("NONE", "LOW", "MEDIUM", "HIGH")
+TASK_TYPES = ("TODO", "CALL", "EMAIL", "LINKED_IN")
+REQUIRED_ON_CREATE = {"tasks": ("hs_timestamp",)}
+"""Properties a create must set (HubSpot's tasks guide: hs_timestamp is required)."""
+
+
+def task_props() -> list[FieldDef]:
+    g = "task_information"
+    return [
+        prop("hs_timestamp", "datetime", g, label="Due date"),
+        prop("hs_task_subject", "string", g, label="Task Title"),
+        prop("hs_task_body", "string", g, label="Task notes", field_type="textarea"),
+        prop("hs_task_status", "enumeration", g, label="Task Status", options=TASK_STATUSES),
+        prop("hs_task_priority", "enumeration", g, label="Priority", options=TASK_PRIORITIES),
+        prop("hs_task_type", "enumeration", g, label="Task Type", options=TASK_TYPES),
+        owner_prop(g, "Assigned to"),
+        *_common(g, created="hs_createdate"),
+    ]
+
+
 PROPERTY_FACTORIES = {
     "companies": company_props,
     "deals": deal_props,
     "tickets": ticket_props,
     "invoices": invoice_props,
+    "tasks": task_props,
 }
 
 

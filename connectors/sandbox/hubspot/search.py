@@ -1,4 +1,4 @@
-"""CRM v3 search: `POST /crm/v3/objects/{objectType}/search` (shared/API-NOTES.md §B7).
+"""CRM v3 search: `POST /crm/v3/objects/{objectType}/search` (docs/crm-wire.md §B7).
 
 - filterGroups are ORed, the filters inside a group ANDed; at most 5 groups, 10 filters
   per group and 25 in total (HubSpot changelog 2024-08-26), else 400.
@@ -78,7 +78,7 @@ def _check_limits(body: dict[str, Any]) -> str | None:
     return None
 
 
-async def search(portal: HubSpotPortal, request: Request, cache: OrderedDict) -> Response:
+async def search(portal: HubSpotPortal, request: Request, cache: OrderedDict[Any, Any]) -> Response:
     """One search page."""
     denied = portal.guard(request, "search")
     if denied:
@@ -123,7 +123,7 @@ async def search(portal: HubSpotPortal, request: Request, cache: OrderedDict) ->
 
 
 def _matching_ids(
-    portal: HubSpotPortal, table: ObjectTable, body: dict[str, Any], cache: OrderedDict
+    portal: HubSpotPortal, table: ObjectTable, body: dict[str, Any], cache: OrderedDict[Any, Any]
 ) -> list[str]:
     """Ids of the matching live records in result order (cached per query and store state)."""
     query = {k: body.get(k) for k in ("filterGroups", "sorts", "query")}
@@ -132,7 +132,7 @@ def _matching_ids(
     hit = cache.get(key)
     if hit is not None:
         cache.move_to_end(key)
-        return hit
+        return list(hit)
     pred = compile_groups(table, body.get("filterGroups") or [])
     sorts = parse_sorts(table, body.get("sorts"))
     recs: list[Record] = [

@@ -1,4 +1,4 @@
-"""Compile CRM search filters and sorts into Python predicates and sort keys (§B7).
+"""Compile CRM search filters and sorts into Python predicates and sort keys (docs/crm-wire.md §B7).
 
 Filter values arrive as strings; they are converted to the property's stored type
 first, so datetimes compare as instants whether sent as epoch-ms or ISO-8601, and

@@ -1,7 +1,7 @@
 """Live records of one table ordered by (hs_lastmodifieddate, id), kept exact on every write.
 
 The connector's incremental pulls search one modified-date window at a time, sorted by
-that date with ties by id, and page with `after` offsets (shared/API-NOTES.md §B7).
+that date with ties by id, and page with `after` offsets (docs/crm-wire.md §B7).
 With the records already in that order a window is two binary searches and a page a
 slice, where filtering and sorting the whole table cost ~0.5 s per call at 300,000 deals.
 

@@ -1,6 +1,6 @@
 """HubSpot value formats: Python values in the store <-> strings on the wire.
 
-Every property value goes out as a string (shared/API-NOTES.md §B4): numbers "17",
+Every property value goes out as a string (docs/crm-wire.md §B4): numbers "17",
 booleans "true"/"false", dates "YYYY-MM-DD", datetimes ISO-8601 UTC with
 milliseconds ("2024-02-01T10:00:00.123Z", §B12). Inputs accept strings or JSON
 scalars; datetimes as epoch milliseconds or ISO-8601.

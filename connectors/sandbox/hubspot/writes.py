@@ -2,7 +2,7 @@
 
 HubSpot validates every property of a write before applying any of it; one bad
 property or option fails the request (for a batch: the whole batch) with a 400
-VALIDATION_ERROR that lists each problem (shared/API-NOTES.md §B2, §B6).
+VALIDATION_ERROR that lists each problem (docs/crm-wire.md §B2, §B6).
 On every write `hs_lastmodifieddate` (and so `updatedAt`) becomes the portal clock's
 now, which is strictly increasing (§B12).
 """

@@ -1,6 +1,6 @@
 """Login for the sandbox org: SOAP partner login and the OAuth 2.0 token endpoint.
 
-Both answer on the same host:port as the REST API (shared/API-NOTES.md §0.1, §A1).
+Both answer on the same host:port as the REST API (docs/crm-wire.md §0.1, §A1).
 Login calls are not API calls: they neither count against the daily limit nor carry
 `Sforce-Limit-Info`. Every successful login issues a fresh session via
 `org.new_session()`, which is what lets simple-salesforce's automatic re-login recover

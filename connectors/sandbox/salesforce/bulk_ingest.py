@@ -1,6 +1,6 @@
 """Bulk API 2.0 ingest jobs (operation `update`) for the sandbox org.
 
-Lifecycle per shared/API-NOTES.md §A8: create (Open) -> PUT CSV batches (201, empty) ->
+Lifecycle per docs/crm-wire.md §A8: create (Open) -> PUT CSV batches (201, empty) ->
 PATCH UploadComplete -> poll (InProgress, then JobComplete | Failed) -> per-record
 results as CSV. Rows are saved through `writes.update_records`, so they fail with the
 same codes as sObject Collections. In the CSV an empty cell leaves the field as it is

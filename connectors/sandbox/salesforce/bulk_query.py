@@ -1,6 +1,6 @@
 """Bulk API 2.0 query jobs: create, poll, CSV results in chunks, abort, delete, list.
 
-Wire facts (shared/API-NOTES.md §A7; query_create_job.htm, query_get_job_results.htm,
+Wire facts (docs/crm-wire.md §A7; query_create_job.htm, query_get_job_results.htm,
 bulk_api_2_job_states.htm):
 - Create answers 200 with state UploadComplete; the SOQL is checked at once (400 list
   error for bad SOQL). The job runs on the first poll: UploadComplete -> JobComplete.
@@ -265,7 +265,7 @@ class BulkQueryRoutes:
                 continue
             row = list(map(r.get, names))
             for i, conv in convs:
-                if row[i] is not None:
+                if row[i] is not None and not isinstance(row[i], str):  # str: served as is
                     row[i] = conv(row[i])
             rows.append(row)
         writer.writerows(rows)

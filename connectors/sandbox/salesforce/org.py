@@ -3,7 +3,7 @@
 Routes live in sibling modules (auth, rest, query, bulk, tooling); each exposes
 `routes(org) -> list[BaseRoute]`. This module holds what they share: the record store,
 credentials and sessions, the daily API counter behind `Sforce-Limit-Info` and
-`/limits`, and the Salesforce error and record shapes (see shared/API-NOTES.md §A2).
+`/limits`, and the Salesforce error and record shapes (see docs/crm-wire.md §A2).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """REST `query` / `queryAll` with server-side cursors and `nextRecordsUrl` paging.
 
-Wire facts (shared/API-NOTES.md §A4, resources_query.htm, headers_queryoptions.htm):
+Wire facts (docs/crm-wire.md §A4, resources_query.htm, headers_queryoptions.htm):
 - `GET /services/data/vXX.X/query/?q=` (and `/queryAll/`), with or without the slash;
   more pages at `…/query/{cursorId}-{offset}`; queryAll's next URLs still say `/query/`.
 - `totalSize` is the whole result; `nextRecordsUrl` is server-relative and absent on
@@ -139,7 +139,9 @@ def render_records(
         rec: dict[str, Any] = {"attributes": {"type": obj, "url": prefix + r["_id"]}}
         for name, conv in cols:
             v = r.get(name)
-            rec[name] = conv(v) if conv is not None and v is not None else v
+            if conv is not None and v is not None and not isinstance(v, str):
+                v = conv(v)  # a str is served as stored (a hostile value a test put there)
+            rec[name] = v
         out.append(rec)
     return out
 

@@ -4,7 +4,7 @@ Versions and resources, global and per-object describe (§A5), single records,
 sObject Collections update (§A6), FieldPermissions (§A10) and /limits (§A9).
 Every authenticated route starts with `org.guard(request)`; paths answer with and
 without a trailing slash because simple-salesforce uses both forms (§A2).
-References: shared/API-NOTES.md.
+Section numbers refer to docs/crm-wire.md.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from connectors.sandbox.salesforce.creates import collections_create
 from connectors.sandbox.salesforce.org import API_VERSION, SalesforceOrg, sf_value
 from connectors.sandbox.salesforce.schema import (
     OBJECT_LABELS,
@@ -346,6 +347,7 @@ def routes(org: SalesforceOrg) -> list[BaseRoute]:
         (f"{DATA}/limits", limits, ["GET"]),
         (f"{DATA}/sobjects", global_describe, ["GET"]),
         (f"{DATA}/composite/sobjects", collections_update, ["PATCH"]),
+        (f"{DATA}/composite/sobjects", collections_create, ["POST"]),
         (f"{DATA}/sobjects/FieldPermissions", create_field_permissions, ["POST"]),
         (f"{DATA}/sobjects/{{sobject}}/describe", describe, ["GET"]),
         (f"{DATA}/sobjects/{{sobject}}", sobject_info, ["GET"]),

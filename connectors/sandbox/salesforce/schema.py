@@ -1,7 +1,7 @@
 """The sandbox org's objects and their describe metadata.
 
 Field names follow a standard Sales/Service Cloud org plus Salesforce Billing
-(`blng__Invoice__c`, see shared/API-NOTES.md §A12) and the names in
+(`blng__Invoice__c`, see docs/crm-wire.md §A12) and the names in
 `connectors/sandbox/fieldmap.py` SALESFORCE, so the sample-data loader, the query
 engine and the default mappings all agree.
 
@@ -68,6 +68,7 @@ OBJECT_LABELS: dict[str, tuple[str, str]] = {
     "User": ("User", "Users"),
     "PermissionSet": ("Permission Set", "Permission Sets"),
     "FieldPermissions": ("Field Permissions", "Field Permissions"),
+    "Task": ("Task", "Tasks"),
 }
 """sObject -> (label, labelPlural) for describe."""
 
@@ -211,6 +212,48 @@ def field_permissions_fields() -> list[FieldDef]:
     ]
 
 
+def currency_type_fields() -> list[FieldDef]:
+    return [
+        *system_fields(owned=False, named=False),
+        _pick("IsoCode", CURRENCIES, "Currency ISO Code", restricted=True),
+        _f("ConversionRate", "double", "Conversion Rate", extra={"precision": 18, "scale": 9}),
+        _f("DecimalPlaces", "int", "Decimal Places", extra={"digits": 2}),
+        _f("IsActive", "boolean", "Active", nillable=False),
+        _f("IsCorporate", "boolean", "Corporate Currency", nillable=False),
+    ]
+
+
+def dated_rate_fields() -> list[FieldDef]:
+    return [
+        *system_fields(owned=False, named=False),
+        _pick("IsoCode", CURRENCIES, "Currency ISO Code", restricted=True),
+        _f("ConversionRate", "double", "Conversion Rate", extra={"precision": 18, "scale": 9}),
+        _f("StartDate", "date", "Start Date"),
+        _readonly("NextStartDate", "date", "Next Start Date"),
+    ]
+
+
+RATES = {"EUR": 1.0, "USD": 1.087, "GBP": 0.855}
+"""A multi-currency org: EUR corporate; 1 EUR = rate units of each currency (CurrencyType)."""
+
+TASK_STATUSES = ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred")
+TASK_PRIORITIES = ("High", "Normal", "Low")
+
+
+def task_fields() -> list[FieldDef]:
+    """An activity: WhatId is polymorphic (Account, Opportunity, ...), OwnerId the assignee."""
+    return [
+        *system_fields(owned=True, named=False),
+        _f("Subject", "combobox", "Subject", length=255),
+        _f("Description", "textarea", "Description", length=32000),
+        _f("WhatId", "reference", "Related To ID", reference_to=("Account", "Opportunity"),
+           extra={"relationshipName": "What"}),
+        _f("ActivityDate", "date", "Due Date Only"),
+        _pick("Status", TASK_STATUSES, "Status"),
+        _pick("Priority", TASK_PRIORITIES, "Priority"),
+    ]  # fmt: skip
+
+
 TABLES: dict[str, tuple[str, Any]] = {
     "Account": ("001", account_fields),
     "Opportunity": ("006", opportunity_fields),
@@ -219,6 +262,9 @@ TABLES: dict[str, tuple[str, Any]] = {
     "User": ("005", user_fields),
     "PermissionSet": ("0PS", permission_set_fields),
     "FieldPermissions": ("01k", field_permissions_fields),
+    "CurrencyType": ("02y", currency_type_fields),
+    "DatedConversionRate": ("04w", dated_rate_fields),
+    "Task": ("00T", task_fields),
 }
 """sObject -> (key prefix, field factory)."""
 
@@ -235,6 +281,10 @@ def new_org_store() -> Store:
         {"Name": "valuesync", "Label": "valuesync", "IsOwnedByProfile": False, "ProfileId": None},
         {"Name": "X00e000000000001AAA", "Label": "System Administrator", "IsOwnedByProfile": True,
          "ProfileId": PROFILE_ID},
+    ])  # fmt: skip
+    insert_records(store, "CurrencyType", [
+        {"IsoCode": code, "ConversionRate": rate, "DecimalPlaces": 2, "IsActive": True,
+         "IsCorporate": code == "EUR"} for code, rate in RATES.items()
     ])  # fmt: skip
     return store
 

@@ -4,7 +4,7 @@ The subset: `SELECT f1, f2 | COUNT() FROM Obj [WHERE …] [ORDER BY …] [LIMIT 
 Anything else is refused with MALFORMED_QUERY rather than guessed at: a sandbox that
 silently answers a query Salesforce would reject (or answers it differently) hides bugs.
 Error messages follow Salesforce's layout (query line, caret, `ERROR at Row:…:Column:…`),
-see shared/API-NOTES.md §A3.
+see docs/crm-wire.md §A3.
 Grammar reference: developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/
 sforce_api_calls_soql_select.htm (and …_select_logicaloperators.htm: "Parentheses are
 required whenever you mix the operators" AND / OR).

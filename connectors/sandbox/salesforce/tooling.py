@@ -2,7 +2,7 @@
 
 A field created here exists at once but has no field-level security, so it is absent
 from describe and SOQL answers INVALID_FIELD until `POST /sobjects/FieldPermissions`
-grants read access (shared/API-NOTES.md §A10; rest.create_field_permissions).
+grants read access (docs/crm-wire.md §A10; rest.create_field_permissions).
 Metadata shapes follow the Metadata API `CustomField` type (tooling_api_objects_customfield.htm).
 """
 

@@ -3,12 +3,13 @@
 sObject Collections, Bulk API 2.0 ingest and single-record PATCH all save through
 `update_records`, so a bad picklist value or a locked row fails the same way on every
 path. Each record is validated on its own and gets a SaveResult-like `RecordResult`;
-error codes and messages follow the REST / Bulk docs (shared/API-NOTES.md §A3, §A6, §A8).
+error codes and messages follow the REST / Bulk docs (docs/crm-wire.md §A3, §A6, §A8).
 Values arrive as JSON values or CSV strings and are stored as the field's Python type.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -139,7 +140,20 @@ def parse_value(f: FieldDef, raw: Any) -> Any:
     if f.type in _TEXT and f.length and len(value) > f.length:
         msg = f"{f.label}: data value too large: {value[:40]} (max length={f.length})"
         raise BadValue("STRING_TOO_LONG", msg)
+    if f.type in _NUMBER and "scale" in f.extra:
+        return _fit_number(f, value)
     return value
+
+
+def _fit_number(f: FieldDef, value: float) -> float:
+    """A number as Salesforce stores it: rounded to the field's scale; more integer digits
+    than precision - scale allows is NUMBER_OUTSIDE_VALID_RANGE (so is a non-finite one)."""
+    scale = int(f.extra.get("scale") or 0)
+    precision = int(f.extra.get("precision") or 18)
+    if not math.isfinite(value) or abs(round(value, scale)) >= 10.0 ** (precision - scale):
+        msg = f"{f.label}: value outside of valid range on numeric field: {value}"
+        raise BadValue("NUMBER_OUTSIDE_VALID_RANGE", msg)
+    return round(value, scale)
 
 
 @dataclass

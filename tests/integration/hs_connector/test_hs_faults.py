@@ -61,7 +61,7 @@ def test_rate_limit_headers_narrow_the_client_side_limits(portal, connect):
     portal.companies(600, stamp=lambda i: BASE + timedelta(seconds=i))
     # The ten-second bucket is what this test is about: the client is configured looser
     # than the portal and must narrow itself from X-HubSpot-RateLimit-Max. Search has no
-    # such headers (API-NOTES B7), so the client's search pace is set below the portal's:
+    # such headers (docs/crm-wire.md §B7), so the client's search pace is set below the portal's:
     # two one-second windows at the same rate would race on the boundary.
     portal.server.faults.configure(hs_ten_second_limit=4, hs_search_per_second=3)
     conn = connect(ten_second_limit=190, search_per_second=2)

@@ -1,4 +1,7 @@
-"""Associations v4 through hubspot-api-client: batch read paging, get_page, create (§B8)."""
+"""Associations v4 through hubspot-api-client: batch read paging, get_page, create.
+
+See docs/crm-wire.md §B8.
+"""
 
 from __future__ import annotations
 

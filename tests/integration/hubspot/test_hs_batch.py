@@ -1,4 +1,7 @@
-"""CRM v3 batch endpoints through hubspot-api-client: exact status codes (§B3, §B5, §B6)."""
+"""CRM v3 batch endpoints through hubspot-api-client: exact status codes.
+
+See docs/crm-wire.md §B3, §B5, §B6.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Rate limits (§B9) and the generic injected faults, seen through hubspot-api-client."""
+"""Rate limits and the generic injected faults, seen through hubspot-api-client.
+
+See docs/crm-wire.md §B9.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CRM v3 basic object endpoints through hubspot-api-client (API-NOTES §B1–B4, §B12)."""
+"""CRM v3 basic object endpoints through hubspot-api-client (docs/crm-wire.md §B1–§B4, §B12)."""
 
 from __future__ import annotations
 

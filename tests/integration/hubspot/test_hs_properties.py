@@ -1,4 +1,7 @@
-"""Properties API through hubspot-api-client: definitions, create/patch, groups (§B10)."""
+"""Properties API through hubspot-api-client: definitions, create/patch, groups.
+
+See docs/crm-wire.md §B10.
+"""
 
 from __future__ import annotations
 

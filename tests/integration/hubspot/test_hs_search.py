@@ -1,4 +1,7 @@
-"""CRM v3 search through hubspot-api-client: operators, sorts, paging, the 10,000 cap (§B7)."""
+"""CRM v3 search through hubspot-api-client: operators, sorts, paging, the 10,000 cap.
+
+See docs/crm-wire.md §B7.
+"""
 
 from __future__ import annotations
 

@@ -154,10 +154,10 @@ def crm_outputs(site: Site, skip: tuple[str, ...] = ()) -> pd.DataFrame:
     connector = build_connector(setup, site.env)
     rows = []
     for table in ("accounts", "opportunities"):
-        kw = {"full": True} if site.crm == "hubspot" else {}
+        fields = pull_fields(setup, connector, table)
         frames = [
             canonical_page(setup, table, p.records)
-            for p in connector.pull(table, fields=pull_fields(setup, table), since=None, **kw)
+            for p in connector.pull(table, fields=fields, since=None, full=True)
         ]
         frame = pd.concat([f for f in frames if len(f)], ignore_index=True)
         key = "account_id" if table == "accounts" else "opportunity_id"

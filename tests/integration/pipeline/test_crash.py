@@ -39,10 +39,14 @@ def small_pages(site: Site) -> None:
     site.project_file.write_text(yaml.safe_dump(project))
 
 
+RUN_MARK = "VALUESYNC_TEST_RUN"
+"""Environment variable naming the project of a run started here (found in /proc)."""
+
+
 def cli_run(site: Site) -> subprocess.Popen[bytes]:
     cmd = [str(CLI), "run", "--project", str(site.project_file), "--as-of", AS_OF.isoformat(),
            "--json"]  # fmt: skip
-    env = {**os.environ, **site.env}
+    env = {**os.environ, **site.env, RUN_MARK: str(site.project_file)}
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -61,17 +65,32 @@ def kill_points(requests: list[tuple[str, str]]) -> list[int]:
     return points
 
 
+def describe(pids: list[int]) -> list[str]:
+    """pid, parent pid and command line of each process, for a failure message."""
+    out = []
+    for pid in pids:
+        try:
+            stat = (Path("/proc") / str(pid) / "stat").read_text().split()
+            cmd = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
+            out.append(f"{pid} (parent {stat[3]}, state {stat[2]}): {cmd.decode()[:300]}")
+        except OSError:
+            out.append(f"{pid} (gone)")
+    return out
+
+
 def left_behind(site: Site, patience: float = 10.0) -> list[int]:
     """Pids of processes still running the project's run (a pull worker whose parent was
-    killed must end with it), after waiting up to `patience` seconds for them to go."""
-    needle = str(site.project_file).encode()
+    killed must end with it), after waiting up to `patience` seconds for them to go. A run's
+    processes carry RUN_MARK in their environment (children inherit it), whatever their
+    command line."""
+    needle = f"{RUN_MARK}={site.project_file}".encode()
     deadline = time.monotonic() + patience
     while True:
         pids = []
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 try:
-                    if needle in (entry / "cmdline").read_bytes():
+                    if needle in (entry / "environ").read_bytes():
                         pids.append(int(entry.name))
                 except OSError:
                     continue  # ended meanwhile
@@ -80,7 +99,9 @@ def left_behind(site: Site, patience: float = 10.0) -> list[int]:
         time.sleep(0.1)
 
 
-def killed_then_rerun(make_site: Callable[..., Site], crm: str, point: int) -> tuple[Site, int]:
+def killed_then_rerun(
+    make_site: Callable[..., Site], crm: str, point: int
+) -> tuple[Site, int, str]:
     site = make_site(crm, accounts=ACCOUNTS, name=f"kill{point}")
     small_pages(site)
     seen = [0]
@@ -93,13 +114,14 @@ def killed_then_rerun(make_site: Callable[..., Site], crm: str, point: int) -> t
 
     site.server.faults.observers.append(observe)
     holder["proc"] = proc = cli_run(site)
-    proc.communicate(timeout=120)
+    _, killed_err = proc.communicate(timeout=120)
     site.server.faults.observers.remove(observe)
-    assert left_behind(site) == [], "a process of the killed run is still running"
+    left = left_behind(site)
+    assert left == [], f"processes of the killed run still run: {describe(left)}"
     again = cli_run(site)
     out, err = again.communicate(timeout=120)
     assert again.returncode == 0, err.decode()[-2000:]
-    return site, proc.returncode
+    return site, proc.returncode, killed_err.decode()[-1500:]
 
 
 @pytest.mark.slow
@@ -123,8 +145,8 @@ def test_killed_run_then_rerun_equals_an_uninterrupted_run(
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = list(pool.map(lambda k: killed_then_rerun(make_site, crm, k), points))
 
-    for point, (site, code) in zip(points, outcomes, strict=True):
-        assert code == -signal.SIGKILL, f"the run finished before request {point}"
+    for point, (site, code, err) in zip(points, outcomes, strict=True):
+        assert code == -signal.SIGKILL, f"the run finished before request {point}: {err}"
         got = crm_outputs(site, skip=("scored_at",))
         pd.testing.assert_frame_equal(got, expected, obj=f"CRM after a kill at request {point}")
         db = site.state()

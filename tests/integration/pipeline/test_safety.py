@@ -13,9 +13,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from connectors.finance.loader import FinanceDataError
 from mappings.crm import shipped_mapping
-from mappings.errors import ConfigError, StateError
+from mappings.errors import ConfigError, FinanceDataError, StateError
 from sync.pipeline import runner as pipeline
 from sync.pipeline.results import NoProgress
 from tests.integration.pipeline.conftest import AS_OF, CRMS, Site, edit, out_field
@@ -102,7 +101,7 @@ def test_invalid_input_stops_the_run_before_any_write(
         site.run()
     assert site.write_count == 0
     if case != "finance-5pct-bad-rows":
-        problems = pipeline.check(site.project(), env=site.env)
+        problems = pipeline.check(site.project(), env=site.env, as_of=AS_OF)
         assert any(says in str(p) for p in problems), problems
         return
     db = site.state()
@@ -114,7 +113,7 @@ def test_invalid_input_stops_the_run_before_any_write(
 
 def test_check_passes_on_a_provisioned_sandbox(make_site: Callable[..., Site]) -> None:
     site = make_site("salesforce", accounts=20)
-    assert pipeline.check(site.project(), env=site.env) == []
+    assert pipeline.check(site.project(), env=site.env, as_of=AS_OF) == []
 
 
 class Held(NoProgress):

@@ -1,4 +1,7 @@
-"""Every login flow simple-salesforce offers, against the sandbox org (API-NOTES §A1, §A2)."""
+"""Every login flow simple-salesforce offers, against the sandbox org.
+
+See docs/crm-wire.md §A1, §A2.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bulk API 2.0 ingest (update) through simple-salesforce's `sf.bulk2` (API-NOTES §A8)."""
+"""Bulk API 2.0 ingest (update) through simple-salesforce's `sf.bulk2` (docs/crm-wire.md §A8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""sObject Collections update (PATCH /composite/sobjects) through simple-salesforce (§A6)."""
+"""sObject Collections update (PATCH /composite/sobjects) through simple-salesforce.
+
+See docs/crm-wire.md §A6.
+"""
 
 from __future__ import annotations
 

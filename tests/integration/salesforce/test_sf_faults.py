@@ -1,4 +1,7 @@
-"""Injected faults surface through simple-salesforce as the real API's do (API-NOTES §A2, §A3)."""
+"""Injected faults surface through simple-salesforce as the real API's do.
+
+See docs/crm-wire.md §A2, §A3.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Tooling API CustomField and field-level security through simple-salesforce (API-NOTES §A10)."""
+"""Tooling API CustomField and field-level security through simple-salesforce.
+
+See docs/crm-wire.md §A10.
+"""
 
 from __future__ import annotations
 

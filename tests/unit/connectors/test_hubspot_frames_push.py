@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.hubspot.client import ValidationRejected, property_errors
+from connectors.hubspot.client import property_errors
 from connectors.hubspot.frames import to_frame
 from connectors.hubspot.pull import Record, companies_by_child, modified_property, primary_company
 from connectors.hubspot.push import Input, _suspects, inputs_from, wire_value
 from mappings.crm import load_crm_mapping, shipped_mapping
+from mappings.errors import ValidationRejected
 
 MAPPING = load_crm_mapping(shipped_mapping("hubspot"))
 

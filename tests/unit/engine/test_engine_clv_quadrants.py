@@ -16,35 +16,56 @@ from value_engine.quadrants import Cuts, assign, from_sides, high_side, threshol
 
 def _one_account(**overrides: float) -> pd.DataFrame:
     row = {"margin_12m": 12_000.0, "cost_to_serve_12m": 0.0, "cost_to_serve_lifetime": 0.0,
-           "retention_kept": 23.0, "retention_base": 23.0, "margin_lifetime": 2_000.0,
-           "acquisition_cost": 5_000.0}  # fmt: skip
+           "sales_cost_12m": 0.0, "months_observed": 12.0, "months_since_active": 0.0,
+           "purchase_cycle_months": 1.0, "tenure_months": 24.0, "margin_lifetime": 2_000.0,
+           "acquisition_cost": 5_000.0, "is_customer": True,
+           "advocacy_value_per_year": np.nan}  # fmt: skip
     row.update(overrides)
     return pd.DataFrame([row])
 
 
 def test_clv_matches_the_documented_sum() -> None:
     clv = Clv()
-    r = (23 + 12 * 0.95) / (23 + 12)
-    terms = [1000.0 * r**t / 1.1 ** (t / 12) for t in range(1, 37)]
+    k, p0, t = 12.0, 0.95, 24.0
+    survive, terms = 1.0, []
+    for s in range(36):
+        survive *= (k * p0 + t + s) / (k + t + s)
+        terms.append(1000.0 * survive / 1.1 ** ((s + 1) / 12))
     out = lifetime_value(_one_account(), clv).iloc[0]
-    assert out["monthly_retention"] == pytest.approx(r)
-    assert out["clv_gross"] == pytest.approx(sum(terms))
-    assert out["clv"] == pytest.approx(sum(terms) - 3_000.0)  # 5,000 CAC - 2,000 earned back
+    assert out["monthly_retention"] == pytest.approx((k * p0 + t) / (k + t))
+    assert out["clv"] == pytest.approx(sum(terms))
+    assert out["clv_gross"] == out["clv"]  # CAC is sunk: forward value only
     assert out["max_acquisition_cost"] == pytest.approx(sum(terms) / 3.0)
+    assert out["ltv"] == pytest.approx(2_000.0 + sum(terms))
+    assert out["ltv_to_cac"] == pytest.approx((2_000.0 + sum(terms)) / 5_000.0)
+    assert out["cac_payback_months"] == pytest.approx(5.0)
+    assert out["cac_unrecovered"] == pytest.approx(3_000.0)
 
 
-def test_cost_to_serve_lowers_clv_and_recovered_cac_is_not_subtracted() -> None:
-    base = lifetime_value(_one_account(margin_lifetime=50_000.0), Clv()).iloc[0]
-    assert base["clv"] == pytest.approx(base["clv_gross"])
+def test_cost_to_serve_lowers_clv_and_cac_is_not_subtracted() -> None:
+    base = lifetime_value(_one_account(acquisition_cost=1e6), Clv()).iloc[0]
+    assert base["clv"] == pytest.approx(lifetime_value(_one_account(), Clv()).iloc[0]["clv"])
     served = lifetime_value(_one_account(cost_to_serve_12m=6_000.0), Clv()).iloc[0]
-    assert served["clv_gross"] == pytest.approx(
-        lifetime_value(_one_account(), Clv()).iloc[0]["clv_gross"] / 2
-    )
+    assert served["clv"] == pytest.approx(base["clv"] / 2)
 
 
-def test_a_short_history_leans_on_the_prior() -> None:
-    short = lifetime_value(_one_account(retention_kept=0.0, retention_base=0.0), Clv()).iloc[0]
-    assert short["monthly_retention"] == pytest.approx(0.95)
+def test_retention_rises_with_tenure_without_a_cap() -> None:
+    new = lifetime_value(_one_account(tenure_months=0.0), Clv()).iloc[0]
+    old = lifetime_value(_one_account(tenure_months=120.0), Clv()).iloc[0]
+    assert new["monthly_retention"] == pytest.approx(0.95)
+    assert old["monthly_retention"] > 0.995 > new["monthly_retention"]
+    assert old["clv"] > new["clv"]
+
+
+@pytest.mark.parametrize(("months", "cycle", "expected"), [
+    (0.0, 1.0, 1.0), (1.0, 1.0, 1.0), (2.0, 1.0, 0.5), (6.0, 1.0, 0.5**5),
+    (11.0, 12.0, 1.0), (24.0, 12.0, 0.5), (6.0, 3.0, 0.5),
+])  # fmt: skip
+def test_each_missed_purchase_cycle_halves_the_active_probability(
+    months: float, cycle: float, expected: float
+) -> None:
+    acct = _one_account(months_since_active=months, purchase_cycle_months=cycle)
+    assert lifetime_value(acct, Clv()).iloc[0]["active_probability"] == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(

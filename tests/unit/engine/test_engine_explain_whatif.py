@@ -93,3 +93,21 @@ def test_what_if_horizons_and_costs() -> None:
     assert (base == result.accounts["computed_quadrant"].astype(str)).all()
     changed = (out.quadrants["horizon_12m"] != out.quadrants["base"]).sum()
     assert summary.loc["horizon_12m", "changed"] == changed
+
+
+def test_what_if_shows_money() -> None:
+    """Issue 15: the what-if states money (lifetime value in total, high value, moving)."""
+    model = ValueModel()
+    result = compute(make_population(n=150, prospects=5), model, as_of=AS_OF)
+    out = what_if(result.features, model, horizon_scenarios((12, 60)) + cost_scenarios())
+    summary = out.summary.set_index("scenario")
+    assert summary.loc["base", "clv_total"] == pytest.approx(result.accounts["clv"].sum(), 1e-6)
+    assert summary.loc["horizon_12m", "clv_total"] < summary.loc["base", "clv_total"]
+    assert summary.loc["horizon_60m", "clv_total"] > summary.loc["base", "clv_total"]
+    assert summary.loc["cost_to_serve_+10%", "clv_total"] < summary.loc["base", "clv_total"]
+    assert summary.loc["base", "clv_changed"] == 0
+    moved = out.quadrants["horizon_12m"] != out.quadrants["base"]
+    assert (summary.loc["horizon_12m", "clv_changed"] != 0) == bool(moved.any())
+    assert summary.loc["base", "max_acquisition_cost_total"] == pytest.approx(
+        summary.loc["base", "clv_total"] / 3, rel=0.05
+    )

@@ -45,13 +45,13 @@ def _set(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 CASES = [
     ("unknown_key", "colour", "blue", "colour", "allowed: advocacy_points"),
-    ("unknown_nested_key", "clv.horizon", 12, "clv.horizon", "allowed: default_cac"),
+    ("unknown_nested_key", "clv.horizon", 12, "clv.horizon", "default_cac, discount_rate"),
     ("negative_weight", "value.criteria.0.weight", -1, "value.criteria.0.weight",
      "greater than or equal to 0"),
     ("unknown_feature", "fit.criteria.3.feature", "happiness", "fit.criteria.3.feature",
      "unknown feature 'happiness'; allowed:"),
-    ("unknown_operator", "rules.0.rules.0.when.all.0.op", "=~",
-     "rules.0.rules.0.when.all.0.op", "'==', '!='"),
+    ("unknown_operator", "rules.0.rules.2.when.all.0.op", "=~",
+     "rules.0.rules.2.when.all.0.op", "'==', '!='"),
     ("threshold_above_100", "quadrants.value_threshold", 120, "quadrants.value_threshold",
      "less than or equal to 100"),
     ("threshold_below_0", "quadrants.fit_threshold", -3, "quadrants.fit_threshold",
@@ -138,23 +138,42 @@ def test_custom_preset_needs_labels() -> None:
         parse_value_model({"quadrants": {"preset": "custom"}}, "m.yaml")
 
 
+ACTIONS = {
+    "value_matrix": ["Invest", "Fix or reprice", "Develop", "Manage for cost", "Qualify"],
+    "persona_value": ["Retain and reward", "Nurture to loyalty", "Grow share of wallet",
+                      "Nurture", "Fix or reprice", "Qualify"],
+    "value_chain": ["Invest", "Fix or reprice", "Develop", "Manage for cost", "Qualify"],
+}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("preset", "first"),
     [("value_matrix", "Core"), ("persona_value", "High-Value Loyalists"),
      ("value_chain", "High Value–High Alignment")],
 )  # fmt: skip
 def test_output_labels_per_preset(preset: str, first: str) -> None:
+    """Issue 15: each preset brings its own default actions (and value_chain a Service Model)."""
     model = parse_value_model({"quadrants": {"preset": preset}}, "m.yaml")
     labels = output_labels(model)
     assert labels["quadrant"][0] == first and len(labels["quadrant"]) == 4
-    assert labels["account_action"] == ["Invest", "Fix or reprice", "Develop", "Manage for cost"]
+    assert labels["account_action"] == ACTIONS[preset]
     assert labels["deal_priority"] == [
         "Pursue",
         "Pursue if profitable",
         "Qualify fit first",
         "Deprioritize",
     ]
-    assert labels["service_tier"] == ["Premium", "Standard", "Basic"]
+    if preset == "value_chain":
+        assert labels["service_model"] == ["High-touch", "Standard", "Digital"]
+        assert "service_tier" not in labels
+    else:
+        assert labels["service_tier"] == ["Premium", "Standard", "Basic", "Pre-sales"]
+
+
+def test_rules_given_in_the_file_win_over_the_preset_defaults() -> None:
+    rules = [{"field": "tier", "target": "accounts", "labels": ["A"], "default": "A"}]
+    model = parse_value_model({"quadrants": {"preset": "persona_value"}, "rules": rules}, "m")
+    assert [r.field for r in model.rules] == ["tier"]
 
 
 def test_model_is_frozen() -> None:

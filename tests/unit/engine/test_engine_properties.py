@@ -112,24 +112,29 @@ def test_the_same_inputs_give_the_same_outputs(seed: int) -> None:
 @given(
     margin=st.floats(1.0, 1e7),
     serve_share=st.floats(0.0, 0.99),
-    kept=st.integers(0, 23),
-    extra_base=st.integers(0, 23),
+    tenure=st.integers(0, 240),
+    recency=st.integers(0, 30),
     rate=st.floats(0.0, 1.0),
     h1=st.integers(1, 239),
     step=st.integers(1, 60),
 )
 def test_a_longer_horizon_never_lowers_a_positive_margin_clv(
-    margin: float, serve_share: float, kept: int, extra_base: int, rate: float, h1: int, step: int
+    margin: float, serve_share: float, tenure: int, recency: int, rate: float, h1: int, step: int
 ) -> None:
     feats = pd.DataFrame(
         {
             "margin_12m": [margin],
             "cost_to_serve_12m": [margin * serve_share],
             "cost_to_serve_lifetime": [0.0],
-            "retention_kept": [float(kept)],
-            "retention_base": [float(min(kept + extra_base, 23))],
+            "sales_cost_12m": [0.0],
+            "months_observed": [12.0],
+            "months_since_active": [float(recency)],
+            "purchase_cycle_months": [1.0],
+            "tenure_months": [float(tenure)],
             "margin_lifetime": [0.0],
             "acquisition_cost": [1000.0],
+            "is_customer": [True],
+            "advocacy_value_per_year": [np.nan],
         }
     )
     clv = Clv(discount_rate=rate)

@@ -114,3 +114,22 @@ def test_comparing_text_with_a_number_is_a_config_error() -> None:
 def test_malformed_conditions(cond: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Condition.model_validate(cond)
+
+
+def test_a_rule_on_any_feature_sees_its_values() -> None:
+    """A rule may name a feature that is not an output column (e.g. tenure_months)."""
+    from engine_population import AS_OF, make_population
+
+    from value_engine import compute, parse_value_model
+
+    rules = [{"field": "tenure_tier", "target": "accounts", "labels": ["Old", "Young"],
+              "rules": [{"when": {"field": "tenure_months", "op": ">=", "value": 48},
+                         "then": "Old"}],
+              "default": "Young"}]  # fmt: skip
+    model = parse_value_model({"rules": rules}, "m.yaml")
+    result = compute(make_population(n=40, prospects=0), model, as_of=AS_OF)
+    tenure = result.features.set_index("account_id")["tenure_months"]
+    tier = result.accounts.set_index("account_id")["tenure_tier"]
+    assert (tier == "Old").any() and (tier == "Young").any()
+    assert ((tier == "Old") == (tenure >= 48)).all()
+    assert "tenure_months" not in result.accounts.columns

@@ -1,4 +1,4 @@
-"""The seed example of DESIGN.md: same revenue, very different value."""
+"""The seed example (customers A and B): same revenue, very different value."""
 
 from __future__ import annotations
 
@@ -62,7 +62,10 @@ def test_opportunities_of_customers_carry_their_account(result: EngineResult) ->
     opps = result.opportunities
     a_opps = opps[opps["account_id"] == A]
     assert (a_opps["quadrant"] == "Core").all()
-    assert (a_opps["deal_priority"] == "Pursue").all()
+    # Issue 15: only open deals get a Deal Priority; closed (won) ones get none.
+    assert (a_opps.loc[~a_opps["is_closed"], "deal_priority"] == "Pursue").all()
+    assert a_opps.loc[a_opps["is_closed"], "deal_priority"].isna().all()
+    assert (~a_opps["is_closed"]).sum() == 1
     assert not a_opps["predicted"].any()
     assert (a_opps["value_score"] == _row(result, A)["value_score"]).all()
 

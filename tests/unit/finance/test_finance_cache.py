@@ -1,12 +1,12 @@
 """load_finance_cached: the same FinanceLoad as load_finance, from Parquet when nothing changed.
 
-A cache hit is proven without looking inside: the export's content is swapped for other
-content of the same size with the same mtime, so only a cached answer still has the old
-figures; a touch (new mtime) then shows the new ones.
+A cache hit is seen in the cache's log line; the key is the content: an export edited in
+place with the same size and modification time is read again, a touch alone is not.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import date
 from pathlib import Path
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 import yaml
 
 from connectors.finance.cache import load_finance_cached
-from connectors.finance.loader import FinanceDataError, FinanceLoad, load_finance
-from mappings.errors import DataError
+from connectors.finance.loader import FinanceLoad, load_finance
+from mappings.errors import DataError, FinanceDataError
 from mappings.finance import load_finance_mapping
 
 AS_OF = date(2026, 6, 30)
@@ -60,7 +60,7 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "finance.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
     (tmp_path / "finance.csv").write_text(ROWS + FILLER, encoding="utf-8")
     (tmp_path / "invoices.csv").write_text(INVOICES, encoding="utf-8")
-    (tmp_path / "rates.csv").write_text("currency,rate\nUSD,1.1\n", encoding="utf-8")
+    (tmp_path / "rates.csv").write_text("currency,corporate_per_unit\nUSD,0.9\n", encoding="utf-8")
     return tmp_path
 
 
@@ -103,39 +103,57 @@ def revenue_of(loaded: FinanceLoad, erp: str) -> float:
     return float(frame.loc[frame["erp_customer_id"] == erp, "revenue"].sum())
 
 
-def test_a_hit_returns_what_load_finance_returns_without_reading_the_export(project: Path):
-    first = cached(project)
+def cached_hit(
+    project: Path, caplog: pytest.LogCaptureFixture, as_of: date = AS_OF
+) -> tuple[FinanceLoad, bool]:
+    """`cached(project)`, and whether the cache answered (its log line says so)."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="connectors.finance.cache"):
+        loaded = cached(project, as_of)
+    return loaded, "loaded from the cache" in caplog.text
+
+
+def test_a_hit_returns_what_load_finance_returns(project: Path, caplog):
+    first, was_hit = cached_hit(project, caplog)
+    assert not was_hit
     assert_same(first, fresh(project))
     assert len(first.quarantine) == 1  # the quarantine survives the round trip too
-    swap_keeping_size_and_mtime(project / "finance.csv", "200.00", "999.00")
-    hit = cached(project)
+    touch(project / "finance.csv")  # a new mtime alone is the same content
+    hit, was_hit = cached_hit(project, caplog)
+    assert was_hit
     assert_same(hit, first)  # dtypes included: object text, "str" month, float amounts
-    assert revenue_of(hit, "C2") == 200.0  # the old figures: the file was not read
-    touch(project / "finance.csv")
-    assert revenue_of(cached(project), "C2") == 999.0
-    assert_same(cached(project), fresh(project))
+
+
+def test_an_export_edited_with_the_same_size_and_mtime_is_read_again(project: Path, caplog):
+    cached(project)
+    swap_keeping_size_and_mtime(project / "finance.csv", "200.00", "999.00")
+    edited, was_hit = cached_hit(project, caplog)
+    assert not was_hit
+    assert revenue_of(edited, "C2") == 999.0
+    assert_same(edited, fresh(project))
 
 
 @pytest.mark.parametrize("change", ["mapping", "as_of", "invoices", "rates"])
-def test_a_changed_input_reloads(project: Path, change: str):
+def test_a_changed_input_reloads(project: Path, change: str, caplog):
     cached(project)
-    swap_keeping_size_and_mtime(project / "finance.csv", "200.00", "999.00")
     as_of = AS_OF
     if change == "mapping":
         with (project / "finance.yaml").open("a", encoding="utf-8") as fh:
             fh.write("# edited\n")
     elif change == "as_of":
-        as_of = date(2026, 7, 31)
+        as_of = date(2026, 6, 15)
+    elif change == "invoices":
+        swap_keeping_size_and_mtime(project / "invoices.csv", "238.00", "239.00")
     else:
-        touch(project / f"{change}.csv")
-    reloaded = cached(project, as_of)
-    assert revenue_of(reloaded, "C2") == 999.0
+        swap_keeping_size_and_mtime(project / "rates.csv", "USD,0.9", "USD,0.8")
+    reloaded, was_hit = cached_hit(project, caplog, as_of)
+    assert not was_hit
     assert_same(reloaded, fresh(project, as_of))
 
 
 def test_one_entry_per_mapping_file(project: Path):
     cached(project)
-    touch(project / "finance.csv")
+    swap_keeping_size_and_mtime(project / "finance.csv", "200.00", "999.00")
     cached(project)
     files = sorted(p.name for p in (project / "cache").iterdir())
     assert len(files) == 4, files  # the manifest + frame, invoices, quarantine
@@ -143,7 +161,7 @@ def test_one_entry_per_mapping_file(project: Path):
 
 
 @pytest.mark.parametrize("damage", ["frame", "manifest", "missing"])
-def test_a_damaged_entry_is_rebuilt(project: Path, damage: str):
+def test_a_damaged_entry_is_rebuilt(project: Path, damage: str, caplog):
     cached(project)
     cache = project / "cache"
     if damage == "manifest":
@@ -152,12 +170,12 @@ def test_a_damaged_entry_is_rebuilt(project: Path, damage: str):
         next(cache.glob("*-frame.parquet")).write_bytes(b"PAR1 garbage")
     else:
         next(cache.glob("*-invoices.parquet")).unlink()
-    swap_keeping_size_and_mtime(project / "finance.csv", "200.00", "999.00")
-    rebuilt = cached(project)
-    assert revenue_of(rebuilt, "C2") == 999.0  # read from the file again
+    rebuilt, was_hit = cached_hit(project, caplog)
+    assert not was_hit  # read from the files again
     assert_same(rebuilt, fresh(project))
-    swap_keeping_size_and_mtime(project / "finance.csv", "999.00", "555.00")
-    assert revenue_of(cached(project), "C2") == 999.0  # and cached again
+    again, was_hit = cached_hit(project, caplog)
+    assert was_hit  # and cached again
+    assert_same(again, rebuilt)
 
 
 def test_a_failed_load_is_not_cached(project: Path):
@@ -178,7 +196,7 @@ def test_a_sql_source_is_never_cached(tmp_path: Path, monkeypatch):
     pd.DataFrame(
         {
             "erp_customer_id": ["C1"],
-            "period": ["2026-01"],
+            "period": ["2026-05"],
             "revenue": [10.0],
             "cost_of_delivery": [1.0],
             "currency": ["EUR"],

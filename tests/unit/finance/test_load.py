@@ -24,7 +24,9 @@ ROWS = pd.DataFrame(
         "currency": ["EUR", "EUR", "USD", "USD", "USD"],
     }
 )
-RATES = pd.DataFrame({"currency": ["USD", "USD"], "rate": [1.10, 1.08], "date": ["", "2026-03-01"]})
+RATES = pd.DataFrame(  # corporate_per_unit: EUR per USD
+    {"currency": ["USD", "USD"], "rate": [1 / 1.10, 1 / 1.08], "date": ["", "2026-03-01"]}
+)
 
 
 def write(frame: pd.DataFrame, path: Path) -> Path:
@@ -131,6 +133,8 @@ def test_salesforce_rates_shape():
     )
     assert rates["currency"].tolist() == ["EUR", "USD", "USD"]
     assert rates["date"].isna().tolist() == [True, True, False]
+    # ConversionRate is USD per EUR; valuesync's convention is EUR per USD
+    assert rates["rate"].tolist() == pytest.approx([1.0, 1 / 1.1, 1 / 1.08])
 
 
 def test_shipped_mapping_reads_the_sample_export_layout(tmp_path: Path):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.finance.loader import FinanceDataError, load_finance
-from mappings.errors import ConfigError, DataError
+from connectors.finance.loader import load_finance
+from mappings.errors import ConfigError, DataError, FinanceDataError
 
 DATA = Path(__file__).parents[2] / "data" / "finance"
 LENIENT = {"quarantine": {"max_share": 0.9}}
@@ -58,7 +58,7 @@ QUARANTINED = {
         [(3, "revenue", "missing value"), (4, "cost_of_delivery", "missing value")],
     ),
     "future_period.csv": (
-        {},
+        {"max_staleness_months": None},  # E1's 2026-01 is old: this case is about E2
         {"as_of": date(2026, 6, 30)},
         [(3, "period", "after the run's month 2026-06")],
     ),

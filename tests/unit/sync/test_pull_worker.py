@@ -1,8 +1,8 @@
 """sync/pipeline/worker.py: a full read done by a worker process, its pages stored here.
 
-The worker builds its connector with `sync.pipeline.setup.build_connector`; the worker is forked,
-so a fake connector patched in here is the one it builds. What crosses the pipe is real:
-pages, credits, log records, call counts, exceptions.
+The worker builds its connector with the factory it is given (`fake_connector` here, which
+it imports by name in its own process, as it would `sync.pipeline.setup.build_connector`).
+What crosses the pipe is real: pages, credits, log records, call counts, exceptions.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class FakeConnector:
     def count_calls(self, calls: Any) -> None:
         self.made.update(calls)
 
-    def pull(self, table: str, *, fields: Any, since: Any) -> Iterator[Page]:
+    def pull(self, table: str, *, fields: Any, since: Any, full: bool = False) -> Iterator[Page]:
         logging.getLogger("connectors.fake").warning("reading %s from the worker", table)
         for i in range(PAGES[table]):
             self.made["read"] += 1
@@ -57,9 +57,8 @@ class FakeConnector:
             yield Page(table, pd.DataFrame({"id": [f"{table}-{i}"]}), END if last else None)
 
 
-@pytest.fixture(autouse=True)
-def fake_connector(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sync.pipeline.setup.build_connector", lambda setup, env: FakeConnector())
+def fake_connector(setup: Any, env: Any) -> FakeConnector:
+    return FakeConnector()
 
 
 def reads(*tables: str) -> list[TableRead]:
@@ -70,7 +69,13 @@ def collect(tables: list[str], **kw: Any) -> tuple[dict[str, list[Any]], Counter
     calls: Counter[str] = Counter()
     got: dict[str, list[Any]] = {}
     for task, page in remote_pages(
-        SimpleNamespace(crm="fake"), {}, reads(*tables), ahead=2, add_calls=calls.update, **kw
+        SimpleNamespace(crm="fake"),
+        {},
+        reads(*tables),
+        ahead=2,
+        add_calls=calls.update,
+        factory=fake_connector,
+        **kw,
     ):
         got.setdefault(task, []).append(page if page is FINISHED else page.records["id"][0])
     return got, calls
@@ -101,7 +106,12 @@ def test_an_error_in_the_worker_is_raised_here_with_its_type_after_the_pages_bef
     got: list[Any] = []
     with pytest.raises(FatalApiError, match="the portal refused") as info:
         for _, page in remote_pages(
-            SimpleNamespace(crm="fake"), {}, reads("bad"), ahead=2, add_calls=calls.update
+            SimpleNamespace(crm="fake"),
+            {},
+            reads("bad"),
+            ahead=2,
+            add_calls=calls.update,
+            factory=fake_connector,
         ):
             got.append(page.records["id"][0])
     assert got == ["bad-0"]
@@ -118,7 +128,12 @@ def test_a_worker_that_dies_is_an_error_that_says_how_to_go_on() -> None:
 
 def test_stopping_early_stops_the_worker() -> None:
     pages = remote_pages(
-        SimpleNamespace(crm="fake"), {}, reads("opportunities"), ahead=1, add_calls=lambda c: None
+        SimpleNamespace(crm="fake"),
+        {},
+        reads("opportunities"),
+        ahead=1,
+        add_calls=lambda c: None,
+        factory=fake_connector,
     )
     task, page = next(pages)
     assert (task, page.records["id"][0]) == ("pull opportunities", "opportunities-0")
@@ -130,3 +145,36 @@ def test_ahead_must_be_positive() -> None:
     with pytest.raises(ValueError, match="ahead >= 1"):
         next(remote_pages(SimpleNamespace(crm="fake"), {}, reads("accounts"), ahead=0,
                           add_calls=lambda c: None))  # fmt: skip
+
+
+def test_a_silent_worker_is_given_up_on_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every receive has a timeout: a worker that never answers ends the read with an error."""
+    monkeypatch.setattr("sync.pipeline.worker.SILENCE_LIMIT_SECONDS", 2.0)
+    with pytest.raises(ValuesyncError, match="sent nothing for 2 s"):
+        list(
+            remote_pages(
+                SimpleNamespace(crm="fake"),
+                {},
+                reads("accounts"),
+                ahead=1,
+                add_calls=lambda c: None,
+                factory=silent_connector,
+            )
+        )
+    assert mp.active_children() == []
+
+
+def silent_connector(setup: Any, env: Any) -> FakeConnector:
+    """A connector whose build never returns (a CRM that accepts and never answers)."""
+    import time
+
+    time.sleep(3600)
+    return FakeConnector()
+
+
+def test_the_worker_is_not_forked_from_this_process() -> None:
+    """A fork of a process with threads and held locks may inherit a lock nobody releases:
+    the worker is spawned, never forked from this one."""
+    from sync.pipeline.worker import _context
+
+    assert _context().get_start_method() == "spawn"

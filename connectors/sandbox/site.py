@@ -25,9 +25,9 @@ from connectors.sandbox.salesforce.org import Credentials
 from connectors.sandbox.sampledata import SampleData, generate, write_files
 from connectors.sandbox.sampledata_people import EUR_RATE
 from connectors.sandbox.server import SandboxServer
+from mappings import SHIPPED_VALUE_MODEL
 from mappings.crm import shipped_mapping
 from mappings.project import LoadedProject, load_project
-from sync.pipeline.model_file import SHIPPED_VALUE_MODEL
 
 HUBSPOT_TOKEN = "pat-sandbox-0000"
 CONNECTION = "demo"

@@ -97,7 +97,7 @@ PAIR_ROWS = (
 
 def pair_table(a: dict[str, Any], b: dict[str, Any]) -> Table:
     """Customers A and B side by side: the same revenue, different margin and quadrant."""
-    t = Table(title="Same revenue, different value (DESIGN.md's A/B pair)", show_lines=True)
+    t = Table(title="Same revenue, different value (customers A and B)", show_lines=True)
     t.add_column("")
     t.add_column(f"A: {a['name']}", max_width=48)
     t.add_column(f"B: {b['name']}", max_width=48)
