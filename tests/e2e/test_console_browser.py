@@ -22,6 +22,7 @@ from console_browser import (
 from sync.ui.context import Console
 from tests.integration.pipeline.conftest import AS_OF, Site, make_site
 from tests.integration.ui.conftest import own_mapping
+from tests.integration.ui.test_console_editors import unmap_downgrade
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason=SKIP_REASON)
 __all__ = ["make_site"]
@@ -125,6 +126,7 @@ def test_map_a_field_through_the_dropdown_and_see_the_plan_change(driver, consol
 
 def test_map_a_missing_picklist_value(driver, console) -> None:
     site, url = console(run=False)
+    unmap_downgrade(site)
     driver.get(f"{url}/mapping/sb")
     row = css(driver, f'tr.unmapped[data-crm-value="{DOWNGRADE}"]')
     assert row, "the unmapped CRM value is highlighted"
