@@ -3,7 +3,8 @@
 The only module that reads argv and configures logging. A user mistake (ValuesyncError)
 prints one clear paragraph and exits non-zero, without a traceback.
 
-Exit codes: 0 success; 1 a run finished with rejected records or a failed check;
+Exit codes: 0 success; 1 a run finished with rejected records or quarantined finance rows,
+or a failed check;
 2 usage or configuration error (ConfigError, DataError); 3 a CRM or network error
 (ConnectorError); 4 the state database is locked or unusable (StateError).
 """
@@ -29,7 +30,8 @@ Examples:
 
   $ valuesync run --json > run.json
 
-Exit codes: 0 ok; 1 a run finished with rejected records, or check found problems;
+Exit codes: 0 ok; 1 a run finished with rejected records or quarantined finance rows, or
+check found problems;
 2 configuration or data error (the message names file, line and key); 3 CRM or network
 error; 4 the state database is locked by another run, or unusable.
 
