@@ -31,9 +31,8 @@ Examples:
   $ valuesync run --json > run.json
 
 Exit codes: 0 ok; 1 a run finished with rejected records or quarantined finance rows, or
-check found problems;
-2 configuration or data error (the message names file, line and key); 3 CRM or network
-error; 4 the state database is locked by another run, or unusable.
+check found problems; 2 configuration or data error (the message names file, line and
+key); 3 CRM or network error; 4 the state database is locked by another run, or unusable.
 
 Every command reads ./valuesync.yaml unless --project PATH is given; --json prints one
 JSON document to stdout (progress and logs go to stderr). Logs: VALUESYNC_LOG_LEVEL=INFO.
