@@ -1,7 +1,9 @@
 """`valuesync run`: one sync of a connection: pull, join finance, score, diff, push.
 
-Progress bars go to stderr; a summary follows. Exit 1 when the CRM rejected records
-(they are listed; the others were written), 4 when another run holds the connection.
+Progress bars go to stderr; a summary follows, with the finance join's counts and the
+quarantined finance rows. Exit 1 when the CRM rejected records or finance rows were
+quarantined (they are listed; the others were written), 4 when another run holds the
+connection.
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from connectors.base import FieldSpec
 from connectors.salesforce.connector import SalesforceConnector
-from mappings.crm import load_crm_mapping, shipped_mapping
+from mappings.crm import CrmMapping, load_crm_mapping, shipped_mapping
 from mappings.errors import ConfigError
 from tests.integration.sf_connector.conftest import FAST, connection
 
@@ -139,8 +140,11 @@ outputs:
 def test_check_reports_every_problem_at_once_with_file_key_and_line(org, connect, tmp_path: Path):
     path = tmp_path / "salesforce.yaml"
     path.write_text(BROKEN_MAPPING)
+    with pytest.raises(ConfigError, match="'Industry' is a standard field of Account"):
+        load_crm_mapping(path)  # the offline write guard refuses it before any CRM call
+    broken = CrmMapping.model_validate(yaml.safe_load(BROKEN_MAPPING))  # the live check alone
     sf = connect(org())
-    problems = sf.check_mapping(load_crm_mapping(path), path, LABELS)
+    problems = sf.check_mapping(broken, path, LABELS)
     by_key = {p.key_path: p for p in problems}
     said = {k: " / ".join(p.message for p in problems if p.key_path == k) for k in by_key}
     assert set(by_key) == {
@@ -150,12 +154,13 @@ def test_check_reports_every_problem_at_once_with_file_key_and_line(org, connect
     }  # fmt: skip
     assert "formula field" in by_key["objects.accounts.cursor"].message
     assert by_key["objects.accounts.fields.name"].line == 8
-    assert "lacks value(s) 'Core'" in said["outputs.accounts.fields.quadrant"]
-    assert "read-only" in said["outputs.accounts.fields.value_score"]
-    assert "is boolean, but value_score needs" in said["outputs.accounts.fields.value_score"]
+    for key in ("quadrant", "value_score"):  # describe: not custom, whatever else it is
+        assert said[f"outputs.accounts.fields.{key}"].count("is a standard field of Account") == 1
+    assert "standard field of Opportunity" in said["outputs.opportunities.fields.deal_priority"]
+    assert "fields provision` creates it" in said["outputs.accounts.fields.reason"]
     assert all(p.file == str(path) for p in problems)
-    sf.mapping, sf.mapping_path = load_crm_mapping(path), path
-    with pytest.raises(ConfigError, match="8 problems"):
+    sf.mapping, sf.mapping_path = broken, path
+    with pytest.raises(ConfigError, match="7 problems"):
         sf.validate(LABELS)
 
 
