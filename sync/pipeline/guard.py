@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,7 @@ def _fit_one(kind: str, info: FieldInfo, value: Any) -> tuple[Any, str | None, s
         if not math.isfinite(number):
             return value, "NON_FINITE", "the computed value is not a finite number"
         if info.scale is not None:
-            number = round(number, info.scale)
+            number = half_up(number, info.scale)
         if info.precision:
             limit = 10.0 ** (info.precision - (info.scale or 0))
             if abs(number) >= limit:
@@ -116,6 +117,13 @@ def _fit_one(kind: str, info: FieldInfo, value: Any) -> tuple[Any, str | None, s
     if kind == "picklist" and info.picklist and str(value) not in info.picklist:
         return value, "NOT_AN_OPTION", f"'{value}' is not an option of {info.name}; {PROVISION}"
     return value, None, None
+
+
+def half_up(number: float, scale: int) -> float:
+    """`number` rounded to `scale` decimals half away from zero, as Salesforce stores it
+    (Python's round() goes to even: 56.5 -> 56, where the CRM keeps 57)."""
+    quantum = Decimal(1).scaleb(-scale)
+    return float(Decimal(repr(number)).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
 def _unchanged(frame: pd.DataFrame) -> np.ndarray:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from connectors.sandbox.salesforce.org import SalesforceOrg
@@ -146,14 +147,17 @@ def parse_value(f: FieldDef, raw: Any) -> Any:
 
 
 def _fit_number(f: FieldDef, value: float) -> float:
-    """A number as Salesforce stores it: rounded to the field's scale; more integer digits
+    """A number as Salesforce stores it: rounded half up to the field's scale; more integer digits
     than precision - scale allows is NUMBER_OUTSIDE_VALID_RANGE (so is a non-finite one)."""
     scale = int(f.extra.get("scale") or 0)
     precision = int(f.extra.get("precision") or 18)
-    if not math.isfinite(value) or abs(round(value, scale)) >= 10.0 ** (precision - scale):
+    if not math.isfinite(value):
+        raise BadValue("NUMBER_OUTSIDE_VALID_RANGE", f"{f.label}: value not finite: {value}")
+    rounded = float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP))
+    if abs(rounded) >= 10.0 ** (precision - scale):
         msg = f"{f.label}: value outside of valid range on numeric field: {value}"
         raise BadValue("NUMBER_OUTSIDE_VALID_RANGE", msg)
-    return round(value, scale)
+    return rounded
 
 
 @dataclass

@@ -159,7 +159,7 @@ def test_patch_updates_and_bumps_both_stamps(
     assert sf.Account.update(live_ids[0], {"Industry": "Energy", "AnnualRevenue": "1234.5"}) == 204
     after = sf.Account.get(live_ids[0])
     assert after["Industry"] == "Energy"
-    assert after["AnnualRevenue"] == 1234.5
+    assert after["AnnualRevenue"] == 1235.0  # Currency(18, 0): rounded half up, as Salesforce does
     assert after["LastModifiedDate"] > before["LastModifiedDate"]
     assert after["SystemModstamp"] == after["LastModifiedDate"]
 
