@@ -20,6 +20,7 @@ from connectors.sandbox.sampledata import write_files
 from connectors.sandbox.server import SandboxServer
 from mappings.crm import shipped_mapping
 from mappings.project import load_project
+from sync.demo.site import sample_as_of
 from sync.pipeline import runner as pipeline
 from sync.pipeline.model_file import SHIPPED_VALUE_MODEL
 
@@ -81,7 +82,9 @@ class Site:
 
 @pytest.fixture
 def site(tmp_path: Path, make_sandbox: Callable[..., SandboxServer], state_url: str | None) -> Site:
-    sf_store, _, data = build_sandbox(20, seed=5, crm="salesforce")
+    # Data up to last month: scheduled runs use the default as-of date (this month), and a
+    # finance export older than max_staleness_months stops a run.
+    sf_store, _, data = build_sandbox(20, seed=5, crm="salesforce", as_of=sample_as_of())
     server = make_sandbox(sf_store=sf_store)
     folder = tmp_path / "project"
     folder.mkdir()
