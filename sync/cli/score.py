@@ -44,7 +44,11 @@ ModelOpt = Annotated[
 ]
 AsOfOpt = Annotated[
     str | None,
-    typer.Option("--as-of", help="Score as of this date, YYYY-MM-DD (exclusive; default: today)."),
+    typer.Option(
+        "--as-of",
+        help="Score as of this date, YYYY-MM-DD, exclusive (default: the first day of the "
+        "current UTC month, so only complete months count).",
+    ),
 ]
 OutOpt = Annotated[
     Path | None,
@@ -99,7 +103,9 @@ def score(
 
 def _parse_date(text: str | None) -> date:
     if text is None:
-        return date.today()
+        from sync.pipeline.session import default_as_of
+
+        return default_as_of()  # as every other command: only complete months count
     try:
         return date.fromisoformat(text)
     except ValueError:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
+from sync.demo.site import sample_as_of
 
 from connectors.sandbox.load import build_sandbox
 from connectors.sandbox.salesforce.org import Credentials
@@ -20,7 +21,6 @@ from connectors.sandbox.sampledata import write_files
 from connectors.sandbox.server import SandboxServer
 from mappings.crm import shipped_mapping
 from mappings.project import load_project
-from sync.demo.site import sample_as_of
 from sync.pipeline import runner as pipeline
 from sync.pipeline.model_file import SHIPPED_VALUE_MODEL
 
