@@ -32,9 +32,8 @@ from urllib.parse import quote, urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sync.demo.site import sandbox_env  # noqa: E402
-
 from connectors.sandbox.faults import FaultProfile  # noqa: E402
+from connectors.sandbox.site import sandbox_env  # noqa: E402
 
 TARGET_MS = 300.0
 WARM_REQUESTS = 5
@@ -48,13 +47,12 @@ UNLIMITED = FaultProfile(
 
 def serve(crm: str, accounts: int, seed: int, folder: str, conn: Any) -> None:
     """Child process: seed the sandbox, serve it on loopback, write the project."""
-    from sync.demo.site import sample_as_of, write_project
-
     from connectors.sandbox.hubspot.schema import new_portal_store
     from connectors.sandbox.load import load_hubspot, load_salesforce
     from connectors.sandbox.salesforce.schema import new_org_store
     from connectors.sandbox.sampledata import generate
     from connectors.sandbox.server import SandboxServer
+    from connectors.sandbox.site import sample_as_of, write_project
     from connectors.sandbox.store import Clock
 
     data = generate(accounts, seed, as_of=sample_as_of())

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
-from sync.demo.site import sample_as_of
 
 from connectors.sandbox.load import build_sandbox
 from connectors.sandbox.salesforce.org import Credentials
 from connectors.sandbox.sampledata import write_files
 from connectors.sandbox.server import SandboxServer
+from connectors.sandbox.site import sample_as_of
 from mappings.crm import shipped_mapping
 from mappings.project import load_project
 from sync.pipeline import runner as pipeline
