@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from hostile_support import (
     Bench,
     Case,
@@ -260,6 +261,12 @@ def test_a_non_finite_value_mid_population_writes_nothing(bench: Bench) -> None:
             cells[col] = "1e308"
         out.append(",".join(cells))
     path.write_text("\n".join(out) + "\n")
+    # The finance side quarantines amounts beyond quarantine.max_amount (1e12) as absurd;
+    # raised here so that 1e308 reaches the engine and overflows its sums.
+    finance = project / "mappings" / "finance.yaml"
+    doc = yaml.safe_load(finance.read_text())
+    doc.setdefault("quarantine", {})["max_amount"] = 1.0e308
+    finance.write_text(yaml.safe_dump(doc, sort_keys=False))
     writes = len(bench.writes)
     try:
         done = vs("run", "--as-of", AS_OF, cwd=project)
