@@ -265,5 +265,5 @@ def set_rates_kind(project: Path, kind: str) -> None:
     """finance.yaml's `rates.kind` set to `kind` (path dropped)."""
     path = project / "mappings" / "finance.yaml"
     doc = yaml.safe_load(path.read_text())
-    doc["rates"] = {"kind": kind, "direction": "currency_per_corporate"}
+    doc["rates"] = {"kind": kind}
     path.write_text(yaml.safe_dump(doc, sort_keys=False))

@@ -148,9 +148,9 @@ def test_crm_rates_are_refused_for_hubspot(bench: Bench) -> None:
     """HubSpot has no rates valuesync reads: `check` says so, `run` stops before writing."""
     project = bench.fresh()
     set_rates_kind(project, "crm")
-    checked = vs("check", cwd=project)
-    text = " ".join(checked.stdout.split())
-    assert checked.returncode == 1 and "rates.kind" in text and "rates.kind: file" in text
+    checked = vs_json("check", cwd=project, code=1)
+    problems = [p for p in checked["problems"] if p["key_path"] == "rates.kind"]
+    assert problems and "rates.kind: file" in problems[0]["message"], checked
     writes = len(bench.writes)
     done = vs("run", "--as-of", AS_OF, cwd=project)
     assert done.returncode == 2, done.stderr

@@ -86,8 +86,9 @@ class Base:
 def cli(*args: str, cwd: Path) -> Done:
     """`valuesync ARGS` in `cwd`, in this process: exit code, stdout, stderr."""
     from sync.cli import app, render
+    from sync.cli import consoles as cli_consoles
 
-    consoles = (render.out, render.err, app.err_console)
+    consoles = (render.out, render.err, cli_consoles.stderr())
     widths = [c.width for c in consoles]
     out, err = io.StringIO(), io.StringIO()
     old_cwd, old_argv = os.getcwd(), sys.argv
