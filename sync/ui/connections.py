@@ -79,7 +79,7 @@ def _work(console: Any, name: str, action: str, as_of: date | None) -> Any:
     def work(progress: JobProgress) -> Any:
         project = console.project()
         if action == "check":
-            return pipeline.check(project, name, live=True, env=env)
+            return pipeline.check(project, name, live=True, env=env, as_of=as_of)
         if action == "plan":
             return pipeline.plan(project, name, as_of=as_of, progress=progress, env=env)
         if action == "run":
