@@ -27,6 +27,7 @@ from rich.text import Text
 
 from mappings.errors import ConfigProblem
 from sync.pipeline.results import RollbackReport, RunReport
+from sync.pipeline.status import run_totals
 
 out = Console()
 err = Console(stderr=True)
@@ -303,15 +304,3 @@ def _seconds(r: Mapping[str, Any]) -> str:
     if not r.get("finished_at"):
         return ""
     return f"{(r['finished_at'] - r['started_at']).total_seconds():,.1f}"
-
-
-def run_totals(counts: Mapping[str, Any]) -> dict[str, int]:
-    """A stored run's per-object counts summed over objects (pulled, written, ...)."""
-    objects = counts.get("objects")
-    totals: dict[str, int] = {}
-    if isinstance(objects, Mapping):
-        for per_object in objects.values():
-            for key, value in per_object.items():
-                if isinstance(value, int) and not isinstance(value, bool):
-                    totals[key] = totals.get(key, 0) + value
-    return totals

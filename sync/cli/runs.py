@@ -101,7 +101,7 @@ def show(
 
 
 def _run_json(run: dict[str, Any]) -> dict[str, Any]:
-    from sync.cli.status import _iso
+    from sync.pipeline.status import iso as _iso
 
     return {
         **run,
@@ -119,8 +119,9 @@ def _print_run(
 ) -> None:
     from rich.text import Text
 
-    from sync.cli.render import frame_table, mapping_table, out, run_totals, status_text
-    from sync.cli.status import _iso
+    from sync.cli.render import frame_table, mapping_table, out, status_text
+    from sync.pipeline.status import iso as _iso
+    from sync.pipeline.status import run_totals
 
     out.print(
         f"[bold]run {run['id']}[/] ({run['kind']}) of {run['connection']}: "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sync.cli.options import (
@@ -31,9 +30,11 @@ def status(
     names = [loaded.connection(connection)[0]] if connection else list(loaded.project.connections)
     state = open_state(loaded)
     try:
-        locks = _locks(state)
+        from sync.pipeline.status import connection_status, locks
+
+        held = locks(state)
         url = state.url
-        rows = [_connection_status(state, url, name, locks.get(name)) for name in names]
+        rows = [connection_status(state, url, name, held.get(name)) for name in names]
     finally:
         state.close()
     if json_output:
@@ -43,57 +44,10 @@ def status(
         out.print(_text(row), highlight=False)
 
 
-def _locks(state: Any) -> dict[str, dict[str, Any]]:
-    import sqlalchemy as sa
-
-    from sync.state.locks import LOCKS
-
-    with state.transaction() as conn:
-        rows = conn.execute(sa.select(LOCKS)).mappings().all()
-    now = datetime.now(UTC)
-    return {
-        r["connection"]: {
-            "owner": r["owner"],
-            "run_id": r["run_id"],
-            "since": _iso(r["acquired_at"]),
-            "expires_at": _iso(r["expires_at"]),
-            "expired": _utc(r["expires_at"]) <= now,
-        }
-        for r in rows
-    }
-
-
-def _connection_status(
-    state: Any, url: str, name: str, lock: dict[str, Any] | None
-) -> dict[str, Any]:
-    from sync import scheduler
-    from sync.alerts.status import alert_status
-
-    runs = state.runs(connection=name, limit=1)
-    last = runs[0] if runs else None
-    nxt = scheduler.next_run(url, name)
-    return {
-        "connection": name,
-        "last_run": None
-        if last is None
-        else {
-            "id": last["id"],
-            "kind": last["kind"],
-            "status": last["status"],
-            "started_at": _iso(last["started_at"]),
-            "finished_at": _iso(last["finished_at"]),
-            "counts": last["counts"],
-            "message": last.get("message"),
-        },
-        "lock": lock,
-        "next_run": _iso(nxt),
-        "alerts": alert_status(state, name),
-    }
-
-
 def _text(row: dict[str, Any]) -> str:
     from sync.alerts.status import alert_lines
-    from sync.cli.render import run_totals, status_text
+    from sync.cli.render import status_text
+    from sync.pipeline.status import run_totals
 
     lines = [f"[bold]{row['connection']}[/]"]
     last = row["last_run"]
@@ -122,11 +76,3 @@ def _text(row: dict[str, Any]) -> str:
     lines.append(f"  next run:  {row['next_run'] or 'not scheduled (valuesync schedule add)'}")
     lines += alert_lines(row["alerts"])
     return "\n".join(lines)
-
-
-def _utc(ts: datetime) -> datetime:
-    return ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
-
-
-def _iso(ts: datetime | None) -> str | None:
-    return None if ts is None else _utc(ts).isoformat(timespec="seconds")

@@ -14,9 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mappings.errors import ConfigError, StateError
-from sync.cli.render import run_totals
-from sync.cli.status import _connection_status, _locks
 from sync.pipeline import runner as pipeline
+from sync.pipeline.status import connection_status, locks, run_totals
 from sync.ui.jobs import JobProgress
 from sync.ui.security import state_changing
 from sync.ui.templating import page_of, render, window
@@ -32,10 +31,10 @@ async def connections(request: Request) -> Response:
     """Every connection: last runs, lock, next scheduled run, API calls, rejections."""
     console = console_of(request)
     state = console.state()
-    locks = _locks(state)
+    held = locks(state)
     rows = []
     for name in console.names():
-        row = _connection_status(state, state.url, name, locks.get(name))
+        row = connection_status(state, state.url, name, held.get(name))
         runs = state.runs(connection=name, limit=5)
         for run in runs:
             run["totals"] = run_totals(run.get("counts") or {})
@@ -50,7 +49,7 @@ async def connection(request: Request) -> Response:
     console = console_of(request)
     name = console.known(request.path_params["name"])
     state = console.state()
-    row = _connection_status(state, state.url, name, _locks(state).get(name))
+    row = connection_status(state, state.url, name, locks(state).get(name))
     runs = state.runs(connection=name, limit=10)
     for run in runs:
         run["totals"] = run_totals(run.get("counts") or {})
@@ -84,7 +83,11 @@ def _work(console: Any, name: str, action: str, as_of: date | None) -> Any:
             return pipeline.plan(project, name, as_of=as_of, progress=progress, env=env)
         if action == "run":
             return pipeline.run(project, name, as_of=as_of, progress=progress, env=env)
-        return pipeline.provision_fields(project, name, env=env)
+        console.describes.forget(name)
+        try:
+            return pipeline.provision_fields(project, name, env=env)
+        finally:
+            console.describes.forget(name)
 
     return work
 

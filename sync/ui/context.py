@@ -24,6 +24,7 @@ import pandas as pd
 from mappings.errors import ConfigError, ConfigProblem, ValuesyncError
 from mappings.project import LoadedProject, load_project
 from sync.pipeline.setup import Setup, load_setup
+from sync.ui.describe_cache import DescribeCache
 from sync.ui.jobs import Jobs
 from value_engine.accounts import Scored, score_accounts
 from value_engine.model import ValueModel
@@ -58,6 +59,7 @@ class Console:
     """The scoring date of plans and runs started here (None: the pipeline's default)."""
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     jobs: Jobs = field(default_factory=Jobs)
+    describes: DescribeCache = field(default_factory=DescribeCache)
     _state: Any = None
     _snapshots: dict[str, tuple[Any, Snapshot]] = field(default_factory=dict)
     _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)

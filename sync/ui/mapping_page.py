@@ -7,13 +7,15 @@ their provisioning state. Saving validates the edited file with the validators `
 uses (the mapping model, the cross-file checks, the connector's check against the
 describe) plus the column types offered here, shows the YAML diff, and writes it
 (sync/ui/file_edit.py). Form fields are named by their key path in the file, so every
-problem shows next to its field.
+problem shows next to its field. The page itself shows the describe as the console
+cached it (sync/ui/describe_cache.py), with its time and a link to reload it.
 """
 
 from __future__ import annotations
 
 import getpass
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -97,17 +99,14 @@ def editor_rows(setup: Setup, schemas: dict[str, ObjectSchema | None]) -> list[d
     return out
 
 
-def output_rows(setup: Setup, connector: Any) -> list[dict[str, Any]]:
+def output_rows(setup: Setup, schemas: dict[str, ObjectSchema | None]) -> list[dict[str, Any]]:
     """Each output field with its provisioning state in the CRM."""
     rows = []
     for table in ("accounts", "opportunities"):
         out = setup.mapping.outputs.get(table)  # type: ignore[call-overload,unused-ignore]
         if out is None:
             continue
-        try:
-            schema = connector.describe(table)
-        except (ConfigError, ConnectorError):
-            schema = None
+        schema = schemas.get(table)
         for spec in field_specs(setup, table):
             info = schema.get(spec.name) if schema else None
             missing = [o for o in spec.options if info is not None and o not in info.picklist]
@@ -146,10 +145,15 @@ def _page(
     setup = console.setup(name)
     text = setup.mapping_path.read_text(encoding="utf-8")
     connector = build_connector(setup, console.env)
+    objects = {t: om.object for t, om in setup.mapping.objects.items() if om is not None}
+    for table, out in setup.mapping.outputs.items():
+        objects.setdefault(table, out.object)
+    fresh = request.query_params.get("reload") == "1"
+    described: str | None = None
     try:
-        tables = editor_rows(setup, describe_all(setup, connector))
-        outputs = output_rows(setup, connector)
-        offline = None
+        schemas, taken = console.describes.schemas(name, objects, connector, fresh=fresh)
+        tables, outputs, offline = editor_rows(setup, schemas), output_rows(setup, schemas), None
+        described = datetime.fromtimestamp(taken, UTC).strftime("%H:%M:%S UTC")
     except ConnectorError as exc:
         tables, outputs, offline = editor_rows(setup, {}), [], str(exc)
     by_key: dict[str, list[str]] = {}
@@ -168,6 +172,7 @@ def _page(
         tables=tables,
         outputs=outputs,
         offline=offline,
+        described=described,
         file=shown_path(setup.mapping_path, console.project_path),
         base_digest=(form or {}).get("base_digest") or file_edit.digest(text),
         errors=by_key,

@@ -15,8 +15,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mappings.errors import ConfigError, StateError
-from sync.cli.render import run_totals
 from sync.pipeline import runner as pipeline
+from sync.pipeline.status import run_totals
 from sync.state.log import T_CHANGES, T_REJECTED
 from sync.ui.jobs import JobProgress
 from sync.ui.security import state_changing

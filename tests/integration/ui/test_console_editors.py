@@ -206,3 +206,25 @@ def test_rules_can_be_reordered(ui_site, make_client) -> None:
     assert "saved" in saved.text, text_of(saved.text)[:2000]
     tier = path.read_text().split("field: service_tier", 1)[1]
     assert tier.index(f"then: {second}") < tier.index(f"then: {first}")
+
+
+def test_the_describe_is_read_once_then_reloaded_on_demand(ui_site, make_client) -> None:
+    site = ui_site()
+    described: list[str] = []
+    site.server.faults.observers.append(
+        lambda method, path: described.append(path) if "describe" in path else None
+    )
+    client = make_client(site)
+    first = client.get("/mapping/sb").text
+    assert described, "the first view describes the mapped objects"
+    assert 'id="described"' in first and "Reload from CRM" in first
+    count = len(described)
+    assert "Employees (NumberOfEmployees, int)" in client.get("/mapping/sb").text
+    assert len(described) == count  # the second view is served from the console's cache
+    client.get("/mapping/sb?reload=1")
+    assert len(described) == 2 * count  # asked to, it reads every object again
+    client.post("/connections/sb/provision", headers=csrf(client))
+    wait_job(client)
+    before = len(described)
+    client.get("/mapping/sb")
+    assert len(described) > before  # provisioning dropped the cached describes
