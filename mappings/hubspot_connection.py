@@ -95,6 +95,11 @@ class HubSpotConnection(_Strict):
     """Incremental pulls start this far before the cursor (search indexing lags writes)."""
     search_window_target: int = Field(default=5_000, ge=200, le=9_800)
     """Adaptive windows aim at this many results; none may reach the 10,000 search cap."""
+    portal_id: int | None = Field(default=None, gt=0)
+    """The portal's id (Hub ID, in HubSpot's account menu): with it the console links each
+    account to its record page; without it, no link."""
+    ui_domain: str = Field(default="app.hubspot.com", pattern=r"^[a-z0-9.-]+$")
+    """The host of HubSpot's web app for this portal (app-eu1.hubspot.com for EU-hosted)."""
 
     @field_validator("base_url")
     @classmethod

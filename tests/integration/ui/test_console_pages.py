@@ -8,6 +8,7 @@ import time
 from html import unescape
 
 import pytest
+import yaml
 
 from tests.integration.pipeline.conftest import out_field
 from tests.integration.ui.conftest import csrf, text_of, wait_job
@@ -213,3 +214,11 @@ def test_hubspot_pages_work_the_same(ui_site, make_client) -> None:
     assert unescape(reason) == crm[out_field(site, "accounts", "reason")]
     assert 'id="crm-link"' not in page.text  # no portal id in the settings: no link
     assert client.get("/model/sb").status_code == 200
+    project = yaml.safe_load(site.project_file.read_text())
+    project["connections"]["sb"]["hubspot"]["portal_id"] = 4412
+    site.project_file.write_text(yaml.safe_dump(project, sort_keys=False))
+    record_id = link.group(1).rsplit("/", 1)[1]
+    linked = client.get(link.group(1)).text
+    href = re.search(r'id="crm-link" href="([^"]+)"', linked)
+    assert href, "with the portal id the account links to its HubSpot record page"
+    assert href.group(1) == f"https://app.hubspot.com/contacts/4412/record/0-2/{record_id}"
