@@ -5,7 +5,8 @@ Form fields are named by their key path in the file (`fit.criteria.3.weight`,
 `quadrants.value_threshold`, `rules.0.rules.1.when`), so a validation problem of the
 engine's own model validators lands next to its field. A rule's `when` is edited as a
 YAML flow mapping (`{field: quadrant, op: "==", value: Core}`) and its `position` reorders
-the rules of its field.
+the rules of its field. Each table ends with an empty row (the index after the last) that
+adds a criterion or a rule when filled in, and each row has a "remove" box.
 """
 
 from __future__ import annotations
@@ -65,45 +66,81 @@ def apply_model_form(
             value = raw if key.endswith(("preset", "method")) else _number(raw)
             file_edit.set_path(tree, key.split("."), value)
     for axis in ("value", "fit"):
-        for i, crit in enumerate(tree[axis]["criteria"]):
-            raw = form.get(f"{axis}.criteria.{i}.weight", "").strip()
-            if raw:
-                crit["weight"] = _number(raw)
+        _apply_criteria(tree[axis]["criteria"], axis, form)
     for i, ruleset in enumerate(tree.get("rules") or []):
         _apply_rules(ruleset, i, form, problems)
     return file_edit.dump_tree(tree), problems
 
 
+def _apply_criteria(criteria: Any, axis: str, form: dict[str, str]) -> None:
+    """Weights edited, criteria ticked for removal dropped, the new row (the form's row
+    at index len(criteria)) appended when it names a feature."""
+    count = len(criteria)
+    for i, crit in enumerate(criteria):
+        raw = form.get(f"{axis}.criteria.{i}.weight", "").strip()
+        if raw:
+            crit["weight"] = _number(raw)
+    new = f"{axis}.criteria.{count}"
+    feature = form.get(f"{new}.feature", "").strip()
+    if feature:
+        row: dict[str, Any] = {"feature": feature}
+        row["weight"] = _number(form.get(f"{new}.weight", "").strip() or "1")
+        direction = form.get(f"{new}.direction", "").strip()
+        if direction:
+            row["direction"] = direction
+        criteria.append(row)
+    for i in reversed(range(count)):
+        if form.get(f"{axis}.criteria.{i}.remove"):
+            del criteria[i]
+
+
 def _apply_rules(ruleset: Any, i: int, form: dict[str, str], problems: list[ConfigProblem]) -> None:
+    """Conditions, outcomes and default edited; the new row (index len(rules)) added when it
+    has a condition and an outcome; rules ticked for removal dropped; then reordered."""
     default = form.get(f"rules.{i}.default")
     if default is not None and default.strip() and "default" in ruleset:
         ruleset["default"] = default.strip()
-    rules = list(ruleset.get("rules") or [])
+    if ruleset.get("rules") is None:
+        ruleset["rules"] = []
+    rules = list(ruleset["rules"])
     order = []
     for j, rule in enumerate(rules):
         key = f"rules.{i}.rules.{j}"
-        when = form.get(f"{key}.when")
-        if when is not None and when.strip():
-            try:
-                parsed = file_edit.load_tree(when)
-            except YAMLError as exc:
-                problems.append(
-                    ConfigProblem(
-                        "form", f"{key}.when", f"not a YAML condition: {exc}".splitlines()[0]
-                    )
-                )
-            else:
-                if file_edit.dump_tree(parsed) != file_edit.dump_tree(rule.get("when")):
-                    rule["when"] = parsed
+        when = _condition(form, f"{key}.when", problems)
+        if when is not None and file_edit.dump_tree(when) != file_edit.dump_tree(rule.get("when")):
+            rule["when"] = when
         then = form.get(f"{key}.then")
         if then is not None and then.strip() and "then" in rule:
             rule["then"] = then.strip()
-        raw = form.get(f"{key}.position", str(j + 1)).strip()
-        position = float(raw) if raw.replace(".", "", 1).isdigit() else j + 1
-        order.append((position, j))
+        if not form.get(f"{key}.remove"):
+            order.append((_position(form, key, j + 1), j))
+    new = f"rules.{i}.rules.{len(rules)}"
+    when = _condition(form, f"{new}.when", problems)
+    then = form.get(f"{new}.then", "").strip()
+    if when is not None and then:
+        rules.append({"when": when, "then": then})
+        # before the rule now at the position asked for; by default after the last
+        order.append((_position(form, new, len(rules)) - 0.5, len(rules) - 1))
     ranked = [rules[j] for _, j in sorted(order)]
-    if [id(r) for r in ranked] != [id(r) for r in rules]:
+    if [id(r) for r in ranked] != [id(r) for r in ruleset["rules"]]:
         ruleset["rules"][:] = ranked
+
+
+def _condition(form: dict[str, str], key: str, problems: list[ConfigProblem]) -> Any:
+    """The YAML condition typed in form field `key` (None: empty or not YAML, said)."""
+    text = form.get(key)
+    if text is None or not text.strip():
+        return None
+    try:
+        return file_edit.load_tree(text)
+    except YAMLError as exc:
+        problems.append(ConfigProblem("form", key, f"not a YAML condition: {exc}".splitlines()[0]))
+        return None
+
+
+def _position(form: dict[str, str], key: str, default: float) -> float:
+    raw = form.get(f"{key}.position", "").strip()
+    return float(raw) if raw.replace(".", "", 1).isdigit() else default
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from sync.ui import file_edit
 from sync.ui.model_edit import apply_model_form, preview
 from sync.ui.security import state_changing
 from sync.ui.templating import render, shown_path
+from value_engine.catalog import FEATURES
 from value_engine.model import PRESETS, ValueModel
 
 
@@ -71,12 +72,30 @@ def check_model(setup: Setup, text: str) -> tuple[ValueModel | None, list[Config
         tmp.unlink(missing_ok=True)
 
 
-def _errors(problems: list[ConfigProblem]) -> tuple[dict[str, list[str]], list[str]]:
+def _shown_keys(model: ValueModel, rules: list[dict[str, Any]]) -> set[str]:
+    """The form fields the page shows (a problem of any other key is shown at the top)."""
+    keys = {"quadrants.preset", "quadrants.method", "clv.horizon_months"}
+    keys |= {f"quadrants.{k}" for k in ("value_threshold", "fit_threshold", "hysteresis")}
+    for axis in ("value", "fit"):
+        count = len(getattr(model, axis).criteria)
+        keys |= {f"{axis}.criteria.{i}.weight" for i in range(count + 1)}
+        keys.add(f"{axis}.criteria.{count}.feature")
+    for rs in rules:
+        base = f"rules.{rs['i']}"
+        keys.add(f"{base}.default")
+        for j in range(len(rs["rules"]) + 1):
+            keys |= {f"{base}.rules.{j}.when", f"{base}.rules.{j}.then"}
+    return keys
+
+
+def _errors(
+    problems: list[ConfigProblem], shown: set[str]
+) -> tuple[dict[str, list[str]], list[str]]:
     by_key: dict[str, list[str]] = {}
     general = []
     for p in problems:
         key = _field_of(p.key_path)
-        if key:
+        if key in shown:
             by_key.setdefault(key, []).append(p.message)
         else:
             general.append(str(p))
@@ -113,7 +132,8 @@ def _page(
 ) -> Response:
     setup = console.setup(name)
     text = setup.model_path.read_text(encoding="utf-8")
-    errors, general = _errors(problems)
+    rules = rule_rows(text)
+    errors, general = _errors(problems, _shown_keys(setup.model, rules))
     snap = console.page_snapshot(name)  # while it is read, the preview waits for it
     return render(
         request,
@@ -123,7 +143,8 @@ def _page(
         name=name,
         model=setup.model,
         file=shown_path(setup.model_path, console.project_path),
-        rules=rule_rows(text),
+        rules=rules,
+        features=[f for f in FEATURES if f.numeric],
         presets=list(PRESETS),
         base_digest=(form or {}).get("base_digest") or file_edit.digest(text),
         errors=errors,
@@ -143,14 +164,13 @@ async def live_preview(request: Request) -> Response:
     name = console.known(request.path_params["name"])
     form = {k: str(v) for k, v in (await request.form()).items()}
     setup = console.setup(name)
-    text, problems = apply_model_form(
-        setup.model_path.read_text(encoding="utf-8"), form, setup.model
-    )
+    original = setup.model_path.read_text(encoding="utf-8")
+    text, problems = apply_model_form(original, form, setup.model)
     model, more = check_model(setup, text) if not problems else (None, [])
     problems += more
     snap = console.snapshot(name)
     result = preview(snap, model) if snap is not None and model is not None else None
-    errors, general = _errors(problems)
+    errors, general = _errors(problems, _shown_keys(setup.model, rule_rows(original)))
     return render(
         request,
         "model_preview.html",

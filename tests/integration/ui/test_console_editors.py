@@ -228,3 +228,63 @@ def test_the_describe_is_read_once_then_reloaded_on_demand(ui_site, make_client)
     before = len(described)
     client.get("/mapping/sb")
     assert len(described) > before  # provisioning dropped the cached describes
+
+
+def test_criteria_and_rules_can_be_added_and_removed(ui_site, make_client) -> None:
+    site = ui_site()
+    client = make_client(site)
+    path = site.folder / "value_model.yaml"
+    tree = yaml.safe_load(path.read_text())
+    value = [c["feature"] for c in tree["value"]["criteria"]]
+    new_feature = "revenue_lifetime"
+    assert new_feature not in value
+    n = len(value)
+    i = [r["field"] for r in tree["rules"]].index("service_tier")
+    tier = tree["rules"][i]
+    m = len(tier["rules"])
+    label = tier["labels"][-1]
+    page = client.get("/model/sb").text
+    assert f'name="value.criteria.{n}.feature"' in page  # the empty row that adds one
+    assert f'name="rules.{i}.rules.{m}.when"' in page
+    edit = {
+        f"value.criteria.{n}.feature": new_feature,
+        f"value.criteria.{n}.weight": "7",
+        f"value.criteria.{n}.direction": "higher_is_better",
+        "value.criteria.0.remove": "1",
+        f"rules.{i}.rules.{m}.when": "{field: quadrant, op: '==', value: Core}",
+        f"rules.{i}.rules.{m}.then": label,
+        f"rules.{i}.rules.{m}.position": "1",
+        f"rules.{i}.rules.0.remove": "1",
+        "mode": "save",
+    }
+    saved = client.post("/model/sb", data=form_of(page, **edit))
+    assert "saved value_model.yaml" in saved.text, text_of(saved.text)[:2000]
+    after = yaml.safe_load(path.read_text())
+    features = [c["feature"] for c in after["value"]["criteria"]]
+    assert features == [*value[1:], new_feature]
+    assert after["value"]["criteria"][-1]["weight"] == 7
+    rules = after["rules"][i]["rules"]
+    assert len(rules) == m  # one added, one removed
+    assert rules[0] == {"when": {"field": "quadrant", "op": "==", "value": "Core"}, "then": label}
+    assert tier["rules"][0] not in rules and rules[1:] == tier["rules"][1:]
+
+
+def test_a_bad_new_rule_is_refused_next_to_its_row(ui_site, make_client) -> None:
+    site = ui_site()
+    client = make_client(site)
+    path = site.folder / "value_model.yaml"
+    before = path.read_text()
+    tree = yaml.safe_load(before)
+    i = [r["field"] for r in tree["rules"]].index("service_tier")
+    m = len(tree["rules"][i]["rules"])
+    page = client.get("/model/sb").text
+    when = f"rules.{i}.rules.{m}.when"
+    bad = client.post(
+        "/model/sb",
+        data=form_of(page, **{when: "{field: no_such_feature, op: '>', value: 1}",
+                              f"rules.{i}.rules.{m}.then": tree["rules"][i]["labels"][0],
+                              "mode": "save"}),
+    )  # fmt: skip
+    assert bad.status_code == 422
+    assert "no_such_feature" in _field_error(bad.text, when)
+    assert path.read_text() == before
