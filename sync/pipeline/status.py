@@ -35,7 +35,7 @@ def locks(state: Any) -> dict[str, dict[str, Any]]:
 
     from sync.state.locks import LOCKS
 
-    with state.transaction() as conn:
+    with state.reading() as conn:
         rows = conn.execute(sa.select(LOCKS)).mappings().all()
     now = datetime.now(UTC)
     return {

@@ -123,7 +123,7 @@ class AlertStore:
     def states(self, connection: str) -> list[dict[str, Any]]:
         """Every trigger's state on a connection, by trigger name."""
         query = sa.select(T_STATES).where(T_STATES.c.connection == connection)
-        with self.state.transaction() as conn:
+        with self.state.reading() as conn:
             rows = conn.execute(query.order_by(T_STATES.c.trigger)).mappings().all()
         return [dict(r) for r in rows]
 
@@ -325,7 +325,7 @@ class AlertStore:
         query = sa.select(T_TASKS).where(T_TASKS.c.connection == connection)
         if status is not None:
             query = query.where(T_TASKS.c.status == status)
-        with self.state.transaction() as conn:
+        with self.state.reading() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings().all()]
         for r in rows:
             r["spec"] = json.loads(r["spec"])

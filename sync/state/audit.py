@@ -36,7 +36,7 @@ def config_changes(state: Any, connection: str, limit: int = 20) -> list[dict[st
         .order_by(T_CONFIG_CHANGES.c.id.desc())
         .limit(limit)
     )
-    with state.transaction() as conn:
+    with state.reading() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
 
 

@@ -89,7 +89,10 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock at once (no upgrade deadlock); a reader's deferred
+        # transaction sees a WAL snapshot and never waits for a writer (StateDB.reading).
+        reader = conn.get_execution_options().get("vs_reader", False)
+        conn.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -123,6 +126,20 @@ class StateDB(MirrorState, RunLog, RunState):
             first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
             raise StateError(
                 f"state database {self!r}: {first}; check that it is reachable and writable"
+            ) from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction: on SQLite a deferred one, so a page or `status` reads
+        the last committed state while a run holds the write lock (WAL), never waiting."""
+        try:
+            with self.engine.connect().execution_options(vs_reader=True) as conn, conn.begin():
+                yield conn
+        except SQLAlchemyError as exc:
+            orig = getattr(exc, "orig", None) or exc
+            first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+            raise StateError(
+                f"state database {self!r}: {first}; check that it is reachable"
             ) from exc
 
     def close(self) -> None:
@@ -188,7 +205,7 @@ class StateDB(MirrorState, RunLog, RunState):
 
     def run(self, run_id: int) -> dict[str, Any]:
         """One run as a dict (counts and api_calls decoded); StateError if unknown."""
-        with self.transaction() as conn:
+        with self.reading() as conn:
             row = conn.execute(sa.select(T_RUNS).where(T_RUNS.c.id == run_id)).mappings().first()
         if row is None:
             raise StateError(f"there is no run {run_id} in {self!r}; list runs to find its id")
@@ -203,7 +220,7 @@ class StateDB(MirrorState, RunLog, RunState):
         query = sa.select(T_RUNS.c.id).order_by(T_RUNS.c.id.desc()).limit(limit)
         if connection is not None:
             query = query.where(T_RUNS.c.connection == connection)
-        with self.transaction() as conn:
+        with self.reading() as conn:
             ids = list(conn.execute(query).scalars())
         return [self.run(i) for i in ids]
 

@@ -39,6 +39,9 @@ class RunLog:
     def transaction(self) -> AbstractContextManager[Connection]:  # provided by StateDB
         raise NotImplementedError
 
+    def reading(self) -> AbstractContextManager[Connection]:  # provided by StateDB
+        raise NotImplementedError
+
     def record_changes(self, run_id: int, obj: str, changes: pd.DataFrame) -> int:
         """Store planned changes (record_id, field, previous, new) before anything is pushed.
 
@@ -152,6 +155,6 @@ class RunLog:
         query = sa.select(table).where(table.c.run_id == run_id).order_by(table.c.id)
         if obj is not None:
             query = query.where(table.c.object == obj)
-        with self.transaction() as conn:
+        with self.reading() as conn:
             result = conn.execute(query)
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

@@ -48,13 +48,16 @@ class MirrorState:
     def transaction(self) -> AbstractContextManager[Connection]:  # provided by StateDB
         raise NotImplementedError
 
+    def reading(self) -> AbstractContextManager[Connection]:  # provided by StateDB
+        raise NotImplementedError
+
     # -- cursors and mirror ---------------------------------------------------------------
     def get_cursor(self, connection: str, obj: str) -> Cursor | None:
         """Where the last stored page of `obj` ended, or None for a full pull."""
         query = sa.select(T_CURSORS.c.modified_at, T_CURSORS.c.last_id).where(
             T_CURSORS.c.connection == connection, T_CURSORS.c.object == obj
         )
-        with self.transaction() as conn:
+        with self.reading() as conn:
             row = conn.execute(query).first()
         return None if row is None else Cursor(_aware(row[0]), row[1])
 

@@ -75,6 +75,9 @@ class RunState:
     def transaction(self) -> AbstractContextManager[Connection]:  # provided by StateDB
         raise NotImplementedError
 
+    def reading(self) -> AbstractContextManager[Connection]:  # provided by StateDB
+        raise NotImplementedError
+
     # -- scores ---------------------------------------------------------------------------
     def record_scores(
         self,
@@ -123,7 +126,7 @@ class RunState:
             .join(T_FRAMES, T_FRAMES.c.digest == T_BLOBS.c.digest)
             .where(T_FRAMES.c.run_id == run_id, T_FRAMES.c.kind == kind)
         )
-        with self.transaction() as conn:
+        with self.reading() as conn:
             blob = conn.execute(query).scalar()
             if blob is None:  # a run recorded before schema version 6: a JSON row per record
                 old = (
@@ -140,7 +143,7 @@ class RunState:
             T_FRAMES.c.run_id == run_id, T_FRAMES.c.kind == kind
         )
         old = sa.select(T_SCORES.c.id).where(T_SCORES.c.run_id == run_id, T_SCORES.c.kind == kind)
-        with self.transaction() as conn:
+        with self.reading() as conn:
             return (
                 conn.execute(new.limit(1)).first() is not None
                 or conn.execute(old.limit(1)).first() is not None
@@ -152,7 +155,7 @@ class RunState:
         query = sa.select(T_MARKS.c.at).where(
             T_MARKS.c.connection == connection, T_MARKS.c.name == name
         )
-        with self.transaction() as conn:
+        with self.reading() as conn:
             found = conn.execute(query).scalar()
         return None if found is None else _aware(found)
 
@@ -187,7 +190,7 @@ class RunState:
             query = query.where(T_RUNS_.c.status.in_(wanted))
         if kind is not None:
             query = query.where(T_RUNS_.c.kind == kind)
-        with self.transaction() as conn:
+        with self.reading() as conn:
             found = conn.execute(query.order_by(T_RUNS_.c.id.desc()).limit(1)).scalar()
         return None if found is None else int(found)
 

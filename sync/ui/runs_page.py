@@ -101,7 +101,7 @@ def _page(
         .offset(start)
         .limit(size + 1)
     )
-    with state.transaction() as conn:
+    with state.reading() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
     more = len(rows) > size
     win = {"page": page, "pages": page + 1 if more else page, "start": start, "total": None}
