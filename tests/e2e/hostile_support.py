@@ -171,6 +171,23 @@ class Case:
         return self.name
 
 
+def put(table: str, field: str, value: Any, n: int = 1) -> Callable[[Bench], Any]:
+    """A case that puts `value` into `field` of `n` records of `table` (a CRM field name)."""
+    return lambda b: b.put(table, field, value, n)
+
+
+def fault(kind: str, path: str, times: int = 1, *, fresh_crm: bool = False
+          ) -> Callable[[Bench], Any]:  # fmt: skip
+    """A queued fault; `fresh_crm`: outputs emptied first, so the run has writes to make."""
+
+    def make(b: Bench) -> tuple[str, Callable[[], None]]:
+        undo = b.clear_outputs() if fresh_crm else (lambda: None)
+        b.server.faults.inject(kind, times=times, path=path)  # type: ignore[arg-type]
+        return "", undo
+
+    return make
+
+
 def run_case(bench: Bench, case: Case) -> tuple[Path, str, str]:
     """Make the hostile input, run, check what every case checks, undo; (project, id, text)."""
     project = bench.fresh(connection=case.connection, max_share=case.max_share)

@@ -10,7 +10,6 @@ published spec are CRM errors (exit 3), never "0 properties".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from hostile_support import (
@@ -18,7 +17,9 @@ from hostile_support import (
     Case,
     bench_for,
     check_named,
+    fault,
     mirror_ids,
+    put,
     run_case,
     set_rates_kind,
 )
@@ -28,22 +29,6 @@ from test_cli_support import AS_OF, vs, vs_json
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
     yield from bench_for("hubspot", tmp_path_factory.mktemp("hostile-hs"))
-
-
-def put(table: str, prop: str, value: Any, n: int = 1) -> Callable[[Bench], Any]:
-    return lambda b: b.put(table, prop, value, n)
-
-
-def fault(kind: str, path: str, times: int = 1, *, fresh_crm: bool = False
-          ) -> Callable[[Bench], Any]:  # fmt: skip
-    """A queued fault; `fresh_crm`: outputs emptied first, so the run has writes to make."""
-
-    def make(b: Bench) -> tuple[str, Callable[[], None]]:
-        undo = b.clear_outputs() if fresh_crm else (lambda: None)
-        b.server.faults.inject(kind, times=times, path=path)  # type: ignore[arg-type]
-        return "", undo
-
-    return make
 
 
 def strict(b: Bench) -> tuple[str, Callable[[], None]]:

@@ -21,8 +21,10 @@ from hostile_support import (
     Case,
     bench_for,
     check_named,
+    fault,
     latest_run,
     mirror_ids,
+    put,
     run_case,
     set_rates_kind,
 )
@@ -36,22 +38,6 @@ BULK = {"bulk_query_threshold": 1, "bulk_poll_seconds": 0}
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
     yield from bench_for("salesforce", tmp_path_factory.mktemp("hostile-sf"))
-
-
-def put(table: str, field: str, value: Any, n: int = 1) -> Callable[[Bench], Any]:
-    return lambda b: b.put(table, field, value, n)
-
-
-def fault(kind: str, path: str, times: int = 1, *, fresh_crm: bool = False
-          ) -> Callable[[Bench], Any]:  # fmt: skip
-    """A queued fault; `fresh_crm`: outputs emptied first, so the run has writes to make."""
-
-    def make(b: Bench) -> tuple[str, Callable[[], None]]:
-        undo = b.clear_outputs() if fresh_crm else (lambda: None)
-        b.server.faults.inject(kind, times=times, path=path)  # type: ignore[arg-type]
-        return "", undo
-
-    return make
 
 
 def field_size(obj: str, name: str, precision: int, scale: int) -> Callable[[Bench], Any]:
