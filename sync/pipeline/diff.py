@@ -8,7 +8,6 @@ another change, otherwise every run would rewrite every record.
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,32 +30,36 @@ def decimals(column: str) -> int:
     return 1 if column.endswith("_score") else 2
 
 
+def is_missing(values: np.ndarray) -> np.ndarray:
+    """Where `values` hold no value: None, NaN, NaT or NA. `normalise` turns every one of
+    them into None; the guard and the push read missing values through this one test."""
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
 def normalise(values: pd.Series, column: str) -> pd.Series:
-    """Values as the CRM stores them, as Python objects (None = empty)."""
+    """Values as the CRM stores them, as Python objects (None = empty, the one missing)."""
     kind = kind_of(column)
     if kind in ("number", "currency"):
         numbers = pd.to_numeric(values, errors="coerce").astype("float64").round(decimals(column))
-        return pd.Series(
-            [None if math.isnan(v) else float(v) for v in numbers], index=values.index, dtype=object
-        )
+        return _none_where(numbers.astype(object), numbers.isna())
     if kind == "checkbox":
         text = values.astype("string").str.strip().str.lower()
         return pd.Series(text.isin(["true", "1", "yes"]).to_numpy(), index=values.index).astype(
             object
         )
     if kind == "datetime":
-        stamps = _stamps(values)
-        return pd.Series(
-            [None if pd.isna(v) else v.isoformat() for v in stamps.dt.floor("s")],
-            index=values.index,
-            dtype=object,
-        )
-    present = values.notna().to_numpy()
-    texts = [
-        str(v) if ok and str(v) != "" else None
-        for v, ok in zip(values.astype(object), present, strict=True)
-    ]
-    return pd.Series(texts, index=values.index, dtype=object)  # None, never NaN: None == None
+        stamps = _stamps(values).dt.floor("s")
+        # ISO 8601 in UTC to the second, as datetime.isoformat() writes it
+        text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00").astype(object)
+        return _none_where(text, stamps.isna())
+    text = values.astype("string")
+    return _none_where(text.astype(object), (text.isna() | (text == "")).to_numpy(dtype=bool))
+
+
+def _none_where(values: pd.Series, missing: Any) -> pd.Series:
+    out = values.to_numpy(dtype=object, copy=True)
+    out[np.asarray(missing, dtype=bool)] = None
+    return pd.Series(out, index=values.index, dtype=object)  # None, never NaN: None == None
 
 
 def _stamps(values: pd.Series) -> pd.Series:
@@ -73,14 +76,15 @@ def _stamps(values: pd.Series) -> pd.Series:
 
 
 def same(a: pd.Series, b: pd.Series, column: str) -> np.ndarray:
-    """Element-wise equality of two normalised series."""
+    """Element-wise equality of two normalised series (both empty counts as equal)."""
     if kind_of(column) in ("number", "currency"):
         tol = 0.5 * 10 ** -(decimals(column) + 1)
-        return np.array(
-            [(x is None and y is None) or (x is not None and y is not None and abs(x - y) < tol)
-             for x, y in zip(a, b, strict=True)], dtype=bool,
-        )  # fmt: skip
-    return np.array([x == y for x, y in zip(a, b, strict=True)], dtype=bool)
+        x = np.asarray(a.to_numpy(dtype=object), dtype="float64")  # None -> NaN
+        y = np.asarray(b.to_numpy(dtype=object), dtype="float64")
+        with np.errstate(invalid="ignore"):
+            close = np.abs(x - y) < tol
+        return np.asarray((np.isnan(x) & np.isnan(y)) | close, dtype=bool)
+    return np.asarray(a.to_numpy(dtype=object) == b.to_numpy(dtype=object), dtype=bool)
 
 
 def computed_frame(result_frame: pd.DataFrame, scored_at: datetime) -> pd.DataFrame:
@@ -178,7 +182,7 @@ def push_frame(changes: pd.DataFrame, clear: Any) -> pd.DataFrame:
 def _push_values(changes: pd.DataFrame, clear: Any) -> np.ndarray:
     """`new` as written: None -> `clear`, date-time columns as Timestamps."""
     values = changes["new"].to_numpy(dtype=object, copy=True)
-    none = pd.isna(values)  # None, NaN, NaT, NA; only None is a clear
+    none = is_missing(values)  # None, NaN, NaT, NA; only None is a clear
     none[none] = [v is None for v in values[none]]
     column = changes["column"]
     stamps = [c for c in column.unique() if kind_of(c) == "datetime"]

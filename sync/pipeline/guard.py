@@ -12,7 +12,6 @@ stops before the first write: a crash can never leave a half-pushed run.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,7 +22,7 @@ import pandas as pd
 
 from connectors.base import FieldInfo, ObjectSchema
 from mappings.errors import DataError
-from sync.pipeline.diff import STAMP, kind_of
+from sync.pipeline.diff import STAMP, is_missing, kind_of
 from sync.pipeline.setup import Setup
 
 REJECTED = ["object", "record_id", "field", "value", "code", "message"]
@@ -63,14 +62,16 @@ def fit(table: str, schema: ObjectSchema, frame: pd.DataFrame) -> tuple[pd.DataF
     new = frame["new"].to_numpy(dtype=object, copy=True)
     codes = np.full(len(frame), None, dtype=object)
     messages = np.full(len(frame), None, dtype=object)
+    # A missing value (the engine has none, e.g. no Deal Priority on a closed deal) is no
+    # value: the change clears the field.
+    new[is_missing(new)] = None
     for (column, field), rows in frame.groupby(["column", "field"], sort=False).indices.items():
         info = schema.get(str(field))
-        if info is None:
-            continue
-        for i in rows:
-            new[i], codes[i], messages[i] = _fit_one(kind_of(str(column)), info, new[i])
+        if info is not None:
+            present = rows[~is_missing(new[rows])]
+            _fit_rows(kind_of(str(column)), info, present, new, codes, messages)
     out = frame.assign(new=new)
-    bad_rows = np.array([c is not None for c in codes], dtype=bool)
+    bad_rows = ~is_missing(codes)
     bad_ids = set(out.loc[bad_rows, "record_id"].astype(str))
     rejected = pd.DataFrame(
         {
@@ -88,56 +89,76 @@ def fit(table: str, schema: ObjectSchema, frame: pd.DataFrame) -> tuple[pd.DataF
     return _no_lone_stamps(out).reset_index(drop=True), rejected
 
 
-def _fit_one(kind: str, info: FieldInfo, value: Any) -> tuple[Any, str | None, str | None]:
-    """(value as the field keeps it, code, reason) of one computed value. A missing value
-    (None, NaN, NA: the engine has none, e.g. no Deal Priority on a closed deal) is no
-    value: the change clears the field. Only infinities are non-finite numbers."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None, None, None
+def _fit_rows(
+    kind: str, info: FieldInfo, rows: np.ndarray, new: np.ndarray, codes: np.ndarray,
+    messages: np.ndarray,
+) -> None:  # fmt: skip
+    """Fit the present values `new[rows]` of one field in place; a value that cannot be
+    written keeps its computed value and gets a code and a reason."""
+    if len(rows) == 0:
+        return
     if kind in ("number", "currency"):
-        number = float(value)
-        if not math.isfinite(number):
-            return value, "NON_FINITE", "the computed value is not a finite number"
+        numbers = np.asarray(new[rows], dtype="float64")
+        infinite = ~np.isfinite(numbers)
         if info.scale is not None:
-            number = half_up(number, info.scale)
+            numbers = half_up_array(numbers, info.scale)
+        too_big = np.zeros(len(rows), dtype=bool)
         if info.precision:
-            limit = 10.0 ** (info.precision - (info.scale or 0))
-            if abs(number) >= limit:
-                return (
-                    value,
-                    "OUT_OF_RANGE",
-                    (
-                        f"the computed value does not fit {info.name} (precision "
-                        f"{info.precision}, scale {info.scale or 0}); {PROVISION}"
-                    ),
-                )
-        return number, None, None
-    if kind in ("text",) and info.length and isinstance(value, str):
-        return value[: info.length], None, None
-    if kind == "picklist" and info.picklist and str(value) not in info.picklist:
-        return value, "NOT_AN_OPTION", f"'{value}' is not an option of {info.name}; {PROVISION}"
-    return value, None, None
+            with np.errstate(invalid="ignore"):
+                too_big = np.abs(numbers) >= 10.0 ** (info.precision - (info.scale or 0))
+            too_big &= ~infinite
+        ok = ~(infinite | too_big)
+        new[rows[ok]] = np.asarray(numbers[ok].tolist(), dtype=object)
+        codes[rows[infinite]] = "NON_FINITE"
+        messages[rows[infinite]] = "the computed value is not a finite number"
+        codes[rows[too_big]] = "OUT_OF_RANGE"
+        messages[rows[too_big]] = (
+            f"the computed value does not fit {info.name} (precision {info.precision}, "
+            f"scale {info.scale or 0}); {PROVISION}"
+        )
+    elif kind == "text" and info.length:
+        length = info.length
+        new[rows] = np.asarray(
+            [v[:length] if isinstance(v, str) else v for v in new[rows]], dtype=object
+        )
+    elif kind == "picklist" and info.picklist:
+        labels = pd.Series(new[rows], dtype=object).astype(str)
+        for i in rows[~labels.isin(list(info.picklist)).to_numpy()]:
+            codes[i] = "NOT_AN_OPTION"
+            messages[i] = f"'{new[i]}' is not an option of {info.name}; {PROVISION}"
 
 
 def half_up(number: float, scale: int) -> float:
     """`number` rounded to `scale` decimals half away from zero, as Salesforce stores it
     (Python's round() goes to even: 56.5 -> 56, where the CRM keeps 57)."""
+    if abs(number) >= 2.0**52:
+        return number  # every double this large is a whole number: nothing to round
     quantum = Decimal(1).scaleb(-scale)
     return float(Decimal(repr(number)).quantize(quantum, rounding=ROUND_HALF_UP))
 
 
+def half_up_array(numbers: np.ndarray, scale: int) -> np.ndarray:
+    """`half_up` of every number: numpy's rounding where the decimal digits are not near a
+    tie (both give the double nearest the same decimal), `half_up` itself near a tie and
+    where the scaled number is too large to be exact; non-finite numbers stay as they are."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = np.abs(numbers) * 10.0**scale
+        near = (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6) | ~(scaled < 2.0**52)
+        out = np.round(numbers, scale)
+    for i in np.flatnonzero(near & np.isfinite(numbers)):
+        out[i] = half_up(float(numbers[i]), scale)
+    return np.where(np.isfinite(numbers), out, numbers)
+
+
 def _unchanged(frame: pd.DataFrame) -> np.ndarray:
     """Numbers that, rounded to their field's scale, equal what the CRM holds."""
-    out = np.zeros(len(frame), dtype=bool)
-    for i, (column, old, new) in enumerate(
-        zip(frame["column"], frame["previous"], frame["new"], strict=True)
-    ):
-        if kind_of(str(column)) in ("number", "currency") and old is not None and new is not None:
-            try:
-                out[i] = abs(float(old) - float(new)) < 1e-9
-            except (TypeError, ValueError):
-                out[i] = False
-    return out
+    numeric = frame["column"].map(kind_of).isin(["number", "currency"]).to_numpy()
+    if not numeric.any():
+        return np.zeros(len(frame), dtype=bool)
+    old = pd.to_numeric(frame["previous"].where(numeric), errors="coerce").to_numpy(float)
+    new = pd.to_numeric(frame["new"].where(numeric), errors="coerce").to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(numeric & (np.abs(old - new) < 1e-9), dtype=bool)
 
 
 def _no_lone_stamps(frame: pd.DataFrame) -> pd.DataFrame:
