@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/valuesync demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20
 
 bench: $(STAMP)
 	$(BIN)/python bench/sandbox.py
