@@ -156,6 +156,7 @@ def check_signals(accounts: pd.DataFrame, source: str) -> None:
     product_feedback) hold yes/no or counts: anything else is a DataError naming the file,
     the column and the first bad rows (counted from 1 after the header), never the value."""
     import numpy as np
+    import pandas as pd
 
     from value_engine.catalog import ADVOCACY_SIGNALS
     from value_engine.frames import truth_values
@@ -166,8 +167,9 @@ def check_signals(accounts: pd.DataFrame, source: str) -> None:
             continue
         column = accounts[name]
         given = column.notna().to_numpy()
-        if column.dtype == object:
-            given &= (column.astype("string").str.strip() != "").fillna(False).to_numpy()
+        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+            blank = column.astype("string").str.strip() == ""
+            given = given & ~blank.fillna(True).to_numpy(dtype=bool)
         values = truth_values(accounts, name)
         with np.errstate(invalid="ignore"):
             bad = np.flatnonzero(given & ~(np.isfinite(values) & (values >= 0)))
