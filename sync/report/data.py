@@ -1,7 +1,8 @@
 """The value-matrix report's figures, computed from scored frames: pure, no I/O, no clock.
 
-`ReportInput` holds what a report is drawn from (the scores of this run, optionally those
-of an earlier run, what-if results, finance gaps and the sync's run history); `assemble`
+`ReportInput` holds what a report is drawn from (the scores of this run with the names of
+its axes and, when the source has them, its segments; optionally the scores of an earlier
+run, what-if results, finance gaps and the sync's run history); `assemble`
 turns it into `ReportData`, the tables and point sets that `report_html` and `report_png`
 draw. Every table is computed on all accounts; only the points of the matrix are
 downsampled beyond `max_points` (the largest accounts by revenue plus a seeded random

@@ -3,7 +3,10 @@
 The matrix: fit score across, value score up, one trace per quadrant (colour), point area
 by revenue, the thresholds as dashed lines and the quadrant labels in the corners; the
 hover shows name, revenue, margin, lifetime value and the reason. Predicted (new-logo)
-records are a second, hollow-diamond layer that the legend toggles.
+records are a second, hollow-diamond layer that the legend toggles. The axes are named
+after the model's preset (`ReportData.axes`: persona alignment x customer value for
+persona_value). The segments picture stacks each segment's yearly cost of acquisition,
+sales and service against the gross margin it earns.
 """
 
 from __future__ import annotations
@@ -271,7 +274,7 @@ def segments(table: pd.DataFrame, currency: str) -> go.Figure:
         barmode="stack",
         xaxis={"title": {"text": f"Per year ({currency})"}, "zeroline": True},
         yaxis={"autorange": "reversed", "automargin": True},
-        legend={"orientation": "h", "y": -0.15},
+        legend={"orientation": "h", "y": -0.15, "traceorder": "normal"},
         title={"text": "What winning, selling and serving each segment costs, against its margin"},
     )
 
