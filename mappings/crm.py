@@ -26,12 +26,35 @@ OUTPUT_COLUMNS = {
     "fit_score": "number",
     "clv": "currency",
     "max_acquisition_cost": "currency",
+    "ltv": "currency",
+    "ltv_to_cac": "number",
+    "cac_payback_months": "number",
+    "active_probability": "number",
+    "lifecycle": "picklist",
     "reason": "text",
     "scored_at": "datetime",
     "predicted": "checkbox",
 }
 """Engine output columns every model produces, and the field kind each needs.
-Rule outputs named in the value model (account_action, deal_priority, ...) are picklists."""
+Rule outputs named in the value model (account_action, deal_priority, ...) are picklists;
+lifecycle is a picklist of the engine's fixed labels (value_engine.output_labels)."""
+
+OUTPUT_LABELS = {
+    "quadrant": "Value Quadrant",
+    "value_score": "Value Score",
+    "fit_score": "Fit Score",
+    "clv": "Lifetime Value",
+    "max_acquisition_cost": "Max Acquisition Cost",
+    "ltv": "LTV",
+    "ltv_to_cac": "LTV:CAC",
+    "cac_payback_months": "CAC Payback Months",
+    "active_probability": "Active Probability",
+    "lifecycle": "Value Lifecycle",
+    "reason": "Value Reason",
+    "scored_at": "Value Scored At",
+    "predicted": "Value Predicted",
+}
+"""The label a provisioned field gets per engine output (rule fields: their name in title case)."""
 
 
 class _Strict(BaseModel):

@@ -18,7 +18,7 @@ from connectors.base import FieldSpec, ObjectSchema, ProvisionResult
 from connectors.salesforce import soql
 from connectors.salesforce.client import SalesforceApi
 from connectors.salesforce.schema import schema_from_describe
-from mappings.crm import OUTPUT_COLUMNS, CrmMapping
+from mappings.crm import OUTPUT_COLUMNS, OUTPUT_LABELS, CrmMapping
 from mappings.errors import ConfigError, ConfigProblem, FatalApiError
 
 log = logging.getLogger(__name__)
@@ -29,11 +29,7 @@ DESCRIBE_TYPE = {
 }  # fmt: skip
 """FieldSpec kind -> the describe type a provisioned field has."""
 
-DEFAULT_LABELS = {
-    "quadrant": "Value Quadrant", "value_score": "Value Score", "fit_score": "Fit Score",
-    "clv": "Lifetime Value", "max_acquisition_cost": "Max Acquisition Cost",
-    "reason": "Value Reason", "scored_at": "Value Scored At", "predicted": "Value Predicted",
-}  # fmt: skip
+DEFAULT_LABELS = OUTPUT_LABELS
 
 
 def output_field_specs(

@@ -159,7 +159,12 @@ def _files_input(
         current = (
             computed
             if current is None
-            else replace(with_names(current, names), cuts=computed.cuts, as_of=computed.as_of)
+            else replace(
+                with_names(current, names),
+                cuts=computed.cuts,
+                as_of=computed.as_of,
+                segments=computed.segments,
+            )
         )
     assert current is not None
     previous = None

@@ -5,6 +5,10 @@ DIR holds the canonical tables as `accounts.csv` / `accounts.parquet`, and optio
 of the model currency per unit). Column names are those of mappings/canonical.py. Every
 table is checked (required columns, types, picklist values, currencies) before anything
 is computed; a problem is a DataError naming the file, the column and the first bad rows.
+Advocacy signals on accounts (reference_customer, referrals, case_study, product_feedback)
+are yes/no in any case (true/yes/y/1, false/no/n/0) or counts; anything else is such an
+error. `--what-if` adds the quadrant changes under other horizons and costs, with the
+revenue and lifetime value that move (sync/cli/score_whatif.py).
 """
 
 from __future__ import annotations
@@ -26,7 +30,12 @@ import typer
 from mappings.errors import ConfigError, DataError
 
 FORMATS = ("csv", "parquet")
-OUTPUTS = {"accounts": "account_scores", "opportunities": "opportunity_scores"}
+OUTPUTS = {
+    "accounts": "account_scores",
+    "opportunities": "opportunity_scores",
+    "segments": "segment_scores",
+}
+"""EngineResult attribute -> the file it is written to (segment_scores feed the report)."""
 
 
 DirectoryArg = Annotated[
@@ -97,7 +106,9 @@ def score(
     else:
         _print_distribution(console, result, value_model, day, written)
     if whatif:
-        _print_what_if(console, result, value_model)
+        from sync.cli.score_whatif import print_what_if
+
+        print_what_if(console, result, value_model)
     return 0
 
 
@@ -131,8 +142,45 @@ def read_tables(directory: Path, model: ValueModel) -> dict[str, pd.DataFrame]:
                 raise DataError(f"{directory}: accounts.csv or accounts.parquet is missing")
             continue
         frame = coerce_table(name, _read(path), str(path))
+        if name == "accounts":
+            check_signals(frame, str(path))
         frames[name] = convert_currency(name, frame, model.currency, rates, str(path))
     return frames
+
+
+SIGNAL_TEXT = "yes or no (true, yes, y, 1 / false, no, n, 0) or a count of 0 or more"
+
+
+def check_signals(accounts: pd.DataFrame, source: str) -> None:
+    """The advocacy signal columns (reference_customer, referrals, case_study,
+    product_feedback) hold yes/no or counts: anything else is a DataError naming the file,
+    the column and the first bad rows (counted from 1 after the header), never the value."""
+    import numpy as np
+    import pandas as pd
+
+    from value_engine.catalog import ADVOCACY_SIGNALS
+    from value_engine.frames import truth_values
+
+    problems = []
+    for name in ADVOCACY_SIGNALS:
+        if name not in accounts.columns:
+            continue
+        column = accounts[name]
+        given = column.notna().to_numpy()
+        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+            blank = column.astype("string").str.strip() == ""
+            given = given & ~blank.fillna(True).to_numpy(dtype=bool)
+        values = truth_values(accounts, name)
+        with np.errstate(invalid="ignore"):
+            bad = np.flatnonzero(given & ~(np.isfinite(values) & (values >= 0)))
+        if len(bad):
+            rows = ", ".join(str(r + 1) for r in bad[:5])
+            more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+            plural = "s" if len(bad) > 1 else ""
+            problems.append(f"column {name}: expected {SIGNAL_TEXT} in row{plural} {rows}{more}")
+    if problems:
+        fix = "; fix the values or leave them empty"
+        raise DataError(f"{source}: " + "; ".join(problems) + fix)
 
 
 def _find(directory: Path, name: str) -> Path | None:
@@ -170,7 +218,8 @@ def _read_rates(path: Path) -> dict[str, float]:
 
 
 def write_scores(result: EngineResult, target: Path, fmt: str) -> list[Path]:
-    """account_scores.<fmt> and opportunity_scores.<fmt> in `target` (created if needed)."""
+    """account_scores, opportunity_scores and segment_scores .<fmt> in `target` (created if
+    needed)."""
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for attr, stem in OUTPUTS.items():
@@ -227,20 +276,3 @@ def _print_distribution(
     )
     for path in written:
         console.print(f"wrote {path}")
-
-
-def _print_what_if(console: Console, result: EngineResult, model: ValueModel) -> None:
-    from rich.table import Table
-
-    from value_engine import horizon_scenarios, what_if
-    from value_engine.whatif import cost_scenarios
-
-    scenarios = horizon_scenarios() + cost_scenarios()
-    summary = what_if(result.features, model, scenarios).summary
-    table = Table(title="What-if: accounts changing quadrant against the model as configured")
-    headers = ["Scenario", "Months", "Cost ×", "Changed", *map(str, summary.columns[4:])]
-    for i, header in enumerate(headers):
-        table.add_column(header, justify="left" if i == 0 else "right", no_wrap=i == 0)
-    for row in summary.itertuples(index=False):
-        table.add_row(*(str(v) for v in row))
-    console.print(table)

@@ -16,22 +16,14 @@ from datetime import date
 from typing import Any
 
 from connectors.base import FieldSpec, ProvisionResult
-from mappings.crm import OUTPUT_COLUMNS
+from mappings.crm import OUTPUT_COLUMNS, OUTPUT_LABELS
 from mappings.errors import ConfigError, ConfigProblem, ConnectorError, DataError, StateError
 from mappings.project import LoadedProject
 from sync.pipeline.rates import check_rates
 from sync.pipeline.setup import OUTPUT_TABLES, Setup, build_connector, load_setup
 
-LABELS = {
-    "quadrant": "Value Quadrant",
-    "value_score": "Value Score",
-    "fit_score": "Fit Score",
-    "clv": "Lifetime Value",
-    "max_acquisition_cost": "Max Acquisition Cost",
-    "reason": "Value Reason",
-    "scored_at": "Value Scored At",
-    "predicted": "Value Predicted",
-}
+LABELS = OUTPUT_LABELS
+"""Field label per engine output (mappings/crm.py); rule fields get their name in title case."""
 
 
 def field_specs(setup: Setup, table: str) -> list[FieldSpec]:

@@ -1,7 +1,8 @@
 """The value-matrix report's figures, computed from scored frames: pure, no I/O, no clock.
 
-`ReportInput` holds what a report is drawn from (the scores of this run, optionally those
-of an earlier run, what-if results, finance gaps and the sync's run history); `assemble`
+`ReportInput` holds what a report is drawn from (the scores of this run with the names of
+its axes and, when the source has them, its segments; optionally the scores of an earlier
+run, what-if results, finance gaps and the sync's run history); `assemble`
 turns it into `ReportData`, the tables and point sets that `report_html` and `report_png`
 draw. Every table is computed on all accounts; only the points of the matrix are
 downsampled beyond `max_points` (the largest accounts by revenue plus a seeded random
@@ -57,6 +58,10 @@ class Scores:
     currency: str = "EUR"
     source: str = ""
     as_of: str | None = None
+    axes: tuple[str, str] = ("value", "fit")
+    """What value_score and fit_score mean under the model's preset (EngineResult.axes)."""
+    segments: pd.DataFrame | None = None
+    """EngineResult.segments (one row per segment), when the source has it."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,8 @@ class ReportData:
     finance: FinanceGaps | None
     health: Health
     notes: list[str] = field(default_factory=list)
+    axes: tuple[str, str] = ("value", "fit")
+    segments: pd.DataFrame | None = None
 
 
 def assemble(inp: ReportInput, *, max_points: int = DEFAULT_MAX_POINTS) -> ReportData:
@@ -134,7 +141,32 @@ def assemble(inp: ReportInput, *, max_points: int = DEFAULT_MAX_POINTS) -> Repor
         finance=inp.finance,
         health=report_health.health(inp.runs, inp.rejected, inp.daily_limit),
         notes=[f"Source: {cur.source}"] * bool(cur.source) + list(inp.notes),
+        axes=cur.axes,
+        segments=None if cur.segments is None else segment_rows(cur.segments),
     )
+
+
+SEGMENT_COLUMNS = (
+    "segment", "accounts", "customers", "revenue_12m", "acquisition_cost_per_year",
+    "sales_cost_12m", "delivery_cost_12m", "service_cost_12m", "gross_margin_12m",
+    "net_contribution_12m", "alignment", "ltv_to_cac", "cac_payback_months",
+)  # fmt: skip
+"""The columns of EngineResult.segments the report shows, in its order."""
+
+
+def segment_rows(segments: pd.DataFrame) -> pd.DataFrame:
+    """The segment roll-up as the report shows it: its columns, largest revenue first.
+
+    The values are those of EngineResult.segments, untouched (a column the frame lacks,
+    e.g. from an older scores folder, is empty)."""
+    out = pd.DataFrame({"segment": segments["segment"].astype(str).to_numpy()})
+    for col in SEGMENT_COLUMNS[1:]:
+        values = segments[col] if col in segments.columns else pd.Series(np.nan, segments.index)
+        out[col] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    for col in ("accounts", "customers"):
+        out[col] = out[col].fillna(0).astype(int)
+    order = np.lexsort((out["segment"].to_numpy(), -out["revenue_12m"].fillna(0.0).to_numpy()))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def normalise(accounts: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:

@@ -3,7 +3,10 @@
 The matrix: fit score across, value score up, one trace per quadrant (colour), point area
 by revenue, the thresholds as dashed lines and the quadrant labels in the corners; the
 hover shows name, revenue, margin, lifetime value and the reason. Predicted (new-logo)
-records are a second, hollow-diamond layer that the legend toggles.
+records are a second, hollow-diamond layer that the legend toggles. The axes are named
+after the model's preset (`ReportData.axes`: persona alignment x customer value for
+persona_value). The segments picture stacks each segment's yearly cost of acquisition,
+sales and service against the gross margin it earns.
 """
 
 from __future__ import annotations
@@ -20,15 +23,31 @@ COLOURS = ("#2e7d32", "#ef6c00", "#1565c0", "#9e9e9e")
 CORNERS = (("right", "top"), ("left", "top"), ("right", "bottom"), ("left", "bottom"))
 X_TITLE = "Fit score (0–100): how well the customer fits"
 Y_TITLE = "Value score (0–100): what the customer is worth"
+MEANING = {
+    "value": "what the customer is worth",
+    "fit": "how well the customer fits",
+    "customer value": "how often and how much it buys, and its lifetime value",
+    "persona alignment": "how closely it matches the ideal persona",
+    "value-chain alignment": "the share of margin left after winning, selling and serving",
+}
+"""What each axis of a preset measures (value_engine's ValueModel.axis_names)."""
+ACTIVITIES = (
+    ("acquisition_cost_per_year", "Acquisition (per year)", "#6a1b9a"),
+    ("sales_cost_12m", "Sales", "#1565c0"),
+    ("service_cost_12m", "Service", "#ef6c00"),
+)
+"""The value-chain activities drawn against the margin (delivery is already netted out)."""
+MAX_SEGMENTS = 15
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 MAX_MARKER = 28.0
 ACCOUNT_HOVER = (
     "<b>%{customdata[0]}</b><br>revenue 12m %{customdata[1]} · margin %{customdata[2]} · "
-    "lifetime value %{customdata[3]}<br>value %{y:.1f} · fit %{x:.1f}<br><i>%{customdata[4]}</i>"
+    "lifetime value %{customdata[3]}<br>{up} %{y:.1f} · {across} %{x:.1f}<br>"
+    "<i>%{customdata[4]}</i>"
 )
 PREDICTED_HOVER = (
     "<b>%{customdata[0]}</b> (predicted)<br>deal %{customdata[1]} · predicted lifetime value "
-    "%{customdata[2]}<br>value %{y:.1f} · fit %{x:.1f}<br><i>%{customdata[3]}</i>"
+    "%{customdata[2]}<br>{up} %{y:.1f} · {across} %{x:.1f}<br><i>%{customdata[3]}</i>"
     "<extra>new logo</extra>"
 )
 
@@ -42,6 +61,19 @@ def _layout(fig: go.Figure, height: int, **kwargs: object) -> go.Figure:
     )
     fig.update_layout(**kwargs)
     return fig
+
+
+def axis_title(axis: str) -> str:
+    """'Persona alignment (0–100): how closely it matches the ideal persona'."""
+    name = "Fit score" if axis == "fit" else "Value score" if axis == "value" else axis
+    meaning = MEANING.get(axis)
+    text = f"{name[:1].upper()}{name[1:]} (0–100)"
+    return f"{text}: {meaning}" if meaning else text
+
+
+def axis_titles(axes: tuple[str, str]) -> tuple[str, str]:
+    """(across, up) titles of the matrix: the second axis across, the value axis up."""
+    return axis_title(axes[1]), axis_title(axes[0])
 
 
 def marker_sizes(revenue: np.ndarray, largest: float) -> np.ndarray:
@@ -85,19 +117,24 @@ def matrix(data: ReportData) -> go.Figure:
                     "opacity": 0.7,
                     "line": {"width": 0.6, "color": "white"},
                 },
-                hovertemplate=ACCOUNT_HOVER + f"<extra>{label}</extra>",
+                hovertemplate=_hover(ACCOUNT_HOVER, data) + f"<extra>{label}</extra>",
             )
         )
     _predicted_layer(fig, data)
     _thresholds(fig, data)
+    across, up = axis_titles(data.axes)
     return _layout(
         fig,
         720,
-        xaxis={"title": {"text": X_TITLE}, "range": [-2, 102], "zeroline": False},
-        yaxis={"title": {"text": Y_TITLE}, "range": [-2, 102], "zeroline": False},
+        xaxis={"title": {"text": across}, "range": [-2, 102], "zeroline": False},
+        yaxis={"title": {"text": up}, "range": [-2, 102], "zeroline": False},
         legend={"title": {"text": "Quadrant (size = revenue)"}, "orientation": "h", "y": -0.12},
         hoverlabel={"align": "left"},
     )
+
+
+def _hover(template: str, data: ReportData) -> str:
+    return template.replace("{up}", data.axes[0]).replace("{across}", data.axes[1])
 
 
 def _predicted_layer(fig: go.Figure, data: ReportData) -> None:
@@ -126,7 +163,7 @@ def _predicted_layer(fig: go.Figure, data: ReportData) -> None:
                 "color": "#6a1b9a",
                 "line": {"width": 1.5},
             },
-            hovertemplate=PREDICTED_HOVER,
+            hovertemplate=_hover(PREDICTED_HOVER, data),
         )
     )
 
@@ -137,14 +174,14 @@ def _thresholds(fig: go.Figure, data: ReportData) -> None:
     fig.add_hline(
         y=value_cut,
         line=line,
-        annotation_text=f"value threshold {value_cut:.1f}",
+        annotation_text=f"{data.axes[0]} threshold {value_cut:.1f}",
         annotation_position="bottom left",
         annotation_font_color="#455a64",
     )
     fig.add_vline(
         x=fit_cut,
         line=line,
-        annotation_text=f"fit threshold {fit_cut:.1f}",
+        annotation_text=f"{data.axes[1]} threshold {fit_cut:.1f}",
         annotation_position="top left",
         annotation_textangle=-90,
         annotation_font_color="#455a64",
@@ -194,6 +231,51 @@ def shares(data: ReportData) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
         bargap=0.25,
         title={"text": "Revenue is not value: each quadrant's share of the total"},
+    )
+
+
+def segments(table: pd.DataFrame, currency: str) -> go.Figure:
+    """Per segment (the largest by revenue): the yearly cost of acquisition, sales and
+    service stacked, against the gross margin (revenue - delivery) the segment earns.
+
+    Where the stack reaches past the margin marker, winning, selling and serving the
+    segment costs more than it earns."""
+    shown = table.head(MAX_SEGMENTS)
+    names = list(shown["segment"])
+    fig = go.Figure()
+    for column, title, colour in ACTIVITIES:
+        values = shown[column].fillna(0.0)
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=values,
+                name=title,
+                orientation="h",
+                marker_color=colour,
+                customdata=[money(v, currency) for v in values],
+                hovertemplate="%{y}: " + title.lower() + " %{customdata}<extra></extra>",
+            )
+        )
+    margin = shown["gross_margin_12m"].fillna(0.0)
+    fig.add_trace(
+        go.Scatter(
+            y=names,
+            x=margin,
+            mode="markers",
+            name="Gross margin (12m)",
+            marker={"symbol": "line-ns", "size": 22, "line": {"width": 3, "color": "#2e7d32"}},
+            customdata=[money(v, currency) for v in margin],
+            hovertemplate="%{y}: gross margin %{customdata}<extra></extra>",
+        )
+    )
+    return _layout(
+        fig,
+        max(320, 60 + 34 * len(names)),
+        barmode="stack",
+        xaxis={"title": {"text": f"Per year ({currency})"}, "zeroline": True},
+        yaxis={"autorange": "reversed", "automargin": True},
+        legend={"orientation": "h", "y": -0.15, "traceorder": "normal"},
+        title={"text": "What winning, selling and serving each segment costs, against its margin"},
     )
 
 

@@ -43,6 +43,7 @@ def render(data: ReportData, png_name: str | None = None) -> str:
     sections = [
         _matrix(data, png_name),
         _shares(data),
+        _segments(data),
         _movement(data),
         _whatif(data),
         _drivers(data),
@@ -106,10 +107,11 @@ def _pct(v: object) -> str:
 def _matrix(data: ReportData, png_name: str | None) -> str:
     note = f"<p class='note'>{_e(data.sampled)}</p>" if data.sampled else ""
     png = f" A static picture for slides: <b>{_e(png_name)}</b> next to this file." * bool(png_name)
+    up, across = data.axes
     intro = (
-        "<p class='muted'>Every account as a point: value score up, fit score across; "
-        "the dashed lines are the quadrant thresholds; point size is revenue over the last "
-        f"12 months. Hover a point for its figures and reason.{png}</p>"
+        f"<p class='muted'>Every account as a point: {_e(up)} score up, {_e(across)} score "
+        "across; the dashed lines are the quadrant thresholds; point size is revenue over the "
+        f"last 12 months. Hover a point for its figures and reason.{png}</p>"
     )
     return _section(
         "1. The value matrix", intro, note, _figure(figs.matrix(data), "matrix"), anchor="matrix"
@@ -139,10 +141,76 @@ def _shares(data: ReportData) -> str:
     )
 
 
+SEGMENT_HEADERS = {
+    "segment": "Segment",
+    "accounts": "Accounts",
+    "customers": "Customers",
+    "revenue_12m": "Revenue (12m)",
+    "acquisition_cost_per_year": "Acquisition / year",
+    "sales_cost_12m": "Sales (12m)",
+    "delivery_cost_12m": "Delivery (12m)",
+    "service_cost_12m": "Service (12m)",
+    "gross_margin_12m": "Gross margin (12m)",
+    "net_contribution_12m": "Net contribution (12m)",
+    "alignment": "Alignment",
+    "ltv_to_cac": "LTV:CAC",
+    "cac_payback_months": "CAC payback (months)",
+}
+SEGMENT_MONEY = (
+    "revenue_12m", "acquisition_cost_per_year", "sales_cost_12m", "delivery_cost_12m",
+    "service_cost_12m", "gross_margin_12m", "net_contribution_12m",
+)  # fmt: skip
+
+
+def segment_formats(currency: str) -> dict[str, Callable[[object], str]]:
+    """Formatter per shown segment column: money in the project currency, ratios to 0.1."""
+    fmt: dict[str, Callable[[object], str]] = {
+        SEGMENT_HEADERS[c]: lambda v: _or_dash(v, lambda x: money(x, currency))
+        for c in SEGMENT_MONEY
+    }
+    fmt[SEGMENT_HEADERS["alignment"]] = lambda v: _or_dash(v, lambda x: f"{x:.2f}")
+    for col in ("ltv_to_cac", "cac_payback_months"):
+        fmt[SEGMENT_HEADERS[col]] = lambda v: _or_dash(v, lambda x: f"{x:,.1f}")
+    return fmt
+
+
+def _or_dash(v: object, show: Callable[[float], str]) -> str:
+    number = _num(v)
+    return "–" if number != number else show(number)
+
+
+def _segments(data: ReportData) -> str:
+    title = "3. Segments and the value chain"
+    if data.segments is None:
+        return _section(
+            title,
+            "<p class='muted'>The segment table needs the input tables: pass --input DIR, or "
+            "--scores with a folder `valuesync score` wrote (segment_scores).</p>",
+            anchor="segments",
+        )
+    t = data.segments
+    intro = (
+        "<p class='muted'>Per segment, over the last 12 months: what acquiring (CAC spread "
+        "over the relationship), selling to, delivering to and serving its customers costs, "
+        "against the margin they earn. Alignment is the share of the gross margin left after "
+        "acquisition, sales and service (1 = they cost nothing, 0 = they eat it all); LTV:CAC "
+        "and CAC payback are the segment's sums. Largest revenue first.</p>"
+    )
+    picture = _figure(figs.segments(t, data.currency), "segments") if len(t) else ""
+    shown = t[list(SEGMENT_HEADERS)].rename(columns=SEGMENT_HEADERS)
+    return _section(
+        title,
+        intro,
+        picture,
+        f"<div id='segment-table'>{table(shown, segment_formats(data.currency))}</div>",
+        anchor="segments",
+    )
+
+
 def _movement(data: ReportData) -> str:
     if data.transitions is None or data.movers is None:
         return _section(
-            "3. Movement between runs",
+            "4. Movement between runs",
             "<p class='muted'>No earlier run to compare "
             "with: pass --compare (a run id or a scores folder).</p>",
             anchor="movement",
@@ -151,7 +219,7 @@ def _movement(data: ReportData) -> str:
     movers = data.movers.drop(columns=["distance"]).rename(columns=lambda c: c.replace("_", " "))
     cur = data.currency
     return _section(
-        "3. Movement between runs",
+        "4. Movement between runs",
         f"<p>{moved:,} accounts changed quadrant, appeared or disappeared.</p>",
         _figure(figs.transitions(data.transitions), "transitions"),
         "<h3>Accounts that moved most</h3>",
@@ -169,7 +237,7 @@ def _diagonal(t: pd.DataFrame) -> int:
 def _whatif(data: ReportData) -> str:
     if data.whatif is None:
         return _section(
-            "4. What-if",
+            "5. What-if",
             "<p class='muted'>The what-if needs the input tables: "
             "pass --input DIR (the folder `valuesync score` reads).</p>",
             anchor="whatif",
@@ -187,7 +255,7 @@ def _whatif(data: ReportData) -> str:
         "(thresholds recomputed, no hysteresis).</p>"
     )
     return _section(
-        "4. What-if", intro, _figure(figs.whatif(data.whatif), "whatif"), table(t), anchor="whatif"
+        "5. What-if", intro, _figure(figs.whatif(data.whatif), "whatif"), table(t), anchor="whatif"
     )
 
 
@@ -198,7 +266,7 @@ def _drivers(data: ReportData) -> str:
         cards.append(f"<div><h3>{_e(label)}</h3>{table(shown, {'% of quadrant': _pct})}</div>")
     body = [f"<div class='grid'>{''.join(cards)}</div>"]
     body.append(_finance(data))
-    return _section("5. Drivers", *body, anchor="drivers")
+    return _section("6. Drivers", *body, anchor="drivers")
 
 
 def _finance(data: ReportData) -> str:
@@ -230,7 +298,7 @@ def _health(data: ReportData) -> str:
     h = data.health
     if h.empty:
         return _section(
-            "6. Health of the sync",
+            "7. Health of the sync",
             "<p class='muted'>No runs recorded in the state database yet.</p>",
             anchor="health",
         )
@@ -246,7 +314,7 @@ def _health(data: ReportData) -> str:
         "<h3>Records the latest run set aside (unreadable or unwritable values), by error</h3>"
     )
     body.append(table(h.rejected) if len(h.rejected) else "<p class='muted'>None.</p>")
-    return _section("6. Health of the sync", *body, anchor="health")
+    return _section("7. Health of the sync", *body, anchor="health")
 
 
 def external_references(page: str) -> Sequence[str]:

@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from sync.report.data import SHARE_OF, ReportData
-from sync.report.figures import COLOURS, CORNERS, X_TITLE, Y_TITLE
+from sync.report.figures import COLOURS, CORNERS, axis_titles
 
 SIZE_IN = (16, 9)
 DPI = 120
@@ -74,11 +74,12 @@ def _matrix(ax: object, data: ReportData) -> None:
     value_cut, fit_cut = data.cuts
     ax.axhline(value_cut, color="#455a64", linestyle="--", linewidth=1.3)
     ax.axvline(fit_cut, color="#455a64", linestyle="--", linewidth=1.3)
-    ax.text(1, value_cut + 0.8, f"value threshold {value_cut:.1f}", color="#455a64", fontsize=9)
+    up_axis, across_axis = data.axes
+    ax.text(1, value_cut + 0.8, f"{up_axis} threshold {value_cut:.1f}", color="#455a64", fontsize=9)
     ax.text(
         fit_cut + 0.8,
         1,
-        f"fit threshold {fit_cut:.1f}",
+        f"{across_axis} threshold {fit_cut:.1f}",
         color="#455a64",
         fontsize=9,
         rotation=90,
@@ -98,8 +99,9 @@ def _matrix(ax: object, data: ReportData) -> None:
             bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85},
         )
     ax.set(xlim=(-2, 102), ylim=(-2, 102))
-    ax.set_xlabel(X_TITLE, fontsize=12)
-    ax.set_ylabel(Y_TITLE, fontsize=12)
+    across, up = axis_titles(data.axes)
+    ax.set_xlabel(across, fontsize=12)
+    ax.set_ylabel(up, fontsize=12)
     ax.grid(color="#eceff1", linewidth=0.8)
     ax.set_axisbelow(True)
     for side in ("top", "right"):

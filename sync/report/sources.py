@@ -6,6 +6,7 @@ a run in the state database (a thin adapter over StateDB.scores / runs / rejecte
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,12 @@ def scores_from_frames(
     source: str,
     as_of: str | None = None,
     cuts: tuple[float, float] | None = None,
+    segments: pd.DataFrame | None = None,
 ) -> Scores:
-    """Scores from engine-shaped frames; thresholds recomputed from the model when not given."""
+    """Scores from engine-shaped frames; thresholds recomputed from the model when not given.
+
+    The axes are named after the model's preset (persona alignment x customer value for
+    persona_value); `segments` is EngineResult.segments when the source has it."""
     missing = [c for c in REQUIRED if c not in accounts.columns]
     if missing:
         raise DataError(
@@ -56,6 +61,8 @@ def scores_from_frames(
         currency=model.currency,
         source=source,
         as_of=as_of,
+        axes=model.axis_names(),
+        segments=segments,
     )
 
 
@@ -75,11 +82,20 @@ def _bool(values: Any, n: int) -> np.ndarray:
 
 
 def read_scores_dir(directory: Path, model: ValueModel) -> Scores:
-    """account_scores (and opportunity_scores) .csv|.parquet from a `valuesync score --out`."""
+    """account_scores (and opportunity_scores, segment_scores) .csv|.parquet from a
+    `valuesync score --out`."""
     accounts = _read_one(directory, "account_scores", required=True)
     assert accounts is not None
     opps = _read_one(directory, "opportunity_scores", required=False)
-    return scores_from_frames(accounts, opps, model, source=f"scores {directory}")
+    segments = _read_one(directory, "segment_scores", required=False)
+    if segments is not None and "segment" not in segments.columns:
+        raise DataError(
+            f"{directory}: segment_scores has no column segment; write it again with "
+            "`valuesync score`"
+        )
+    return scores_from_frames(
+        accounts, opps, model, source=f"scores {directory}", segments=segments
+    )
 
 
 def _read_one(directory: Path, stem: str, *, required: bool) -> pd.DataFrame | None:
@@ -91,7 +107,9 @@ def _read_one(directory: Path, stem: str, *, required: bool) -> pd.DataFrame | N
             try:
                 if ext == "parquet":
                     return pd.read_parquet(path)
-                return pd.read_csv(path, dtype={"account_id": str, "opportunity_id": str})
+                return pd.read_csv(
+                    path, dtype={"account_id": str, "opportunity_id": str, "segment": str}
+                )
             except (OSError, ValueError) as exc:
                 raise DataError(
                     f"{path}: cannot be read ({type(exc).__name__}); "
@@ -122,6 +140,7 @@ def from_input(
         source=f"input {directory}",
         as_of=as_of.isoformat(),
         cuts=(result.cuts.value, result.cuts.fit),
+        segments=result.segments,
     )
     summary = what_if(result.features, model, horizon_scenarios() + cost_scenarios()).summary
     return scores, summary, finance_gaps(frames), names
@@ -143,15 +162,7 @@ def with_names(scores: Scores, names: pd.DataFrame | None) -> Scores:
         return scores
     pairs = names[["account_id", "name"]].drop_duplicates("account_id")
     merged = scores.accounts.merge(pairs, on="account_id", how="left")
-    return Scores(
-        merged,
-        scores.opportunities,
-        scores.labels,
-        scores.cuts,
-        scores.currency,
-        scores.source,
-        scores.as_of,
-    )
+    return replace(scores, accounts=merged)
 
 
 class StateSource:

@@ -32,7 +32,8 @@ STAMPS = {"SystemModstamp", "LastModifiedDate", "hs_lastmodifieddate", "updatedA
 SF_OUTPUTS = {
     "Value_Quadrant__c", "Value_Score__c", "Fit_Score__c", "Lifetime_Value__c",
     "Account_Action__c", "Service_Tier__c", "Value_Reason__c", "Value_Scored_At__c",
-    "Deal_Priority__c", "Max_Acquisition_Cost__c",
+    "Deal_Priority__c", "Max_Acquisition_Cost__c", "LTV__c", "LTV_To_CAC__c",
+    "CAC_Payback_Months__c", "Active_Probability__c", "Value_Lifecycle__c",
 }  # fmt: skip
 WRITES = ("/composite/sobjects", "/jobs/ingest", "/batch/update")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -35,6 +36,8 @@ AS_OF = "2026-07-01"
 def valuesync(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run `valuesync ARGS` in `cwd`; stderr with Rich's line wrapping undone."""
     env = {"COLUMNS": "200", "PATH": str(Path(sys.executable).parent), "HOME": str(cwd)}
+    if os.environ.get("PYTHONPATH"):  # a worktree first on the path: test its code
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     done = subprocess.run(
         [sys.executable, "-c", RUNNER, *args],
         capture_output=True,

@@ -47,14 +47,16 @@ def test_scores_input_and_compare_fill_every_section(work: Path) -> None:
     for heading in (
         "1. The value matrix",
         "2. Revenue is not value",
-        "3. Movement between runs",
-        "4. What-if",
-        "5. Drivers",
-        "6. Health of the sync",
+        "3. Segments and the value chain",
+        "4. Movement between runs",
+        "5. What-if",
+        "6. Drivers",
+        "7. Health of the sync",
     ):
         assert heading in page
     assert "Accounts that moved most" in page and "Finance customers matching no account" in page
     assert "12 months" in page or "horizon_12m" in page
+    assert "<div id='segment-table'>" in page and "fig-segments" in page
     with Image.open(work / "value.png") as png:
         assert png.size == (1920, 1080)
 
@@ -119,5 +121,6 @@ def test_latest_run_of_the_project_with_movement_and_health(work: Path, tmp_path
     assert "25 accounts changed quadrant" in page or "accounts changed quadrant" in page
     assert "Accounts that moved most" in page
     assert "fig-api" in page  # API calls against the daily limit
+    assert "The segment table needs the input tables" in page  # a run stores no segments
     names = pd.read_csv(work / "input" / "accounts.csv")["name"]
     assert names.iloc[0] in page  # hover names come from the mirror

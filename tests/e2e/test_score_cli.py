@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -34,9 +35,11 @@ def workdir(export: Path, tmp_path: Path) -> Path:
     return target
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, columns: int = 120) -> subprocess.CompletedProcess[str]:
     """Run the command; stderr comes back with Rich's line wrapping undone."""
-    env = {"COLUMNS": "120", "PATH": str(VALUESYNC.parent)}
+    env = {"COLUMNS": str(columns), "PATH": str(VALUESYNC.parent)}
+    if os.environ.get("PYTHONPATH"):  # a worktree first on the path: test its code
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     done = subprocess.run(
         [str(VALUESYNC), "score", *args], capture_output=True, text=True, env=env, timeout=120
     )
@@ -129,3 +132,35 @@ def test_an_invalid_model_lists_every_problem(workdir: Path) -> None:
 def test_a_bad_date_is_a_usage_error(workdir: Path) -> None:
     done = run(str(workdir), "--as-of", "July")
     assert done.returncode == 2 and "YYYY-MM-DD" in done.stderr
+
+
+def test_what_if_shows_the_money_that_moves(workdir: Path) -> None:
+    done = run(str(workdir), "--as-of", "2025-07-01", "--what-if", columns=240)  # one line a row
+    assert done.returncode == 0, done.stderr
+    for header in ("Revenue moving (12m)", "CLV moving", "CLV, all accounts"):
+        assert header in done.stdout, header
+    base = next(line for line in done.stdout.splitlines() if "│ base" in line)
+    assert base.count("€") == 3  # revenue and CLV moving (nothing: €0) and every account's CLV
+    assert "€0" in base
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [("true", True), ("Yes", True), ("y", True), ("1", True), ("FALSE", True), ("no", True),
+     ("N", True), ("0", True), ("", True), ("maybe", False), ("-1", False), ("oui", False)],
+)  # fmt: skip
+def test_advocacy_flags_are_yes_no_or_an_error(workdir: Path, value: str, ok: bool) -> None:
+    path = workdir / "accounts.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame["reference_customer"] = "yes"
+    frame.loc[6, "reference_customer"] = value
+    frame.to_csv(path, index=False)
+    done = run(str(workdir), "--as-of", "2025-07-01")
+    if ok:
+        assert done.returncode == 0, done.stderr
+        return
+    assert done.returncode == 2
+    assert "accounts.csv" in done.stderr
+    assert "column reference_customer: expected yes or no" in done.stderr
+    assert "in row 7" in done.stderr and value not in done.stderr.split("accounts.csv", 1)[1]
+    assert "Traceback" not in done.stderr

@@ -14,6 +14,7 @@ from mappings.hubspot_connection import HubSpotConnection, RateLimits
 from .conftest import FAST
 
 QUADRANTS = ("Core", "Fix or Reprice", "Develop", "Deprioritize")
+LIFECYCLE = ("customer", "prospect")  # value_engine.output_labels: the engine's fixed labels
 ACCOUNT_FIELDS = [
     FieldSpec("valuesync_value_quadrant", "Value Quadrant", "picklist", QUADRANTS),
     FieldSpec("valuesync_value_score", "Value Score", "number"),
@@ -23,6 +24,12 @@ ACCOUNT_FIELDS = [
     FieldSpec("valuesync_service_tier", "Service Tier", "picklist", ("Gold", "Silver")),
     FieldSpec("valuesync_value_reason", "Value Reason", "text"),
     FieldSpec("valuesync_scored_at", "Scored at", "datetime"),
+    FieldSpec("valuesync_max_acquisition_cost", "Max Acquisition Cost", "currency"),
+    FieldSpec("valuesync_ltv", "LTV", "currency"),
+    FieldSpec("valuesync_ltv_to_cac", "LTV:CAC", "number"),
+    FieldSpec("valuesync_cac_payback_months", "CAC Payback Months", "number"),
+    FieldSpec("valuesync_active_probability", "Active Probability", "number"),
+    FieldSpec("valuesync_lifecycle", "Value Lifecycle", "picklist", LIFECYCLE),
     FieldSpec("valuesync_quadrant_override", "Quadrant override", "picklist", QUADRANTS),
 ]
 DEAL_FIELDS = [
@@ -35,6 +42,7 @@ LABELS = {
     "quadrant": QUADRANTS,
     "account_action": ("Grow", "Keep"),
     "deal_priority": ("High", "Low"),
+    "lifecycle": LIFECYCLE,
 }
 
 

@@ -19,6 +19,7 @@ LABELS = {
     "account_action": ["Grow", "Keep", "Reprice"],
     "service_tier": ["Gold", "Silver"],
     "deal_priority": ["High", "Medium", "Low"],
+    "lifecycle": ["customer", "prospect"],  # value_engine.output_labels: fixed engine labels
 }
 
 
