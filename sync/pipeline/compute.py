@@ -162,5 +162,7 @@ def compute_run(
     result = compute(
         frames, setup.model, as_of=as_of, previous_quadrants=previous, overrides=overrides
     )
-    state.record_scores(run_id, result.accounts, result.opportunities, result.features)
+    state.record_scores(
+        run_id, result.accounts, result.opportunities, result.features, result.segments
+    )
     return Inputs(current, result, info, ignored)

@@ -184,7 +184,8 @@ def _segments(data: ReportData) -> str:
     if data.segments is None:
         return _section(
             title,
-            "<p class='muted'>The segment table needs the input tables: pass --input DIR, or "
+            "<p class='muted'>These scores carry no segment table (a run stores it since "
+            "this version; scores written by hand do not): run again, pass --input DIR, or "
             "--scores with a folder `valuesync score` wrote (segment_scores).</p>",
             anchor="segments",
         )

@@ -208,10 +208,12 @@ class StateSource:
                 "pick a finished run with --run ID"
             )
         opps = self.db.scores(run_id, "opportunities")
+        segments = self.db.scores(run_id, "segments")
         as_of = (run.get("counts") or {}).get("as_of")
         scores = scores_from_frames(
-            accounts, opps, self.model, as_of=as_of, source=f"run {run_id} of {self.connection}"
-        )
+            accounts, opps, self.model, as_of=as_of, source=f"run {run_id} of {self.connection}",
+            segments=None if segments.empty else segments,
+        )  # fmt: skip
         return with_names(scores, self.names())
 
     def names(self) -> pd.DataFrame | None:

@@ -85,9 +85,11 @@ class RunState:
         accounts: pd.DataFrame,
         opportunities: pd.DataFrame | None = None,
         features: pd.DataFrame | None = None,
+        segments: pd.DataFrame | None = None,
     ) -> int:
-        """Store the engine's account and opportunity rows of a run (one blob per kind), and
-        the features they were scored on (what the console explains and previews from).
+        """Store the engine's account and opportunity rows of a run (one blob per kind), the
+        features they were scored on (what the console explains and previews from) and the
+        segment table (what the report's value-chain section shows).
 
         A blob equal to one stored before (same bytes) is not stored again: the run refers
         to it, so a schedule whose scores do not change adds a few bytes per run.
@@ -98,6 +100,7 @@ class RunState:
                 ("accounts", accounts),
                 ("opportunities", opportunities),
                 ("features", features),
+                ("segments", segments),
             )
             if frame is not None and not frame.empty
         }

@@ -121,6 +121,6 @@ def test_latest_run_of_the_project_with_movement_and_health(work: Path, tmp_path
     assert "25 accounts changed quadrant" in page or "accounts changed quadrant" in page
     assert "Accounts that moved most" in page
     assert "fig-api" in page  # API calls against the daily limit
-    assert "The segment table needs the input tables" in page  # a run stores no segments
+    assert "carry no segment table" in page  # scores recorded without one
     names = pd.read_csv(work / "input" / "accounts.csv")["name"]
     assert names.iloc[0] in page  # hover names come from the mirror

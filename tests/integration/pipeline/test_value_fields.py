@@ -146,3 +146,27 @@ def test_value_chain_service_model_is_a_picklist_and_is_written(
     assert len(got) == len(site.data.accounts)
     assert (got == scores).all()
     assert set(got) <= set(SERVICE_MODELS) and got.nunique() >= 2
+
+
+def test_a_run_stores_its_segments_and_the_report_from_state_shows_them(
+    make_site: Callable[..., Site],
+) -> None:
+    from sync.report import html as report_html
+    from sync.report.data import ReportInput, assemble
+    from sync.report.sources import StateSource
+
+    site = make_site("salesforce", accounts=60)
+    run = site.run()
+    assert run.status == "succeeded"
+    setup = load_setup(site.project(), None)
+    db = site.state()
+    try:
+        stored = db.scores(run.run_id, "segments")
+        scores = StateSource(db, "sb", setup.model).scores(run.run_id)
+    finally:
+        db.close()
+    assert not stored.empty and stored["accounts"].sum() == len(site.data.accounts)
+    assert scores.segments is not None
+    pd.testing.assert_frame_equal(scores.segments.reset_index(drop=True), stored)
+    page = report_html.render(assemble(ReportInput(scores)))
+    assert "<div id='segment-table'>" in page and "carry no segment table" not in page
