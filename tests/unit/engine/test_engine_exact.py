@@ -21,8 +21,11 @@ IDS = ("account_id", "opportunity_id", "erp_id")
 TEXT = {"opportunities": ("currency", "stage", "type"), "invoices": ("currency", "status"),
         "tickets": ("priority", "category"), "finance": ("currency",),
         "accounts": ("industry", "region")}  # fmt: skip
-MODELS = {"value_matrix": {}, "value_chain": {"quadrants": {"preset": "value_chain"}},
-          "persona_sbg": {"quadrants": {"preset": "persona_value"}, "clv": {"method": "sbg"}}}  # fmt: skip
+MODELS = {
+    "value_matrix": {},
+    "value_chain": {"quadrants": {"preset": "value_chain"}},
+    "persona_sbg": {"quadrants": {"preset": "persona_value"}, "clv": {"method": "sbg"}},
+}
 
 
 def _reference_lookup(values: list[str | None], keys: list[str | None]) -> list[int]:
