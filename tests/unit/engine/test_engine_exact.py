@@ -14,6 +14,7 @@ import pytest
 from engine_population import AS_OF, make_population
 
 from value_engine import EngineResult, compute, parse_value_model
+from value_engine.explain import MAX_REASON, Part, join
 from value_engine.features import _monthly
 from value_engine.frames import _lookup, hundredths
 
@@ -125,3 +126,26 @@ def test_engine_outputs_do_not_depend_on_the_id_representation(
     text = {c for cols in TEXT.values() for c in cols}
     _assert_same(arrow, compute(_with_categorical_text(frames), value_model, as_of=AS_OF), text)
     assert arrow.accounts["is_customer"].sum() == 400
+
+
+def _reference_cut(texts: pd.Series) -> list[str]:
+    """Reasons over 255 characters cut after the last whole '; ' phrase, by Arrow string ops."""
+    head = texts.str.slice(0, MAX_REASON + 2)
+    cut = head.str.rfind("; ")
+    return [
+        t if len(t) <= MAX_REASON else (t[:c] if 0 < c <= MAX_REASON else t[:MAX_REASON])
+        for t, c in zip(texts, cut, strict=True)
+    ]
+
+
+def test_long_reasons_are_cut_like_the_arrow_reference() -> None:
+    phrases = ["€" * 120, "ü" * 130, "x" * 3, "margin 35% (best 5%)", "y" * 260, "z" * 253]
+    rng = np.random.default_rng(9)
+    codes = [rng.integers(-1, len(phrases), 500) for _ in range(3)]
+    parts = [Part(phrases, c.astype(np.int64)) for c in codes]
+    got = join(parts, 500)
+    whole = ["; ".join(phrases[c] for c in row if c >= 0) for row in zip(*codes, strict=True)]
+    whole = [t[:1].upper() + t[1:] for t in whole]
+    assert got.tolist() == _reference_cut(pd.Series(whole, dtype=pd.StringDtype("pyarrow")))
+    assert (got.str.len() <= MAX_REASON).all() and (got.str.len() == MAX_REASON).any()
+    assert (got.str.len().between(200, MAX_REASON - 1)).any()
