@@ -16,7 +16,7 @@ compared with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,13 @@ class Scored:
     fit: AxisScores
     icp: AxisScores
     cuts: Cuts
+
+    def scores_only(self) -> Scored:
+        """The same result without the per-criterion matrices of the three scores."""
+        return replace(
+            self, value=self.value.scores_only(), fit=self.fit.scores_only(),
+            icp=self.icp.scores_only(),
+        )  # fmt: skip
 
 
 def score_accounts(

@@ -47,24 +47,24 @@ PAYMENT_WINDOW_DAYS = 730
 
 @dataclass(frozen=True)
 class Invoices:
-    """Invoice columns as arrays: account codes, day numbers, amounts, void flags."""
+    """Invoice columns as arrays: account codes, issue day numbers, amounts, void flags.
+
+    Due and payment dates are converted only while the payment features are computed, so
+    two columns of day numbers (8 bytes a row each) are not held through the whole run.
+    """
 
     codes: np.ndarray
     issue: np.ndarray
-    due: np.ndarray
-    paid: np.ndarray
     amount: np.ndarray
     void: np.ndarray
 
 
 def invoice_arrays(invoices: pd.DataFrame, codes: np.ndarray) -> Invoices:
-    """The invoice columns the engine needs, converted once (`codes`: account codes)."""
+    """The invoice columns the money features need, converted once (`codes`: account codes)."""
     n = len(invoices)
     return Invoices(
         codes=codes,
         issue=day_numbers(column(invoices, "issue_date"), n),
-        due=day_numbers(column(invoices, "due_date"), n),
-        paid=day_numbers(column(invoices, "paid_date"), n),
         amount=numbers(invoices, "amount", 0.0),
         void=texts_equal(invoices, "status", "void"),
     )
@@ -104,16 +104,23 @@ def _priority_cost(tickets: pd.DataFrame, unit: dict[str, float]) -> np.ndarray:
     return np.asarray(prices[codes])
 
 
-def payment_features(inv: Invoices, n: int, day: int, terms_days: int) -> dict[str, np.ndarray]:
+def payment_features(
+    inv: Invoices, invoices: pd.DataFrame, n: int, day: int, terms_days: int
+) -> dict[str, np.ndarray]:
     """On-time share, average days late and overdue amount as of `day`."""
+    rows = len(invoices)
     has_issue = inv.issue != NO_DAY
-    due = np.where(inv.due != NO_DAY, inv.due, np.where(has_issue, inv.issue + terms_days, NO_DAY))
+    due = day_numbers(column(invoices, "due_date"), rows)
+    due = np.where(due != NO_DAY, due, np.where(has_issue, inv.issue + terms_days, NO_DAY))
+    paid = day_numbers(column(invoices, "paid_date"), rows)
     live = ~inv.void & (due != NO_DAY)
-    paid_yet = (inv.paid != NO_DAY) & (inv.paid < day)
+    paid_yet = (paid != NO_DAY) & (paid < day)
     considered = live & (due < day) & (due >= day - PAYMENT_WINDOW_DAYS)
-    settled = np.where(paid_yet, inv.paid, day)
+    settled = np.where(paid_yet, paid, day)
     late = np.clip(settled - due, 0, None).astype(np.float64)
-    on_time = paid_yet & (inv.paid <= due)
+    del settled
+    on_time = paid_yet & (paid <= due)
+    del paid
     count = per_account(inv.codes, n, where=considered)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = per_account(inv.codes, n, where=considered & on_time) / count

@@ -90,6 +90,9 @@ def compute(
     forced = align(overrides, index.ids, model.quadrants, "overrides")
     scored = score_accounts(features, model, previous)
     accounts = _account_table(scored, model, forced)
+    # The per-criterion matrices explained the accounts' reasons; the opportunities need only
+    # the scores, so the matrices go before the largest table is built.
+    scored = scored.scores_only()
     opps_frame = frames.get("opportunities")
     opps = score_opportunities(
         opps_frame if opps_frame is not None else pd.DataFrame({"opportunity_id": []}),
@@ -102,7 +105,7 @@ def compute(
 
 
 def _account_table(scored: Scored, model: ValueModel, forced: pd.Series | None) -> pd.DataFrame:
-    table = scored.table.copy()
+    table = scored.table.copy(deep=False)  # columns are replaced, never written into
     computed = table["computed_quadrant"].array
     quadrant = computed
     if forced is not None:

@@ -165,8 +165,8 @@ def join(parts: Sequence[Part], n: int) -> pd.Series:
         key = key.astype(np.int64, copy=False)
     _, first_row = np.unique(key, return_index=True)
     chosen = np.stack([np.asarray(part.codes)[first_row] for part in parts], axis=1)
-    texts = [_one_reason(parts, row) for row in chosen.tolist()]
-    return _fit(pd.Series(pd.array(texts, dtype=TEXT).take(key)))
+    texts = [_fit(_one_reason(parts, row)) for row in chosen.tolist()]
+    return pd.Series(pd.array(texts, dtype=TEXT).take(key))
 
 
 def _one_reason(parts: Sequence[Part], codes: list[int]) -> str:
@@ -178,19 +178,15 @@ def _one_reason(parts: Sequence[Part], codes: list[int]) -> str:
     return "".join(pieces)
 
 
-def _fit(texts: pd.Series) -> pd.Series:
-    """Texts over 255 characters cut after the last whole phrase that fits."""
-    long = texts.str.len() > MAX_REASON
-    if not long.any():
-        return texts
-    head = texts[long].str.slice(0, MAX_REASON + 2)
-    cut = head.str.rfind("; ")
-    shorter = [
-        t[:c] if 0 < c <= MAX_REASON else t[:MAX_REASON] for t, c in zip(head, cut, strict=True)
-    ]
-    out = texts.copy()
-    out[long] = pd.array(shorter, dtype=TEXT)
-    return out
+def _fit(text: str) -> str:
+    """A text over 255 characters cut after the last whole phrase that fits.
+
+    Cut once per distinct reason, before the reasons are spread over the rows.
+    """
+    if len(text) <= MAX_REASON:
+        return text
+    cut = text[: MAX_REASON + 2].rfind("; ")
+    return text[:cut] if 0 < cut <= MAX_REASON else text[:MAX_REASON]
 
 
 def _phrases(

@@ -96,10 +96,15 @@ def compute_features(
     feats.update(history.activity_shape(active24, first, last, month))
     del active24
     feats.update(activity.ticket_features(tables["tickets"], codes["tickets"], n, month, model))
-    feats.update(activity.payment_features(inv, n, day, model.payment_terms_days))
+    feats.update(
+        activity.payment_features(inv, tables["invoices"], n, day, model.payment_terms_days)
+    )
     feats.update(activity.deal_features(tables["opportunities"], codes["opportunities"], n, day))
     feats.update(_attributes(accounts, model))
-    out = pd.DataFrame(feats)
+    # copy=False: the columns keep their arrays instead of being copied into one block, so
+    # the features never exist twice (a million accounts x 60 features is ~0.5 GB).
+    out = pd.DataFrame(feats, copy=False)
+    del feats
     _derived(out, accounts, month, model)
     add_alignment(out, model)
     return FeatureSet(out, index, codes["opportunities"])
@@ -138,7 +143,6 @@ def _money(
     before = months < month
     revenue = numbers(finance, "revenue", 0.0)
     cost = numbers(finance, "cost_of_delivery", 0.0)
-    sales = numbers(finance, "cost_of_sales", 0.0)
     has_fin = per_account(codes, n, where=before) > 0
     # Invoices count only for accounts without any finance row: select those rows first.
     inv_rows = np.flatnonzero(
@@ -146,22 +150,18 @@ def _money(
     )
     inv_codes, inv_amount = inv.codes[inv_rows], inv.amount[inv_rows]
     inv_months = month_of_day(inv.issue[inv_rows])
-    rev24 = _monthly(codes, months, revenue, n, month) + _monthly(
-        inv_codes, inv_months, inv_amount, n, month
-    )
+    rev24 = _monthly(codes, months, revenue, n, month)
+    rev24 += _monthly(inv_codes, inv_months, inv_amount, n, month)  # in place: no third matrix
     active24 = (rev24 > 0) | _active(codes, months, cost, n, month)
     recent = (months >= month - 12) & before
     feats["cost_of_delivery_12m"] = np.where(has_fin, per_account(codes, n, cost, recent), np.nan)
-    feats["sales_cost_12m"] = per_account(codes, n, sales, recent)
+    feats["sales_cost_12m"] = _optional_sum(finance, "cost_of_sales", codes, n, recent)
     inv_life = per_account(inv_codes, n, inv_amount, inv_months < month)
     feats["revenue_lifetime"] = per_account(codes, n, revenue, before) + inv_life
     cost_life = per_account(codes, n, cost, before)
     feats["cost_of_delivery_lifetime"] = cost_life
     feats["margin_lifetime"] = np.where(has_fin, feats["revenue_lifetime"] - cost_life, np.nan)
-    acq = numbers(finance, "acquisition_cost")
-    has_acq = per_account(codes, n, where=before & ~np.isnan(acq)) > 0
-    acq_sum = per_account(codes, n, np.nan_to_num(acq), before)
-    feats["finance_acquisition_cost"] = np.where(has_acq, acq_sum, np.nan)
+    feats["finance_acquisition_cost"] = _acquisition_cost(finance, codes, n, before)
     feats["has_finance"] = has_fin
     fin_active = before & ((revenue > 0) | (cost > 0))
     inv_active = (inv_months < month) & (inv_amount > 0)
@@ -170,6 +170,28 @@ def _money(
         np.concatenate([months[fin_active], inv_months[inv_active]]), n,
     )  # fmt: skip
     return rev24, active24, first, last
+
+
+def _optional_sum(
+    finance: pd.DataFrame, name: str, codes: np.ndarray, n: int, where: np.ndarray
+) -> np.ndarray:
+    """Per-account sum of an optional finance column (0 without the column: no copy of zeros
+    a row long is made)."""
+    if name not in finance.columns:
+        return np.zeros(n)
+    return per_account(codes, n, numbers(finance, name, 0.0), where)
+
+
+def _acquisition_cost(
+    finance: pd.DataFrame, codes: np.ndarray, n: int, before: np.ndarray
+) -> np.ndarray:
+    """Acquisition cost summed per account; empty where an account has none."""
+    if "acquisition_cost" not in finance.columns:
+        return np.full(n, np.nan)
+    acq = numbers(finance, "acquisition_cost")
+    has_acq = per_account(codes, n, where=before & ~np.isnan(acq)) > 0
+    acq_sum = per_account(codes, n, np.nan_to_num(acq), before)
+    return np.where(has_acq, acq_sum, np.nan)
 
 
 def _active(
@@ -207,8 +229,12 @@ def _monthly(
     # Rows outside the window go to one extra bin (cut off) instead of being copied out.
     flat = np.where(keep, codes * WINDOW + (months - (month - WINDOW)), n * WINDOW)
     weights = np.where(keep, hundredths(values), 0.0)
-    sums = np.bincount(flat, weights=weights, minlength=n * WINDOW + 1)[: n * WINDOW]
-    return (sums / 100.0).reshape(n, WINDOW)
+    del keep
+    counted = np.bincount(flat, weights=weights, minlength=n * WINDOW + 1)[: n * WINDOW]
+    del flat, weights
+    sums: np.ndarray = counted.astype(np.float64, copy=False)  # empty input counts as integers
+    sums /= 100.0
+    return sums.reshape(n, WINDOW)
 
 
 def _attributes(accounts: pd.DataFrame, model: ValueModel) -> dict[str, object]:

@@ -13,6 +13,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from mappings.errors import DataError
 
@@ -63,13 +65,17 @@ def account_codes(frame: pd.DataFrame, index: AccountIndex) -> np.ndarray:
 
 
 def _lookup(values: pd.Series, keys: pd.Series) -> np.ndarray:
-    """Position in `keys` of each value (-1: not there).
+    """Position in `keys` of each value (-1: not there or empty); keys are distinct or empty.
 
-    Factorising keys and values together hashes every string once; the keys come first, so
-    their codes give the positions directly (a second lookup of the uniques is not needed).
+    Arrow-backed strings (the usual case) are looked up in a hash table of the keys alone, so
+    the values are hashed once and never copied; other dtypes are factorised together with
+    the keys (the keys first, so their codes give the positions directly).
     """
     if values.dtype != keys.dtype:
         values = values.astype(keys.dtype) if len(values) else values
+    if _arrow_strings(keys) and len(values):
+        found = pc.index_in(_arrow(values), value_set=_arrow(keys), skip_nulls=True)
+        return np.asarray(pc.fill_null(found, -1).to_numpy(), dtype=np.int64)
     both = pd.concat([keys, values], ignore_index=True)
     codes, _ = pd.factorize(both, use_na_sentinel=True)
     head, tail = codes[: len(keys)], codes[len(keys) :]
@@ -77,6 +83,16 @@ def _lookup(values: pd.Series, keys: pd.Series) -> np.ndarray:
     known = head >= 0
     table[head[known]] = np.flatnonzero(known)
     return np.asarray(table[tail])
+
+
+def _arrow_strings(column: pd.Series) -> bool:
+    dtype = column.dtype
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+
+
+def _arrow(column: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """The Arrow data behind an Arrow-backed string column (no copy)."""
+    return pa.array(column.array)
 
 
 def label_codes(values: pd.Series, labels: tuple[str, ...] | list[str]) -> np.ndarray:

@@ -51,11 +51,15 @@ def score_opportunities(
     table["predicted"] = ~customer
     table["lookalike_size"] = 0
     table["lookalike_confidence"] = pd.Categorical([None] * len(table), categories=CONFIDENCE)
-    reason = accounts["reason"].take(np.where(customer, codes, 0)).reset_index(drop=True)
     new = np.flatnonzero(~customer)
+    rows = np.where(customer, codes, 0)
+    source = accounts["reason"]
     if len(new):
-        reason = explain.replace_rows(reason, new, _predict(table, opps, codes, new, scored, model))
-    table["reason"] = reason
+        predicted = _predict(table, opps, codes, new, scored, model)
+        rows[new] = len(source) + np.arange(len(new))
+        source = pd.concat([source, predicted], ignore_index=True)
+    # One take builds the texts: a million accounts' reasons are not copied row by row twice.
+    table["reason"] = source.take(rows).reset_index(drop=True)
     out = apply_rules(table, model, "opportunities")
     closed = flags(opps, "is_closed")
     for ruleset in model.rules:

@@ -52,6 +52,12 @@ class AxisScores:
             self.criteria, self.shares[rows],
         )  # fmt: skip
 
+    def scores_only(self) -> AxisScores:
+        """The scores without the per-criterion matrices (rows x criteria, 8 bytes a cell),
+        for steps that need no explanation any more."""
+        none = np.empty((len(self.score), 0))
+        return AxisScores(self.score, none, none, none.astype(bool), (), none)
+
     def against(self, cut: float) -> np.ndarray:
         """Each criterion's pull towards or away from a threshold: share x (points - cut).
 
