@@ -61,7 +61,9 @@ def test_quote(name):
 
 
 @pytest.mark.parametrize(
-    "bad", [float("nan"), float("inf"), datetime(2024, 1, 1), object()], ids=str
+    "bad",
+    [float("nan"), float("inf"), datetime(2024, 1, 1), object()],
+    ids=["nan", "inf", "datetime", "object"],
 )
 def test_unquotable_values_are_refused(bad):
     with pytest.raises(soql.UnsafeSoqlError):
