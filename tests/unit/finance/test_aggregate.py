@@ -64,9 +64,11 @@ def test_the_aggregate_compiles_for_each_dialect(dialect: str):
     sql = " ".join(str(stmt.compile(dialect=DIALECTS[dialect])).split())
     t = "erp.[Invoice_Lines]" if dialect == "mssql" else T
     month = MONTH[dialect]
+    double = "FLOAT64" if dialect == "bigquery" else "FLOAT"
     expected = (
         f"SELECT {t}.customer_no, {t}.currency, {month} AS invoice_date, "
-        f"sum({t}.net_amount) AS net_amount, sum({t}.cost) AS cost, "
+        f"CAST(sum({t}.net_amount) AS {double}) AS net_amount, "
+        f"CAST(sum({t}.cost) AS {double}) AS cost, "
         f"count(*) AS valuesync_source_rows FROM {t} WHERE {t}.invoice_date >= "
     )
     assert sql.startswith(expected), sql
