@@ -17,8 +17,9 @@ through the same checks, currency conversion and per-month sum (`loader._per_mon
 rows read one by one: on clean data the finance frame is the same (tests/integration/
 finance/test_finance_aggregate.py shows it on PostgreSQL).
 
-The month differs per dialect (`month_start`): PostgreSQL and Snowflake
-`CAST(DATE_TRUNC('month', d) AS DATE)`, SQL Server `DATEFROMPARTS(YEAR(d), MONTH(d), 1)`,
+The month differs per dialect (`month_start`): PostgreSQL
+`CAST(DATE_TRUNC('month', CAST(d AS TIMESTAMP)) AS DATE)`, Snowflake
+`CAST(DATE_TRUNC('MONTH', d) AS DATE)`, SQL Server `DATEFROMPARTS(YEAR(d), MONTH(d), 1)`,
 BigQuery `DATE_TRUNC(CAST(d AS DATE), MONTH)`, SQLite `DATE(d, 'start of month')`; any
 other dialect gets the DATE_TRUNC form. The sums are cast to a double (`FLOAT`; BigQuery
 `FLOAT64`).
@@ -62,10 +63,17 @@ def _arg(element: month_start, compiler: SQLCompiler, **kw: Any) -> str:
 
 
 @compiles(month_start)
-@compiles(month_start, "postgresql")
 def _date_trunc(element: month_start, compiler: SQLCompiler, **kw: Any) -> str:
-    # PostgreSQL's date_trunc gives a timestamp (a timestamptz for a date): back to a date.
     return f"CAST(DATE_TRUNC('month', {_arg(element, compiler, **kw)}) AS DATE)"
+
+
+@compiles(month_start, "postgresql")
+def _postgresql(element: month_start, compiler: SQLCompiler, **kw: Any) -> str:
+    # date_trunc takes a date as a timestamptz (a time-zone conversion per row): cast it to
+    # a timestamp first, which a timestamp already is and a timestamptz becomes in the
+    # session's time zone, the zone date_trunc would cut it in anyway.
+    arg = _arg(element, compiler, **kw)
+    return f"CAST(DATE_TRUNC('month', CAST({arg} AS TIMESTAMP)) AS DATE)"
 
 
 @compiles(month_start, "snowflake")

@@ -42,7 +42,7 @@ def named(name: str) -> DefaultDialect:
 
 T = 'erp."Invoice_Lines"'
 MONTH = {
-    "postgresql": f"CAST(DATE_TRUNC('month', {T}.invoice_date) AS DATE)",
+    "postgresql": f"CAST(DATE_TRUNC('month', CAST({T}.invoice_date AS TIMESTAMP)) AS DATE)",
     "snowflake": f"CAST(DATE_TRUNC('MONTH', {T}.invoice_date) AS DATE)",
     "bigquery": f"DATE_TRUNC(CAST({T}.invoice_date AS DATE), MONTH)",
     "mssql": "DATEFROMPARTS(YEAR(erp.[Invoice_Lines].invoice_date), "
