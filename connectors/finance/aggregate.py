@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -188,11 +189,7 @@ def read_aggregate(table: TableSource, as_of: date | None = None) -> RawTable:
             names = list(result.keys())
             for rows in result.partitions():
                 # column by column: DataFrame.from_records probes every Row's attributes
-                values = list(zip(*rows, strict=True))
-                part = pd.DataFrame(
-                    {n: pd.Series(v, dtype=object) for n, v in zip(names, values, strict=True)}
-                )
-                parts.append(_typed(part, period, summed))
+                parts.append(_chunk(names, rows, period, summed))
     except SQLAlchemyError as exc:
         raise database_error(label, exc) from None
     finally:
@@ -210,10 +207,26 @@ def read_aggregate(table: TableSource, as_of: date | None = None) -> RawTable:
     return RawTable(frame, np.arange(1, len(frame) + 1), label, "row", empty_quarantine())
 
 
-def _typed(part: pd.DataFrame, period: str, summed: list[str]) -> pd.DataFrame:
-    """One fetched chunk: the month as datetime64 (so no date format applies), the sums as
-    float64 (as a row read one by one is parsed)."""
-    part[period] = pd.to_datetime(part[period])
-    for name in summed:
-        part[name] = np.array(part[name].to_numpy(), dtype="float64")  # None -> NaN
-    return part
+def _chunk(names: list[str], rows: Sequence[Any], period: str, summed: list[str]) -> pd.DataFrame:
+    """One fetched chunk, column by column (DataFrame.from_records probes every row's
+    attributes): the month as datetime64 (so no date format applies), the sums as float64
+    (as a row read one by one is parsed), the rest as objects, one per distinct value."""
+    out: dict[str, pd.Series] = {}
+    for name, values in zip(names, zip(*rows, strict=True), strict=True):
+        if name == period:
+            out[name] = pd.to_datetime(pd.Series(values, dtype=object))
+        elif name in summed or name == ROWS:
+            out[name] = pd.Series(np.array(values, dtype="float64"))  # None -> NaN
+        else:
+            out[name] = _shared(values)
+    return pd.DataFrame(out)
+
+
+def _shared(values: Sequence[Any]) -> pd.Series:
+    """Values with one Python object per distinct value: a driver makes a new string for
+    every row, and each customer's id comes once per month and currency."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    out = np.full(len(codes), None, dtype=object)
+    present = codes >= 0
+    out[present] = np.asarray(uniques, dtype=object)[codes[present]]
+    return pd.Series(out, dtype=object)
