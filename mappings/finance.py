@@ -1,9 +1,11 @@
 """The finance mapping (`mappings/finance.yaml`): where the ERP export lives and how to read it.
 
 One source per canonical table (`finance`, optionally `invoices`): its kind (csv, parquet,
-excel, sql), where it is (a path, or a SQLAlchemy URL plus a query), and which source
-column feeds each canonical column (with a date format where needed). Plus the corporate
-currency, where exchange rates come from, and the quarantine threshold.
+excel, sql), where it is (a path, or a SQLAlchemy URL plus a query or a table), and which
+source column feeds each canonical column (with a date format where needed). A sql source
+of the finance table may ask for `aggregate`: the database sums the mapped amounts per
+customer and month and only that aggregate is read (`connectors/finance/aggregate.py`).
+Plus the corporate currency, where exchange rates come from, and the quarantine threshold.
 
 Secrets never sit in this file: a SQL source names environment variables (`url_env` for
 the whole URL, or `password_env` for the password of `url`).
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -53,6 +57,37 @@ class ColumnSpec(_Strict):
     """The source may lack this column (it is then empty); otherwise a missing column stops."""
 
 
+TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$-]*(\.[A-Za-z_][A-Za-z0-9_$-]*){0,2}")
+"""`table`, `schema.table` or (BigQuery) `project.dataset.table`; quoted by SQLAlchemy."""
+SUMMED = ("revenue", "cost_of_delivery", "acquisition_cost")
+"""The finance columns an aggregating source sums per customer and month."""
+
+
+class AggregateSpec(_Strict):
+    """sql, finance table: let the database sum the amounts per customer and month.
+
+    The mapped `period` column is a date (or timestamp) cut to its month in the database;
+    revenue, cost_of_delivery and acquisition_cost are summed; every other mapped column
+    (the customer keys, currency, domain, customer_name) is grouped on. `aggregate: true`
+    is this with the defaults.
+    """
+
+    since: date | None = None
+    """Read only rows dated on or after this day (`WHERE <period column> >= since`)."""
+    months: int | None = Field(default=None, ge=1)
+    """Read only the last N months: from the first day of the month N months before the
+    run's month (36 with a run in 2026-12 reads from 2023-12-01)."""
+    chunk_rows: int = Field(default=10_000, ge=100)
+    """Aggregate rows fetched per round trip (a server-side cursor): client memory stays
+    bounded by the aggregate, never by the lines."""
+
+    @model_validator(mode="after")
+    def _one_start(self) -> AggregateSpec:
+        if self.since is not None and self.months is not None:
+            raise ValueError("aggregate takes since (a date) or months (a count), not both")
+        return self
+
+
 class SourceSpec(_Strict):
     """Where one table comes from."""
 
@@ -71,6 +106,18 @@ class SourceSpec(_Strict):
     password_env: str | None = None
     """sql: the name of an environment variable holding the password for `url`."""
     query: str | None = None
+    table: str | None = None
+    """sql: a table (`schema.table`) read instead of a query."""
+    aggregate: AggregateSpec | None = None
+    """sql, finance table: sum per customer and month in the database (AggregateSpec)."""
+
+    @field_validator("aggregate", mode="before")
+    @classmethod
+    def _aggregate_flag(cls, value: object) -> object:
+        """`aggregate: true` is the block with its defaults; `false` is none."""
+        if value is True:
+            return {}
+        return None if value is False else value
 
     @model_validator(mode="after")
     def _where(self) -> SourceSpec:
@@ -79,8 +126,15 @@ class SourceSpec(_Strict):
                 raise ValueError("a sql source takes url (or url_env) and query, not path")
             if (self.url is None) == (self.url_env is None):
                 raise ValueError("a sql source needs exactly one of url or url_env")
-            if not self.query:
-                raise ValueError("a sql source needs a query")
+            if not self.query and not self.table:
+                raise ValueError("a sql source needs a query (or a table)")
+            if self.query and self.table:
+                raise ValueError("a sql source takes a query or a table, not both")
+            if self.table is not None and not TABLE_NAME.fullmatch(self.table):
+                raise ValueError(
+                    f"table '{self.table}' is not a table name; write table, schema.table or "
+                    "project.dataset.table (for anything else write a query)"
+                )
             if self.url is not None:
                 try:
                     parsed = make_url(self.url)
@@ -96,9 +150,14 @@ class SourceSpec(_Strict):
         else:
             if not self.path:
                 raise ValueError(f"a {self.kind} source needs a path")
-            extra = [k for k in ("url", "url_env", "password_env", "query") if getattr(self, k)]
+            keys = ("url", "url_env", "password_env", "query", "table", "aggregate")
+            extra = [k for k in keys if getattr(self, k)]
             if extra:
-                raise ValueError(f"{', '.join(extra)} only apply to kind: sql")
+                raise ValueError(
+                    f"{', '.join(extra)} only {'applies' if len(extra) == 1 else 'apply'} to "
+                    f"kind: sql; remove {'it' if len(extra) == 1 else 'them'} from this "
+                    f"{self.kind} source"
+                )
         if len(self.delimiter) != 1:
             raise ValueError("delimiter must be one character, e.g. ',' or ';'")
         try:
@@ -135,9 +194,10 @@ class SourceSpec(_Strict):
         """Where the data comes from, for messages (never with a password)."""
         if self.kind != "sql":
             return str(self.path)
+        what = f"sql table {self.table}" if self.table else "sql query"
         if self.url_env is not None:
-            return f"sql query on ${self.url_env}"
-        return f"sql query on {make_url(self.url or '').render_as_string(hide_password=True)}"
+            return f"{what} on ${self.url_env}"
+        return f"{what} on {make_url(self.url or '').render_as_string(hide_password=True)}"
 
 
 class TableSource(_Strict):
@@ -253,6 +313,8 @@ class FinanceMapping(_Strict):
             bad_neg = sorted(set(table.allow_negative or ()) - set(allowed))
             if bad_neg:
                 problems.append(f"{name}: allow_negative names unknown column(s) {bad_neg}")
+            if table.source.aggregate is not None:
+                problems += _aggregate_problems(name, table)
         if problems:
             raise ValueError("; ".join(problems))
         return tables
@@ -260,6 +322,35 @@ class FinanceMapping(_Strict):
     def negatives_allowed(self, table: TableName) -> tuple[str, ...]:
         allowed = self.tables[table].allow_negative
         return DEFAULT_NEGATIVE[table] if allowed is None else allowed
+
+
+def _aggregate_problems(name: str, table: TableSource) -> list[str]:
+    """What a table with `source.aggregate` must not map: the source sums lines per month."""
+    if name != "finance":
+        return [
+            f"{name}: source.aggregate only applies to the finance table; invoices are read "
+            "one by one (payment quality needs each invoice), so remove aggregate here"
+        ]
+    out = []
+    if "invoice_id" in table.columns:
+        out.append(
+            "finance: invoice_id cannot be mapped with source.aggregate (lines are summed per "
+            "customer and month, so no line id is left to check); remove it from columns"
+        )
+    roles: dict[str, set[str]] = {}
+    for column in table.columns:
+        spec = table.column(column)
+        if spec is not None:
+            role = "summed" if column in SUMMED else "month" if column == "period" else "grouped"
+            roles.setdefault(spec.source, set()).add(role)
+    mixed = sorted(source for source, r in roles.items() if len(r) > 1)
+    if mixed:
+        out.append(
+            f"finance: with source.aggregate a source column is summed (revenue, costs), cut "
+            f"to its month (period) or grouped on (the rest), not two of these; "
+            f"{', '.join(mixed)} is mapped to more than one; map each to one column"
+        )
+    return out
 
 
 def load_finance_mapping(path: Path | str = SHIPPED) -> FinanceMapping:

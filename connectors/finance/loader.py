@@ -1,7 +1,8 @@
 """Finance sources: read the ERP export, check every row, convert into the corporate currency.
 
 `load_finance(mapping, base_dir=..., as_of=..., rates=...)` reads the sources that
-`mappings/finance.yaml` names (CSV, Parquet, Excel, a SQL query), validates row by row,
+`mappings/finance.yaml` names (CSV, Parquet, Excel, a SQL query or table, or a SQL
+customer-month aggregate computed in the database: `aggregate.py`), validates row by row,
 and returns the canonical `finance` frame (one row per customer and month; rows of the
 same customer and month are summed), the optional `invoices` frame, and the quarantine
 report (file, line, column, value, reason). When the quarantined share of a table is not
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from connectors.finance.aggregate import read_aggregate
 from connectors.finance.match import (
     MatchResult,
     match_accounts,
@@ -98,7 +100,10 @@ def load_finance(
     reports: list[pd.DataFrame] = []
     stats: dict[str, TableStats] = {}
     for table, spec in mapping.tables.items():
-        raw = read_source(spec.source, base)
+        if spec.source.aggregate is not None:
+            raw = read_aggregate(spec, as_of)  # summed per customer and month in the database
+        else:
+            raw = read_source(spec.source, base)
         if raw.rows_read == 0:
             raise DataError(
                 f"{raw.label}: the {table} source has a header but no rows; export the data "

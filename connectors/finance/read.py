@@ -202,30 +202,46 @@ def _read_excel(spec: SourceSpec, path: Path) -> RawTable:
     return RawTable(frame, np.arange(2, len(frame) + 2), str(path), "row", empty_quarantine())
 
 
-def _read_sql(spec: SourceSpec) -> RawTable:
-    url = spec.resolved_url()
-    label = spec.describe()
+def engine_for(spec: SourceSpec) -> sa.Engine:
+    """An engine for a sql source's URL; ConfigError when the URL or its driver is unusable."""
     try:
-        engine = sa.create_engine(url)
+        return sa.create_engine(spec.resolved_url())
     except (SQLAlchemyError, ImportError) as exc:
         raise ConfigError(
-            f"finance source {label}: cannot use this database URL ({type(exc).__name__}); "
-            "check the dialect and that its driver is installed."
+            f"finance source {spec.describe()}: cannot use this database URL "
+            f"({type(exc).__name__}); check the dialect and that its driver is installed."
         ) from None
+
+
+def database_error(label: str, exc: Exception) -> ConnectorError:
+    """The driver's first line of a failed query, naming the source (never the password)."""
+    # pandas wraps the SQLAlchemy error, which wraps the driver's: report the driver's.
+    inner = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
+    orig = getattr(inner, "orig", None) or inner or exc
+    text = str(orig).strip()
+    first = text.splitlines()[0] if text else type(orig).__name__
+    return ConnectorError(
+        f"{label}: {first}; check the query and the database in finance.yaml",
+        system="finance",
+        operation="sql query",
+    )
+
+
+def _read_sql(spec: SourceSpec) -> RawTable:
+    label = spec.describe()
+    engine = engine_for(spec)
+    if spec.table is not None:
+        schema, _, name = spec.table.rpartition(".")
+        stmt: sa.Executable = sa.select(sa.text("*")).select_from(
+            sa.table(name, schema=schema or None)
+        )
+    else:
+        stmt = sa.text(spec.query or "")
     try:
         with engine.connect() as conn:
-            frame = pd.read_sql_query(sa.text(spec.query or ""), conn)
+            frame = pd.read_sql_query(stmt, conn)
     except (SQLAlchemyError, pd.errors.DatabaseError) as exc:
-        # pandas wraps the SQLAlchemy error, which wraps the driver's: report the driver's.
-        inner = exc.__cause__ if isinstance(exc, pd.errors.DatabaseError) else exc
-        orig = getattr(inner, "orig", None) or inner or exc
-        text = str(orig).strip()
-        first = text.splitlines()[0] if text else type(orig).__name__
-        raise ConnectorError(
-            f"{label}: {first}; check the query and the database in finance.yaml",
-            system="finance",
-            operation="sql query",
-        ) from None
+        raise database_error(label, exc) from None
     finally:
         engine.dispose()
     frame.columns = [str(c).strip() for c in frame.columns]

@@ -1,11 +1,18 @@
 """Incremental pulls: COUNT() first, then REST query or Bulk API 2.0, page by page.
 
-The cursor is (SystemModstamp, Id). A pull reads `cursor >= since - overlap`, ordered
-by (cursor, Id), through queryAll so deletions come back too (`IsDeleted = true`,
+The cursor is (SystemModstamp, Id). A pull reads `cursor >= since - overlap` in the order
+(cursor, Id), through queryAll so deletions come back too (`IsDeleted = true`,
 docs/crm-wire.md §A4). `>=` plus the overlap means records that share the last timestamp,
 or that committed late with an older stamp, are read again rather than lost; the
 mirror upserts, so a re-read costs nothing. Each yielded Page carries the cursor of
 its last row, so the orchestrator can stop after any page and resume there.
+
+REST asks Salesforce for that order (`ORDER BY cursor, Id`): its pages are yielded as they
+come and a query whose locator expired resumes from the last page's cursor. A Bulk API
+2.0 job is sent without ORDER BY (which would turn off PK chunking on exactly the large
+reads Bulk is for, docs/crm-wire.md §A7) and comes back in no order: every chunk of the
+job is read, then the rows are sorted by (cursor, Id) here and cut into the same pages,
+with the same cursors, an ordered job would give.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from connectors.salesforce.frames import (
     checked_frame,
     from_csv,
     from_rest,
+    in_cursor_order,
     unmapped,
 )
 from mappings.canonical import TABLES
@@ -200,7 +208,6 @@ def pull_pages(
         yield from _caught_up(plan, since, high)
         return
     fields = plan.select_fields()
-    text = soql.select(plan.schema, fields, where, order_by=[plan.cursor_field, "Id"])
     use_bulk = total >= conn.bulk_query_threshold
     empty = pd.DataFrame()
     if use_bulk:
@@ -212,18 +219,42 @@ def pull_pages(
         "pulling %s: about %d rows via %s", plan.obj, total, "Bulk 2.0" if use_bulk else "REST"
     )
     if use_bulk:
-        cap = math.ceil(total / conn.bulk_query_page) + 10
-        for chunk in query_chunks(
-            api, plan.obj, text, page_size=conn.bulk_query_page, page_cap=cap, sleep=sleep
-        ):
-            page = _page(plan, from_csv(chunk, fields), fields, since)
-            since, empty = page.cursor, page.records.iloc[:0]
-            yield page
+        text = soql.select(plan.schema, fields, where)  # no ORDER BY: see _bulk_pages
+        pages = _bulk_pages(api, plan, text, fields, since, total, sleep)
     else:
-        for page in _rest_pages(api, plan, text, fields, since, total):
-            since, empty = page.cursor, page.records.iloc[:0]
-            yield page
+        text = soql.select(plan.schema, fields, where, order_by=[plan.cursor_field, "Id"])
+        pages = _rest_pages(api, plan, text, fields, since, total)
+    for page in pages:
+        since, empty = page.cursor, page.records.iloc[:0]
+        yield page
     yield from _caught_up(plan, since, high, empty)
+
+
+def _bulk_pages(
+    api: SalesforceApi, plan: PullPlan, text: str, fields: list[str], since: Cursor | None,
+    total: int, sleep: Callable[[float], None],
+) -> Iterator[Page]:  # fmt: skip
+    """Pages of a Bulk 2.0 job sent without ORDER BY, in (cursor, Id) order.
+
+    The job's chunks come in no order, so no cursor is safe before the last chunk is read:
+    a row with an older stamp may still be in it. So every chunk is parsed first (as text,
+    the rows the job holds), sorted once, and cut into pages of `bulk_query_page` rows; each
+    page's cursor is then its last row's and the last page's is the job's maximum
+    (cursor, Id), as with an ordered job. Why no ORDER BY: docs/crm-wire.md §A7.
+    """
+    size = api.conn.bulk_query_page
+    cap = math.ceil(total / size) + 10
+    chunks = [
+        from_csv(chunk, fields)
+        for chunk in query_chunks(api, plan.obj, text, page_size=size, page_cap=cap, sleep=sleep)
+    ]
+    rows = pd.concat(chunks, ignore_index=True) if chunks else from_csv("", fields)
+    del chunks
+    rows = in_cursor_order(rows, soql.field_name(plan.schema, plan.cursor_field))
+    for start in range(0, max(len(rows), 1), size):
+        page = _page(plan, rows.iloc[start : start + size].reset_index(drop=True), fields, since)
+        since = page.cursor
+        yield page
 
 
 def _caught_up(

@@ -9,6 +9,10 @@ bulk_api_2_job_states.htm):
   simple-salesforce, `Sforce-Locator` is opaque (base64 of the next offset, like the
   `MjAwMDAw` in Salesforce's examples) and the literal `null` on the last chunk.
 - Results before completion: 412 JOB_NOT_COMPLETE. DELETE answers 204 with no body.
+- Without ORDER BY Salesforce promises no order (a job is split into chunks that run in
+  parallel); the sandbox shuffles such results (seeded by the job id, so reproducible)
+  unless `SalesforceOrg.bulk_query_shuffle` is off, and records every job's SOQL in
+  `SalesforceOrg.bulk_queries`.
 - Bulk API 2.0 refuses aggregate functions such as COUNT() and OFFSET ("Understanding
   Bulk API 2.0 Query", queries.htm). The sandbox lets such a job be created and then
   fails it with an errorMessage (how Salesforce reports it is not verified: [3rd]).
@@ -21,6 +25,7 @@ import csv
 import io
 import itertools
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,6 +142,7 @@ class BulkQueryRoutes:
             cq = compile_query(org.store, str(body["query"]))
         except SoqlError as exc:
             return org.error(exc.status, exc.code, exc.message)
+        org.bulk_queries.append(str(body["query"]))
         job = QueryJob(
             id=f"750{next(self._seq):012d}AAA",
             operation=body["operation"],
@@ -194,6 +200,8 @@ class BulkQueryRoutes:
         else:
             rows = job.query.run(self.org.store, include_deleted=job.operation == "queryAll")
             job.ids = [r["_id"] for r in rows]
+            if self.org.bulk_query_shuffle and not stmt.order_by:
+                random.Random(job.id).shuffle(job.ids)
             job.state = "JobComplete"
         job.processing_ms = int((time.perf_counter() - start) * 1000)
         job.modstamp = self.org.store.clock.now()

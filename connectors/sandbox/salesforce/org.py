@@ -50,10 +50,15 @@ class SalesforceOrg:
     """Set by the server once it knows its port, e.g. http://127.0.0.1:54321."""
     bulk_processing_seconds: float = 0.0
     """How long a Bulk 2.0 ingest job stays InProgress after UploadComplete."""
+    bulk_query_shuffle: bool = True
+    """Serve a Bulk 2.0 query without ORDER BY in a shuffled order: Salesforce promises no
+    order then (its jobs run in parallel chunks), so a client must not rely on one."""
 
     def __post_init__(self) -> None:
         self.sessions: set[str] = set()
         self.api_used = 0
+        self.bulk_queries: list[str] = []
+        """The SOQL of every Bulk 2.0 query job created, in order (for tests)."""
         self._lock = threading.Lock()
 
     # --- sessions -------------------------------------------------------------------

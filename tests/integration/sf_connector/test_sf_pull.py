@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import pandas as pd
@@ -184,3 +186,56 @@ def test_acceptance_20k_accounts_bulk_first_then_only_changes(org, connect):
     # nothing else was stamped within the 2 s overlap before it.
     assert set(again["account_id"]) == set(ids[:200]) and len(again) == 200
     assert sf.calls["bulk_query"] == before["bulk_query"], "a small delta goes through REST"
+
+
+def test_bulk_job_has_no_order_by_and_comes_back_shuffled(org, connect):
+    server = org(accounts=250)
+    bulk = connect(server, bulk_query_threshold=100, bulk_query_page=70)
+    rest = connect(server, bulk_query_threshold=10_000)
+    pages = list(bulk.pull("accounts"))
+    (soql,) = server.sf.bulk_queries
+    assert soql.startswith("SELECT Id, SystemModstamp") and "ORDER BY" not in soql.upper()
+    # The sandbox really serves that job out of order: the same query through
+    # simple-salesforce's own bulk2 gives the ids unsorted.
+    sf = rest.api.sf  # the logged-in client
+    chunks = sf.bulk2.Account.query(soql, max_records=70, wait=0)
+    ids = [row[0] for chunk in chunks for row in list(csv.reader(io.StringIO(chunk)))[1:]]
+    assert len(ids) == 250 and ids != sorted(ids)
+    # ... yet the pages are the ones REST's ORDER BY gives: rows, row order and cursors.
+    ordered = list(rest.pull("accounts"))
+    pd.testing.assert_frame_equal(frame(pages), frame(ordered))
+    assert [len(p.records) for p in pages] == [70, 70, 70, 40, 0]
+    for page in pages[:-1]:
+        last = page.records.iloc[-1]
+        assert page.cursor == Cursor(last["modified_at"].to_pydatetime(), last["account_id"])
+    assert pages[-2].cursor == ordered[-2].cursor
+
+
+def test_bulk_rows_sharing_the_max_stamp_give_the_max_id_and_none_are_lost(org, connect):
+    server = org(accounts=300)
+    sf = connect(server, bulk_query_threshold=50, bulk_query_page=40, overlap_seconds=0)
+    ids = sorted(server.sf.store.table("Account").records)
+    stamp = BASE + timedelta(days=3)
+    tied = ids[5:60:5] + ids[200:260:3]  # spread over the job's shuffled chunks
+    with server.sf.store.lock:
+        for rid in tied:
+            server.sf.store.table("Account").records[rid]["SystemModstamp"] = stamp
+    pages = list(sf.pull("accounts"))
+    assert len(server.sf.bulk_queries) == 1
+    rows = frame(pages)
+    assert rows["modified_at"].is_monotonic_increasing
+    assert list(rows["account_id"].iloc[-len(tied) :]) == sorted(tied)
+    assert pages[-2].cursor == Cursor(stamp, max(tied))
+    # Every page's cursor is a safe resume point: no row after it is older.
+    flat = list(zip(rows["modified_at"], rows["account_id"], strict=True))
+    seen = 0
+    for page in pages[:-1]:
+        seen += len(page.records)
+        assert all((t.to_pydatetime(), i) >= astuple(page.cursor) for t, i in flat[seen:])
+    # Resuming from the last row's cursor (>=, no overlap) reads the tied rows again.
+    again = frame(sf.pull("accounts", since=pages[-2].cursor))
+    assert set(again["account_id"]) == set(tied)
+
+
+def astuple(cursor: Cursor) -> tuple:
+    return (cursor.modified_at, cursor.last_id)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from connectors.base import FieldInfo, ObjectSchema
-from connectors.salesforce.frames import from_csv, from_rest, typed_frame
+from connectors.salesforce.frames import from_csv, from_rest, in_cursor_order, typed_frame
 from connectors.salesforce.push import CLEAR, PARENT_COLUMN, bulk_csv, parse_bulk_error, to_records
 from connectors.salesforce.transport import SalesforceTransport, classify
 from mappings.errors import ConfigError, QuotaError
@@ -116,3 +116,23 @@ def test_reserve_arithmetic_and_message():
         QuotaError, match=r"needs about 21 API call\(s\).*220 of 1000.*reserve is 200"
     ):
         t.require(21, "push")
+
+
+def test_in_cursor_order_sorts_like_soql_order_by_stamp_then_id():
+    stamps = [
+        "2024-05-01T12:00:02.000+0000",
+        "",
+        "2024-05-01T12:00:01.500+0000",
+        "2024-05-01T12:00:02.000+0000",
+        "2024-05-01T10:00:02.000-0300",
+        "garbled",
+    ]
+    raw = pd.DataFrame(
+        {"Id": ["006C", "006Z", "006B", "006A", "006Y", "006D"], "Stamp": stamps}, dtype=object
+    )
+    got = in_cursor_order(raw, "Stamp")
+    # empty and unreadable stamps first (NULLS FIRST), then by instant (-0300 is 13:00 UTC),
+    # equal instants by Id; the text of each cell is left as it came
+    assert list(got["Id"]) == ["006D", "006Z", "006B", "006A", "006C", "006Y"]
+    assert got.loc[4, "Stamp"] == stamps[0] and list(got.index) == list(range(6))
+    assert in_cursor_order(raw.iloc[:0], "Stamp").empty

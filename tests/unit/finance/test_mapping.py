@@ -27,6 +27,26 @@ BROKEN = {
     ],
     "finance_bad_currency.yaml": ["corporate_currency", "ISO 4217"],
     "finance_share_over_one.yaml": ["quarantine.max_share", "less than or equal to 1"],
+    "finance_aggregate_on_invoices.yaml": [
+        "at 'tables'",
+        "invoices: source.aggregate only applies to the finance table",
+    ],
+    "finance_aggregate_invoice_id.yaml": ["invoice_id cannot be mapped with source.aggregate"],
+    "finance_aggregate_column_twice.yaml": ["d is mapped to more than one"],
+    "finance_aggregate_since_and_months.yaml": [
+        "tables.finance.source.aggregate",
+        "since (a date) or months (a count), not both",
+    ],
+    "finance_aggregate_typo.yaml": [
+        "tables.finance.source.aggregate.month",
+        "allowed: chunk_rows, months, since",
+    ],
+    "finance_aggregate_on_csv.yaml": [
+        "tables.finance.source",
+        "aggregate only applies to kind: sql; remove it from this csv source",
+    ],
+    "finance_sql_query_and_table.yaml": ["a query or a table, not both"],
+    "finance_sql_bad_table.yaml": ["'lines; drop table lines' is not a table name"],
 }
 
 
