@@ -172,6 +172,10 @@ def start_date(table: TableSource, as_of: date | None) -> date | None:
     return date(index // 12, index % 12 + 1, 1)
 
 
+PG_WORK_MEM_MB = 256
+"""Work memory asked of PostgreSQL for the aggregate's own transaction."""
+
+
 def read_aggregate(table: TableSource, as_of: date | None = None) -> RawTable:
     """Run the aggregate and read it in chunks: the raw table the finance checks take."""
     source = table.source
@@ -184,6 +188,10 @@ def read_aggregate(table: TableSource, as_of: date | None = None) -> RawTable:
     parts: list[pd.DataFrame] = []
     try:
         with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # The GROUP BY of a large table sorts or hashes in memory instead of spilling
+                # to disk at PostgreSQL's 4 MB default; SET LOCAL lasts this transaction only.
+                conn.exec_driver_sql(f"SET LOCAL work_mem = '{PG_WORK_MEM_MB}MB'")
             options = {"stream_results": True, "yield_per": source.aggregate.chunk_rows}
             result = conn.execution_options(**options).execute(stmt)
             names = list(result.keys())
