@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/valuesync demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=20 -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/sandbox.py
