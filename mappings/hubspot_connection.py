@@ -95,6 +95,11 @@ class HubSpotConnection(_Strict):
     """Incremental pulls start this far before the cursor (search indexing lags writes)."""
     search_window_target: int = Field(default=5_000, ge=200, le=9_800)
     """Adaptive windows aim at this many results; none may reach the 10,000 search cap."""
+    import_threshold: int = Field(default=2_000, ge=1)
+    """From this many changed records of one object, a push is one CRM import (a CSV file
+    per call) instead of batch updates of 100 (docs/crm-wire.md §B13)."""
+    import_wait_seconds: float = Field(default=3_600.0, gt=0)
+    """How long a push waits for its import to finish before it stops the run."""
 
     @field_validator("base_url")
     @classmethod

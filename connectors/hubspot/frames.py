@@ -9,7 +9,7 @@ for diffing).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -116,3 +116,15 @@ def _frame(
     ordered = [c for c in canon.column_names if c in frame.columns]
     frame = frame[ordered + [c for c in frame.columns if c not in ordered]]
     return frame, q.combine(parts)
+
+
+def chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
+    """Lists of `size` items (the last one shorter)."""
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
