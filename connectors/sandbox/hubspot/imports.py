@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -114,6 +114,9 @@ class Imports:
         portal = self.portal
         with portal.store.lock:
             job.state, job.updated = "PROCESSING", portal.store.clock.now()
+        delay = portal.faults.profile.hs_import_seconds
+        if delay > 0:
+            job.cancel.wait(delay)
         updated = emitted = 0
         for start in range(0, len(job.rows), ROWS_PER_LOCK):
             if job.cancel.is_set():
@@ -212,7 +215,10 @@ def routes(portal: HubSpotPortal) -> list[BaseRoute]:
                 errorType="RATE_LIMIT",
                 policyName="DAILY_IMPORTS",
             )
-        form = await request.form()
+        try:
+            form = await request.form()
+        except ClientDisconnect:  # the client died mid-upload: no import, as in HubSpot
+            return portal.empty(400)
         uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
         files = {str(f.filename): await f.read() for f in uploads}
         job_or_error = plan(portal, form.get("importRequest"), files)
