@@ -60,6 +60,8 @@ class _Hint:
     at: float
     remaining: int
     calls_at: int
+    others: int
+    """Calls in the bucket that are not this limiter's own (other apps, processes)."""
 
 
 class PortalLimiter:
@@ -120,6 +122,7 @@ class PortalLimiter:
         hint = self._hint
         if (
             hint is not None
+            and hint.others > 0  # else the own rolling window above is exact, and frees sooner
             and now < hint.at + self.interval
             and kind != SEARCH
             and hint.remaining - (self._windowed - hint.calls_at) <= 0
@@ -174,7 +177,11 @@ class PortalLimiter:
                 self.capacity = min(self.settings.ten_second_limit, most)
             left = _header(headers, "X-HubSpot-RateLimit-Remaining")
             if left is not None and kind != SEARCH:
-                self._hint = _Hint(self.clock(), left, self._windowed)
+                now = self.clock()
+                while self._window and self._window[0] <= now - self.interval:
+                    self._window.popleft()
+                others = self.capacity - left - len(self._window)
+                self._hint = _Hint(now, left, self._windowed, others)
 
     def throttle(self, kind: str, policy: str | None, retry_after: float | None) -> float:
         """Record a 429 and return how long to wait: Retry-After, else the policy's window."""
@@ -184,7 +191,7 @@ class PortalLimiter:
                 return retry_after
             if kind == SEARCH or policy == "SECONDLY":
                 return 1.0
-            self._hint = _Hint(self.clock(), 0, self._windowed)
+            self._hint = _Hint(self.clock(), 0, self._windowed, self.capacity)
             return self.interval
 
     def snapshot(self) -> dict[str, int]:
