@@ -76,8 +76,9 @@ def _frame(
     for column, prop in mapping.fields.items():
         by_property.setdefault(prop, []).append(column)
     raw: dict[str, list[Any]] = {}
+    dicts = [r.properties for r in records]  # once, not once per property
     for prop in properties:
-        values = [r.properties.get(prop) for r in records]
+        values = [d.get(prop) for d in dicts]
         if prop == "hs_object_id":
             values = [v or r.id for v, r in zip(values, records, strict=True)]
         for column in by_property.get(prop, []):
