@@ -59,6 +59,10 @@ class Polling:
     longest: float = 15.0
     deadline: float = 3_600.0
 
+    def __post_init__(self) -> None:
+        if self.first <= 0 or self.factor < 1 or self.longest < self.first:
+            raise ValueError(f"polling needs first > 0, factor >= 1, longest >= first: {self}")
+
     def waits(self) -> Any:
         """Successive waits until the deadline is spent."""
         wait, spent = self.first, 0.0
