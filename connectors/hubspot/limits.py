@@ -182,7 +182,8 @@ class PortalLimiter:
             left = _header(headers, "X-HubSpot-RateLimit-Remaining")
             if left is not None and kind != SEARCH:
                 now = self.clock()
-                while self._window and self._window[0] <= now - self.interval:
+                # with the slack, the own window holds every own call HubSpot may still count
+                while self._window and self._window[0] <= now - self.interval - SLACK_SECONDS:
                     self._window.popleft()
                 others = self.capacity - left - len(self._window)
                 self._hint = _Hint(now, left, self._windowed, others)
