@@ -100,6 +100,11 @@ class HubSpotConnection(_Strict):
     account to its record page; without it, no link."""
     ui_domain: str = Field(default="app.hubspot.com", pattern=r"^[a-z0-9.-]+$")
     """The host of HubSpot's web app for this portal (app-eu1.hubspot.com for EU-hosted)."""
+    import_threshold: int = Field(default=2_000, ge=1)
+    """From this many changed records of one object, a push is one CRM import (a CSV file
+    per call) instead of batch updates of 100 (docs/crm-wire.md §B13)."""
+    import_wait_seconds: float = Field(default=3_600.0, gt=0)
+    """How long a push waits for its import to finish before it stops the run."""
 
     @field_validator("base_url")
     @classmethod

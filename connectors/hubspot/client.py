@@ -346,6 +346,12 @@ class HubSpotApi:
                 code="RATE_LIMIT_DAILY",
                 **kw,
             )
+        if policy == "DAILY_IMPORTS":  # imports started per 24 h, not API calls (§B13)
+            return QuotaError(
+                "the portal's daily import limit is used up",
+                code="IMPORT_LIMIT_DAILY",
+                **kw,
+            )
         wait = self.limiter.throttle(kind, policy, _retry_after(headers))
         log.warning("HubSpot 429 (%s) on %s; waiting %.1fs", policy, kw["operation"], wait)
         return RetryableError(

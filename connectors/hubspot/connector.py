@@ -9,7 +9,7 @@ frugal and exact. The pitfalls it avoids, and where:
   association refresh on its own cadence (`pull_associations`);
 - contacts stamp lastmodifieddate, other objects hs_lastmodifieddate (`modified_property`);
 - one duplicate id rejects a batch; a VALIDATION_ERROR rejects all 100: de-duplicated
-  inputs, bad inputs isolated (push.py);
+  inputs, bad inputs isolated (push.py); large pushes are one CRM import (imports.py);
 - the client returns None for an unlisted status: an error naming the call (client.py).
 
 Objects are named either by canonical table (`accounts`, `opportunities`, `tickets`,
@@ -38,7 +38,8 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.hubspot.client import HubSpotApi
-from connectors.hubspot.frames import ASSOCIATED_ACCOUNT, checked_frame, to_frame
+from connectors.hubspot.frames import ASSOCIATED_ACCOUNT, checked_frame, chunks, to_frame
+from connectors.hubspot.imports import Importer, Polling
 from connectors.hubspot.limits import PortalLimiter, limiter_for, portal_key
 from connectors.hubspot.provision import Provisioner
 from connectors.hubspot.pull import (
@@ -88,6 +89,8 @@ class HubSpotConnector:
     """HubSpot clears a property that is sent as an empty string."""
     WRITE_BATCH: ClassVar[int] = 100
     """Inputs per batch update call."""
+    IMPORT_CALLS: ClassVar[int] = 3
+    """An import of one object: the running-imports check, the start, one state poll."""
 
     def __init__(
         self,
@@ -113,6 +116,7 @@ class HubSpotConnector:
         )
         self.api = HubSpotApi(client, limiter, timeout=connection.timeout_seconds, policy=policy)
         self.last_windows: list[tuple[int, int, int]] = []
+        self.polling = Polling(deadline=connection.import_wait_seconds)
 
     def __repr__(self) -> str:
         c = self.connection
@@ -211,7 +215,7 @@ class HubSpotConnector:
         puller = Puller(self.api, companies, ["hs_object_id"], modified_property(companies))
         by_company: dict[str, list[tuple[str, bool]]] = {}
         ids = (r.id for page in puller.list_all() for r in page)
-        for chunk in _chunks(ids, ASSOCIATION_INPUTS):
+        for chunk in chunks(ids, ASSOCIATION_INPUTS):
             by_company.update(read_associations(self.api, companies, om.object, chunk))
         by_child = companies_by_child(by_company)
         children = list(by_child)
@@ -298,11 +302,16 @@ class HubSpotConnector:
 
     # -- push --------------------------------------------------------------------------
     def write_chunk(self, records: int) -> int:
-        """One batch update: 100 records."""
+        """One batch update (100 records), or the whole push as one import from the
+        connection's `import_threshold` on."""
+        if records >= self.connection.import_threshold:
+            return max(records, 1)
         return self.WRITE_BATCH
 
     def write_calls(self, records: int) -> int:
-        """ceil(records / 100) batch updates."""
+        """ceil(records / 100) batch updates, or one import's calls."""
+        if records >= self.connection.import_threshold:
+            return self.IMPORT_CALLS
         return math.ceil(records / self.WRITE_BATCH)
 
     def push(
@@ -313,7 +322,8 @@ class HubSpotConnector:
         `changes` holds the key column (account_id / opportunity_id, or `id`) and output
         columns (engine names such as `quadrant`, or the mapped HubSpot names). With
         `current` (same shape, the values HubSpot holds), equal values are dropped too.
-        Costs ceil(changed records / 100) calls; nothing changed costs none.
+        Costs ceil(changed records / 100) calls, or one import (a handful of calls) from
+        the connection's `import_threshold` changed records on; nothing changed costs none.
         """
         table, out = self._output(obj)
         ids, columns = self._columns(table, out, changes)
@@ -323,6 +333,8 @@ class HubSpotConnector:
             for rid, props in ((i.id, i.properties) for i in inputs_from(cur_ids, cur_columns, {})):
                 before[rid] = props
         inputs = inputs_from(ids, columns, before)
+        if len(inputs) >= self.connection.import_threshold:
+            return Importer(self.api, out.object, polling=self.polling).push(inputs)
         return Pusher(self.api, out.object).push(inputs)
 
     def _columns(
@@ -386,14 +398,3 @@ class HubSpotConnector:
     def _properties(om: ObjectMapping, fields: Sequence[str]) -> list[str]:
         extra = [om.fields.get(f, f) for f in fields]
         return list(dict.fromkeys([*om.fields.values(), *extra]))
-
-
-def _chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

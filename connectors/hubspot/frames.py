@@ -9,7 +9,7 @@ for diffing).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -76,8 +76,9 @@ def _frame(
     for column, prop in mapping.fields.items():
         by_property.setdefault(prop, []).append(column)
     raw: dict[str, list[Any]] = {}
+    dicts = [r.properties for r in records]  # once, not once per property
     for prop in properties:
-        values = [r.properties.get(prop) for r in records]
+        values = [d.get(prop) for d in dicts]
         if prop == "hs_object_id":
             values = [v or r.id for v, r in zip(values, records, strict=True)]
         for column in by_property.get(prop, []):
@@ -116,3 +117,15 @@ def _frame(
     ordered = [c for c in canon.column_names if c in frame.columns]
     frame = frame[ordered + [c for c in frame.columns if c not in ordered]]
     return frame, q.combine(parts)
+
+
+def chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:
+    """Lists of `size` items (the last one shorter)."""
+    chunk: list[str] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -29,6 +29,10 @@ from mappings.errors import QuotaError
 from mappings.hubspot_connection import RateLimits
 
 SEARCH = "search"
+SLACK_SECONDS = 0.25
+"""A call enters HubSpot's rolling window when it arrives, a little after it entered this
+limiter's: a slot is reused this much later than the own window alone would allow, so
+HubSpot's window has freed it too (without it, a paced pull still met 429s)."""
 
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]] | None
@@ -60,6 +64,8 @@ class _Hint:
     at: float
     remaining: int
     calls_at: int
+    others: int
+    """Calls in the bucket that are not this limiter's own (other apps, processes)."""
 
 
 class PortalLimiter:
@@ -112,14 +118,15 @@ class PortalLimiter:
 
     def _wait_needed(self, kind: str) -> float:
         now = self.clock()
-        while self._window and self._window[0] <= now - self.interval:
+        while self._window and self._window[0] <= now - self.interval - SLACK_SECONDS:
             self._window.popleft()
         waits = [0.0]
         if kind != SEARCH and len(self._window) >= self.capacity:
-            waits.append(self._window[0] + self.interval - now)
+            waits.append(self._window[0] + self.interval + SLACK_SECONDS - now)
         hint = self._hint
         if (
             hint is not None
+            and hint.others > 0  # else the own rolling window above is exact, and frees sooner
             and now < hint.at + self.interval
             and kind != SEARCH
             and hint.remaining - (self._windowed - hint.calls_at) <= 0
@@ -174,7 +181,12 @@ class PortalLimiter:
                 self.capacity = min(self.settings.ten_second_limit, most)
             left = _header(headers, "X-HubSpot-RateLimit-Remaining")
             if left is not None and kind != SEARCH:
-                self._hint = _Hint(self.clock(), left, self._windowed)
+                now = self.clock()
+                # with the slack, the own window holds every own call HubSpot may still count
+                while self._window and self._window[0] <= now - self.interval - SLACK_SECONDS:
+                    self._window.popleft()
+                others = self.capacity - left - len(self._window)
+                self._hint = _Hint(now, left, self._windowed, others)
 
     def throttle(self, kind: str, policy: str | None, retry_after: float | None) -> float:
         """Record a 429 and return how long to wait: Retry-After, else the policy's window."""
@@ -184,7 +196,7 @@ class PortalLimiter:
                 return retry_after
             if kind == SEARCH or policy == "SECONDLY":
                 return 1.0
-            self._hint = _Hint(self.clock(), 0, self._windowed)
+            self._hint = _Hint(self.clock(), 0, self._windowed, self.capacity)
             return self.interval
 
     def snapshot(self) -> dict[str, int]:

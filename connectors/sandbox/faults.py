@@ -57,6 +57,12 @@ class FaultProfile:
     hs_daily_limit: int = 1_000_000
     hs_search_per_second: int = 0
     """HubSpot search requests per second (0 = not enforced; HubSpot allows 5)."""
+    hs_daily_imports: int = 500
+    """CRM imports started per rolling 24 h (HubSpot: 500 on paid tiers, 50 on free
+    tools; 0 = not enforced)."""
+    hs_import_seconds: float = 0.0
+    """An import stays PROCESSING this long before its rows apply (HubSpot takes minutes;
+    tests use it to find an import still running when the next run starts)."""
     hs_strict_spec: bool = False
     """Answer 400 to a HubSpot request whose boolean query parameter is not `true` or
     `false` (HubSpot's published OpenAPI spec; hubspot-api-client sends `False`)."""

@@ -3,9 +3,10 @@
 Cassettes (tests/contract/cassettes/hubspot/) were written by hand from
 docs/crm-wire.md part B and HubSpot's public specs: batch 207 partial results, a
 400 VALIDATION_ERROR that refuses a whole batch, v4 association pages and 207
-no-association errors, search pages, 409 on property create, a DAILY 429, and 2xx
-statuses the client does not map (it would return None). They hold no token, email
-or real name; Authorization is filtered should anyone re-record them.
+no-association errors, search pages, 409 on property create, a DAILY 429, a CRM import
+(start, polls, row errors; docs/crm-wire.md §B13), and 2xx statuses the client does not
+map (it would return None). They hold no token, email or real name; Authorization is
+filtered should anyone re-record them.
 """
 
 from __future__ import annotations
@@ -185,3 +186,52 @@ def test_cassettes_hold_no_secret_or_personal_data():
         text = path.read_text()
         assert not re.search(r"pat-[a-z0-9]|Bearer |authorization", text, re.IGNORECASE), path
         assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", text), path
+
+
+UPLOADS: list[bytes] = []
+
+
+def _uploads(r1, r2) -> None:
+    """Keep multipart bodies the connector sent (the JSON capture cannot parse them)."""
+    body = r1.body or b""
+    if b"importRequest" in body and (not UPLOADS or UPLOADS[-1] != body):
+        UPLOADS.append(body)
+
+
+IMPORT_VCR = vcr.VCR(
+    cassette_library_dir=str(CASSETTES),
+    record_mode="none",
+    filter_headers=["authorization"],
+)
+IMPORT_VCR.register_matcher("uploads", _uploads)
+IMPORT_VCR.match_on = ("method", "scheme", "host", "port", "path", "query", "uploads")
+
+
+def test_an_import_polls_until_done_and_its_row_errors_become_rejections():
+    from connectors.hubspot.imports import Polling
+
+    UPLOADS.clear()
+    settings = RateLimits(search_per_second=100, ten_second_limit=190)
+    connector = HubSpotConnector(
+        HubSpotConnection(rate_limits=settings, import_threshold=3),
+        load_crm_mapping(shipped_mapping("hubspot")),
+        env={"HUBSPOT_ACCESS_TOKEN": "pat-test-not-a-token"},
+        policy=RetryPolicy(attempts=2, base_wait=0.0, max_wait=0.0),
+        limiter=PortalLimiter(settings),
+    )
+    connector.polling = Polling(first=0.001, longest=0.001, deadline=1.0)
+    changes = pd.DataFrame({"account_id": ["1", "2", "999"], "quadrant": ["Core", "Bogus", "Core"]})
+    with IMPORT_VCR.use_cassette("import_update.yaml") as cassette:
+        result = connector.push("accounts", changes)
+
+    assert cassette.all_played
+    assert result.accepted == ["1"]
+    rejected = {r.record_id: r for r in result.rejected}
+    assert rejected["2"].code == "INVALID_ENUMERATION_OPTION"
+    assert rejected["2"].field == "valuesync_value_quadrant"
+    assert rejected["999"].code == "INVALID_OBJECT_ID"
+    assert result.calls["write"] == 5  # list, start, two polls, one errors page
+    [upload] = UPLOADS
+    assert b'name="importRequest"' in upload and b'"idColumnType": "HUBSPOT_OBJECT_ID"' in upload
+    assert b'"importOperations": {"0-2": "UPDATE"}' in upload
+    assert b"hs_object_id,valuesync_value_quadrant\n1,Core\n2,Bogus\n999,Core\n" in upload

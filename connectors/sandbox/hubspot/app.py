@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from connectors.sandbox.hubspot import associations, batch, objects, properties, search
+from connectors.sandbox.hubspot import associations, batch, imports, objects, properties, search
 from connectors.sandbox.hubspot.portal import HubSpotPortal
 
 
@@ -16,4 +16,5 @@ def routes(portal: HubSpotPortal) -> list[BaseRoute]:
         *objects.routes(portal),
         *associations.routes(portal),
         *properties.routes(portal),
+        *imports.routes(portal),
     ]

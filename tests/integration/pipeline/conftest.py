@@ -34,7 +34,9 @@ AS_OF = date(2026, 7, 1)
 """The sample data is generated as of 2026-06-30; the engine's as_of is exclusive."""
 TOKEN = "pat-sandbox-0000"
 CRMS = ["salesforce", "hubspot"]
-WRITE_PATHS = re.compile(r"/composite/sobjects|/jobs/ingest|/batch/update|/sobjects/\w+/\w{15,18}$")
+WRITE_PATHS = re.compile(
+    r"/composite/sobjects|/jobs/ingest|/batch/update|/sobjects/\w+/\w{15,18}$|/crm/v3/imports/?$"
+)
 RATES = {"USD": 0.92, "GBP": 1.17}
 
 

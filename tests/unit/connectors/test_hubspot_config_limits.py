@@ -80,7 +80,7 @@ def test_the_ten_second_bucket_waits_for_the_oldest_call_to_expire():
         lim.acquire("read", "op")
     assert clock.sleeps == []
     lim.acquire("read", "op")
-    assert clock.sleeps == [10.0]
+    assert clock.sleeps == [10.25]  # the interval and the slack for HubSpot's own clock
 
 
 def test_headers_narrow_the_bucket_and_report_others_usage():
@@ -145,3 +145,14 @@ def test_a_429_waits_retry_after_or_the_policy_window(kind, policy, retry_after,
     lim, _ = limiter()
     assert lim.throttle(kind, policy, retry_after) == wait
     assert lim.snapshot()["throttled.429"] == 1
+
+
+def test_headers_that_show_only_own_calls_leave_the_rolling_window_in_charge():
+    lim, clock = limiter(ten_second_limit=3)
+    for step in range(3):
+        lim.acquire("read", "op")
+        lim.observe("read", {"X-HubSpot-RateLimit-Max": "3",
+                             "X-HubSpot-RateLimit-Remaining": str(2 - step)})  # fmt: skip
+        clock.now += 1.0
+    lim.acquire("read", "op")  # the first call leaves the window at t=10 (+ slack), not t=12
+    assert clock.sleeps == [7.25]
