@@ -122,11 +122,7 @@ class StateDB(MirrorState, RunLog, RunState):
             with self.engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            orig = getattr(exc, "orig", None) or exc
-            first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-            raise StateError(
-                f"state database {self!r}: {first}; check that it is reachable and writable"
-            ) from exc
+            raise self._failure(exc, "reachable and writable") from exc
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -136,11 +132,13 @@ class StateDB(MirrorState, RunLog, RunState):
             with self.engine.connect().execution_options(vs_reader=True) as conn, conn.begin():
                 yield conn
         except SQLAlchemyError as exc:
-            orig = getattr(exc, "orig", None) or exc
-            first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-            raise StateError(
-                f"state database {self!r}: {first}; check that it is reachable"
-            ) from exc
+            raise self._failure(exc, "reachable") from exc
+
+    def _failure(self, exc: SQLAlchemyError, needs: str) -> StateError:
+        """The database's own first line of the error, without the URL's secrets."""
+        orig = getattr(exc, "orig", None) or exc
+        first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        return StateError(f"state database {self!r}: {first}; check that it is {needs}")
 
     def close(self) -> None:
         self.engine.dispose()
