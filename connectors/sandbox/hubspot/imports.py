@@ -229,22 +229,26 @@ def routes(portal: HubSpotPortal) -> list[BaseRoute]:
         threading.Thread(target=imports.run, args=(job,), daemon=True).start()
         return portal.json(imports.body(job))
 
-    async def get(request: Request) -> Response:
-        denied = portal.guard(request, "imports_get")
+    def one(request: Request, operation: str) -> ImportJob | Response:
+        """The import the path names, or the answer refusing the request (limit, 404)."""
+        denied = portal.guard(request, operation)
         if denied:
             return denied
         job = imports.jobs.get(request.path_params["importId"])
         if job is None:
             return portal.error(404, "OBJECT_NOT_FOUND", "Import not found")
+        return job
+
+    async def get(request: Request) -> Response:
+        job = one(request, "imports_get")
+        if isinstance(job, Response):
+            return job
         return portal.json(imports.body(job))
 
     async def errors(request: Request) -> Response:
-        denied = portal.guard(request, "imports_errors")
-        if denied:
-            return denied
-        job = imports.jobs.get(request.path_params["importId"])
-        if job is None:
-            return portal.error(404, "OBJECT_NOT_FOUND", "Import not found")
+        job = one(request, "imports_errors")
+        if isinstance(job, Response):
+            return job
         after = int(request.query_params.get("after") or 0)
         limit = min(max(int(request.query_params.get("limit") or 100), 1), 1_000)
         page = job.errors[after : after + limit]
@@ -262,12 +266,9 @@ def routes(portal: HubSpotPortal) -> list[BaseRoute]:
         return portal.json({"results": [imports.body(j) for j in newest]})
 
     async def cancel(request: Request) -> Response:
-        denied = portal.guard(request, "imports_cancel")
-        if denied:
-            return denied
-        job = imports.jobs.get(request.path_params["importId"])
-        if job is None:
-            return portal.error(404, "OBJECT_NOT_FOUND", "Import not found")
+        job = one(request, "imports_cancel")
+        if isinstance(job, Response):
+            return job
         job.cancel.set()
         now = iso_ms(portal.store.clock.now())
         return portal.json({"status": "COMPLETE", "startedAt": now, "completedAt": now})

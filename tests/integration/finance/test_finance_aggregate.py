@@ -7,7 +7,6 @@ lines in a schema of its own (INSERT ... SELECT generate_series) and drops it af
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -18,28 +17,13 @@ import sqlalchemy as sa
 
 from connectors.finance.loader import load_finance
 from mappings.finance import FinanceMapping, load_finance_mapping
+from tests.integration.state.conftest import PG_BASE, PG_ENV
 
-PG_ENV = "VALUESYNC_TEST_DATABASE_URL"
-
-
-def _answers(url: str | None) -> bool:
-    if not url:
-        return False
-    try:
-        engine = sa.create_engine(url)
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        engine.dispose()
-    except Exception:  # no server: skip, do not fail
-        return False
-    return True
-
-
-URL = os.environ.get(PG_ENV)
+URL = PG_BASE
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(
-        not _answers(URL), reason=f"no PostgreSQL answers: set {PG_ENV} to a reachable server"
+        URL is None, reason=f"no PostgreSQL answers: set {PG_ENV} to a reachable server"
     ),
 ]
 RATES = pd.DataFrame(  # corporate_per_unit: EUR per USD, one rate from 2025-07
