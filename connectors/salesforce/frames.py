@@ -153,20 +153,6 @@ def from_csv(text: str, fields: Sequence[str]) -> pd.DataFrame:
     ).astype(object)
 
 
-def in_cursor_order(raw: pd.DataFrame, cursor_field: str) -> pd.DataFrame:
-    """`raw` (an object frame with `Id`) sorted as SOQL's `ORDER BY cursor_field, Id` sorts:
-    by the parsed stamp, empty or unreadable first (SOQL's default NULLS FIRST), ties by
-    `Id` in code-point order. A stable sort of two key columns, not of the rows' text."""
-    stamps = pd.to_datetime(
-        _blank_to_na(raw[cursor_field]), format="ISO8601", utc=True, errors="coerce"
-    )
-    keys = pd.DataFrame(
-        {"stamp": stamps.to_numpy(), "id": raw["Id"].astype(str).to_numpy(dtype=object)}
-    )
-    order = keys.sort_values(["stamp", "id"], na_position="first", kind="stable").index
-    return raw.iloc[order.to_numpy()].reset_index(drop=True)
-
-
 def _value_mapper(values: Mapping[str, str]) -> Callable[[Any], Any]:
     lookup = dict(values)
     return lambda v: lookup.get(v, v) if isinstance(v, str) else None

@@ -4,15 +4,16 @@ The cursor is (SystemModstamp, Id). A pull reads `cursor >= since - overlap` in 
 (cursor, Id), through queryAll so deletions come back too (`IsDeleted = true`,
 docs/crm-wire.md §A4). `>=` plus the overlap means records that share the last timestamp,
 or that committed late with an older stamp, are read again rather than lost; the
-mirror upserts, so a re-read costs nothing. Each yielded Page carries the cursor of
-its last row, so the orchestrator can stop after any page and resume there.
+mirror upserts, so a re-read costs nothing. A yielded Page carries the cursor up to which
+everything has been read, or None when that is not known yet, so the orchestrator can
+stop after any page and resume from the last cursor it stored.
 
 REST asks Salesforce for that order (`ORDER BY cursor, Id`): its pages are yielded as they
-come and a query whose locator expired resumes from the last page's cursor. A Bulk API
-2.0 job is sent without ORDER BY (which would turn off PK chunking on exactly the large
-reads Bulk is for, docs/crm-wire.md §A7) and comes back in no order: every chunk of the
-job is read, then the rows are sorted by (cursor, Id) here and cut into the same pages,
-with the same cursors, an ordered job would give.
+come, each with its last row's cursor, and a query whose locator expired resumes from the
+last page's cursor. A Bulk API 2.0 job is sent without ORDER BY (which would turn off PK
+chunking on exactly the large reads Bulk is for, docs/crm-wire.md §A7) and comes back in
+no order: each chunk is yielded as a page as soon as it arrives, without a cursor, and the
+job's last page carries the maximum (cursor, Id) of all its rows.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -40,7 +41,6 @@ from connectors.salesforce.frames import (
     checked_frame,
     from_csv,
     from_rest,
-    in_cursor_order,
     unmapped,
 )
 from mappings.canonical import TABLES
@@ -146,6 +146,8 @@ def _where(plan: PullPlan, since: Cursor | None, overlap: float) -> list[soql.Wh
 
 
 def _page(plan: PullPlan, raw: pd.DataFrame, fields: Sequence[str], before: Cursor | None) -> Page:
+    """The checked page of `raw` rows; its cursor is the rows' maximum (cursor, Id), or
+    `before` when no row has a stamp."""
     deleted_raw = raw["IsDeleted"] if plan.has_deleted and "IsDeleted" in raw.columns else None
     skip = (
         None
@@ -154,12 +156,7 @@ def _page(plan: PullPlan, raw: pd.DataFrame, fields: Sequence[str], before: Curs
     )
     frame, rejected = checked_frame(raw, plan.schema, fields, skip)
     rejected = q.combine([rejected, unmapped(frame, plan.columns, plan.table, skip)])
-    cursor_col = soql.field_name(plan.schema, plan.cursor_field)
-    cursor = before
-    if len(frame):
-        stamp, last_id = frame[cursor_col].iloc[-1], frame["Id"].iloc[-1]
-        if not pd.isna(stamp):
-            cursor = Cursor(pd.Timestamp(stamp).to_pydatetime(), str(last_id))
+    cursor = _max_cursor(frame, soql.field_name(plan.schema, plan.cursor_field)) or before
     deleted = frame["IsDeleted"].fillna(False).astype(bool) if plan.has_deleted else None
     live = frame if deleted is None else frame[~deleted.to_numpy()].reset_index(drop=True)
     gone = () if deleted is None else tuple(frame.loc[deleted.to_numpy(), "Id"].astype(str))
@@ -168,6 +165,25 @@ def _page(plan: PullPlan, raw: pd.DataFrame, fields: Sequence[str], before: Curs
     for name, dtype in plan.absent:
         records[name] = pd.Series([None] * len(records), dtype=object).astype(dtype)
     return Page(plan.table, records, cursor, gone, rejected if len(rejected) else None)
+
+
+def _max_cursor(frame: pd.DataFrame, cursor_col: str) -> Cursor | None:
+    """The largest (stamp, Id) of `frame`, Ids compared as SOQL orders them (code points);
+    None when no row has a stamp."""
+    if frame.empty:
+        return None
+    stamps = frame[cursor_col]
+    latest = stamps.max()
+    if pd.isna(latest):
+        return None
+    ids = frame.loc[(stamps == latest).fillna(False).to_numpy(dtype=bool), "Id"]
+    return Cursor(pd.Timestamp(latest).to_pydatetime(), max(ids.astype(str)))
+
+
+def _later(a: Cursor | None, b: Cursor | None) -> Cursor | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b, key=lambda c: (c.modified_at, c.last_id))
 
 
 def count_rows(api: SalesforceApi, plan: PullPlan, where: list[soql.Where]) -> int:
@@ -225,7 +241,7 @@ def pull_pages(
         text = soql.select(plan.schema, fields, where, order_by=[plan.cursor_field, "Id"])
         pages = _rest_pages(api, plan, text, fields, since, total)
     for page in pages:
-        since, empty = page.cursor, page.records.iloc[:0]
+        since, empty = page.cursor or since, page.records.iloc[:0]
         yield page
     yield from _caught_up(plan, since, high, empty)
 
@@ -234,27 +250,28 @@ def _bulk_pages(
     api: SalesforceApi, plan: PullPlan, text: str, fields: list[str], since: Cursor | None,
     total: int, sleep: Callable[[float], None],
 ) -> Iterator[Page]:  # fmt: skip
-    """Pages of a Bulk 2.0 job sent without ORDER BY, in (cursor, Id) order.
+    """Pages of a Bulk 2.0 job sent without ORDER BY, one per chunk, as the chunks arrive.
 
-    The job's chunks come in no order, so no cursor is safe before the last chunk is read:
-    a row with an older stamp may still be in it. So every chunk is parsed first (as text,
-    the rows the job holds), sorted once, and cut into pages of `bulk_query_page` rows; each
-    page's cursor is then its last row's and the last page's is the job's maximum
-    (cursor, Id), as with an ordered job. Why no ORDER BY: docs/crm-wire.md §A7.
+    The chunks come in no order, so no cursor is safe before the last one is read: a row
+    with an older stamp may still come. So every page but the last has no cursor (it is
+    stored, the table's cursor stays where it was) and the last carries the job's maximum
+    (cursor, Id). A run stopped mid-job reads the job again from the old cursor; the mirror
+    upserts, so nothing is counted twice. One chunk is held back to know which is last.
+    Why no ORDER BY: docs/crm-wire.md §A7.
     """
     size = api.conn.bulk_query_page
     cap = math.ceil(total / size) + 10
-    chunks = [
-        from_csv(chunk, fields)
-        for chunk in query_chunks(api, plan.obj, text, page_size=size, page_cap=cap, sleep=sleep)
-    ]
-    rows = pd.concat(chunks, ignore_index=True) if chunks else from_csv("", fields)
-    del chunks
-    rows = in_cursor_order(rows, soql.field_name(plan.schema, plan.cursor_field))
-    for start in range(0, max(len(rows), 1), size):
-        page = _page(plan, rows.iloc[start : start + size].reset_index(drop=True), fields, since)
-        since = page.cursor
-        yield page
+    held: Page | None = None
+    latest = since
+    for chunk in query_chunks(api, plan.obj, text, page_size=size, page_cap=cap, sleep=sleep):
+        page = _page(plan, from_csv(chunk, fields), fields, None)
+        latest = _later(latest, page.cursor)
+        if held is not None:
+            yield held
+        held = replace(page, cursor=None)
+    if held is None:
+        held = _page(plan, from_csv("", fields), fields, None)
+    yield replace(held, cursor=latest)
 
 
 def _caught_up(

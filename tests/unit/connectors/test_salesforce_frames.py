@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from connectors.base import FieldInfo, ObjectSchema
-from connectors.salesforce.frames import from_csv, from_rest, in_cursor_order, typed_frame
+from connectors.base import Cursor, FieldInfo, ObjectSchema
+from connectors.salesforce.frames import from_csv, from_rest, typed_frame
+from connectors.salesforce.pull import _max_cursor
 from connectors.salesforce.push import CLEAR, PARENT_COLUMN, bulk_csv, parse_bulk_error, to_records
 from connectors.salesforce.transport import SalesforceTransport, classify
 from mappings.errors import ConfigError, QuotaError
@@ -118,21 +121,21 @@ def test_reserve_arithmetic_and_message():
         t.require(21, "push")
 
 
-def test_in_cursor_order_sorts_like_soql_order_by_stamp_then_id():
-    stamps = [
-        "2024-05-01T12:00:02.000+0000",
-        "",
-        "2024-05-01T12:00:01.500+0000",
-        "2024-05-01T12:00:02.000+0000",
-        "2024-05-01T10:00:02.000-0300",
-        "garbled",
-    ]
-    raw = pd.DataFrame(
-        {"Id": ["006C", "006Z", "006B", "006A", "006Y", "006D"], "Stamp": stamps}, dtype=object
+def test_max_cursor_is_the_latest_instant_and_the_largest_id_among_its_rows():
+    stamps = pd.to_datetime(
+        [
+            "2024-05-01T12:00:02.000+0000",
+            None,
+            "2024-05-01T12:00:01.500+0000",
+            "2024-05-01T12:00:02.000+0000",
+            "2024-05-01T10:00:02.000-0300",  # 13:00:02 UTC: the latest
+            "2024-05-01T13:00:02.000+0000",
+        ],
+        utc=True,
+        format="ISO8601",
     )
-    got = in_cursor_order(raw, "Stamp")
-    # empty and unreadable stamps first (NULLS FIRST), then by instant (-0300 is 13:00 UTC),
-    # equal instants by Id; the text of each cell is left as it came
-    assert list(got["Id"]) == ["006D", "006Z", "006B", "006A", "006C", "006Y"]
-    assert got.loc[4, "Stamp"] == stamps[0] and list(got.index) == list(range(6))
-    assert in_cursor_order(raw.iloc[:0], "Stamp").empty
+    frame = pd.DataFrame({"Id": ["006C", "006Z", "006B", "006A", "006Y", "006D"], "Stamp": stamps})
+    got = _max_cursor(frame, "Stamp")
+    assert got == Cursor(datetime(2024, 5, 1, 13, 0, 2, tzinfo=UTC), "006Y")
+    assert _max_cursor(frame.iloc[:0], "Stamp") is None
+    assert _max_cursor(frame.iloc[[1]], "Stamp") is None  # no stamp at all: no cursor
