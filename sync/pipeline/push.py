@@ -36,10 +36,13 @@ NOT_WRITE_CALLS = {"throttled_429", "login", "describe", "limits"}
 
 
 def record_change_sets(state: StateDB, run_id: int, changes: dict[str, pd.DataFrame]) -> int:
-    """Store every planned change (with its previous value) before the first write."""
-    return sum(
+    """Store every planned change (with its previous value) before the first write, synced
+    to disk (a power cut after the push must not lose what a rollback needs)."""
+    n = sum(
         state.record_changes(run_id, table, frame) for table, frame in changes.items() if len(frame)
     )
+    state.make_durable()
+    return n
 
 
 def push_changes(

@@ -85,6 +85,17 @@ def make_engine(url: str) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=30000")
+        # In WAL mode NORMAL syncs at checkpoints, not at every commit: a killed process
+        # loses nothing committed, a power cut at most the last commits (a page and its
+        # cursor go together, so a run simply reads them again), and never corrupts.
+        cur.execute("PRAGMA synchronous=NORMAL")
+        # A mirror of millions of rows is written in key order of no kind (Bulk chunks):
+        # 128 MiB of page cache (the default is 2 MiB) keeps the B-tree's inner pages hot.
+        cur.execute("PRAGMA cache_size=-131072")
+        # Checkpoints (which do sync) every 64 MiB of WAL instead of every 4 MiB; the WAL
+        # file is cut back to 64 MiB after one.
+        cur.execute("PRAGMA wal_autocheckpoint=16384")
+        cur.execute("PRAGMA journal_size_limit=67108864")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -133,6 +144,23 @@ class StateDB(MirrorState, RunLog, RunState):
                 yield conn
         except SQLAlchemyError as exc:
             raise self._failure(exc, "reachable") from exc
+
+    def make_durable(self) -> None:
+        """Everything committed so far survives a power cut, not only a killed process.
+
+        SQLite runs with `synchronous=NORMAL` (commits are not synced one by one); before
+        valuesync writes to a CRM, the change sets that let a run be rolled back must be on
+        disk, so a WAL checkpoint syncs them. PostgreSQL commits are durable already."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        try:
+            raw = self.engine.raw_connection()  # autocommit: outside any transaction
+            try:
+                raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                raw.close()
+        except SQLAlchemyError as exc:
+            raise self._failure(exc, "reachable and writable") from exc
 
     def _failure(self, exc: SQLAlchemyError, needs: str) -> StateError:
         """The database's own first line of the error, without the URL's secrets."""
