@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from mappings.canonical import TABLES
+from mappings.canonical import ADVOCACY_SIGNALS, FALSE_TEXTS, TABLES, TRUE_TEXTS
 
 REJECTED_COLUMNS = ["record_id", "field", "value", "code", "message"]
 INT_LIMIT = 2.0**63
@@ -129,6 +129,33 @@ def check_choices(
     codes[bad] = "UNMAPPED_VALUE"
     messages[bad] = (
         f"picklist value not mapped: add it under {where} with one of {', '.join(choices)}"
+    )
+    return codes, messages
+
+
+def signals_of(table: str) -> tuple[str, ...]:
+    """Columns of `table` read as yes/no or a count (advocacy signals of accounts)."""
+    return ADVOCACY_SIGNALS if table == "accounts" else ()
+
+
+def check_signal(mapped: pd.Series, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """(code, message) for yes/no-or-count values (after the value map) that are neither:
+    text such as 'maybe', a negative, non-finite or unparseable number. Without this the
+    engine would read them as "no data" and drop the signal without a word."""
+    given = _given(mapped)
+    values = mapped.astype(object)
+    text = values.astype(str).str.strip().str.lower()
+    yes_no = text.isin(TRUE_TEXTS | FALSE_TEXTS).to_numpy()
+    numbers = pd.to_numeric(values.where(~pd.Series(yes_no, index=mapped.index)), errors="coerce")
+    counts = numbers.astype("float64").to_numpy()
+    with np.errstate(invalid="ignore"):
+        count_ok = np.isfinite(counts) & (counts >= 0)
+    bad = given & ~yes_no & ~count_ok
+    codes, messages = _reasons(len(mapped)), _reasons(len(mapped))
+    codes[bad] = "UNREADABLE_VALUE"
+    messages[bad] = (
+        "not yes/no or a count: this signal takes true/false, yes/no, 1/0 or a count of 0 "
+        f"or more; map other values under {where}"
     )
     return codes, messages
 

@@ -49,6 +49,12 @@ class Table:
         raise KeyError(name)
 
 
+ADVOCACY_SIGNALS = ("reference_customer", "referrals", "case_study", "product_feedback")
+"""Optional account columns the value engine reads as yes/no or a count, when mapped."""
+TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "1", "1.0", "x"})
+FALSE_TEXTS = frozenset({"false", "f", "no", "n", "0", "0.0", ""})
+"""Texts of a yes/no value, compared stripped and in lower case."""
+
 PRIORITIES = ("low", "medium", "high", "urgent")
 OPPORTUNITY_TYPES = ("new", "renewal", "expansion")
 INVOICE_STATUSES = ("open", "paid", "void")

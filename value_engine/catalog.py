@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from mappings.canonical import ADVOCACY_SIGNALS as SIGNALS
+
 Display = Literal["money", "pct", "change", "count", "days", "ratio", "text"]
 
 
@@ -132,7 +134,7 @@ ATTRIBUTES = ("industry", "size_band", "region", "employees", "annual_revenue")
 """Account attributes known before any purchase: the ideal-customer-profile criteria use
 only these (plus the model's extra `attributes`), so new logos can be scored on them."""
 
-ADVOCACY_SIGNALS = ("reference_customer", "referrals", "case_study", "product_feedback")
+ADVOCACY_SIGNALS = SIGNALS
 """Optional account columns; each counts when mapped (a boolean or a count)."""
 
 ACCOUNT_OUTPUTS = (

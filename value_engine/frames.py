@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mappings.canonical import FALSE_TEXTS, TRUE_TEXTS
 from mappings.errors import DataError
 
 NO_DAY = np.iinfo(np.int64).min
@@ -173,10 +174,6 @@ def numbers(frame: pd.DataFrame, name: str, fill: float = np.nan) -> np.ndarray:
         return np.full(len(frame), fill, dtype=np.float64)
     values = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     return np.where(np.isnan(values), fill, values)
-
-
-TRUE_TEXTS = frozenset({"true", "t", "yes", "y", "1", "1.0", "x"})
-FALSE_TEXTS = frozenset({"false", "f", "no", "n", "0", "0.0", ""})
 
 
 def truth_values(frame: pd.DataFrame, name: str) -> np.ndarray:

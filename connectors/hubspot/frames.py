@@ -87,17 +87,20 @@ def _frame(
             raw[prop] = values
     frame = pd.DataFrame(raw, index=pd.RangeIndex(len(records)))
     ids = pd.Series([str(r.id) for r in records], dtype=object)
-    choices = q.choices_of(table)
+    choices, signals = q.choices_of(table), q.signals_of(table)
     parts: list[pd.DataFrame] = []
     for column in frame.columns:
         if column not in canon.column_names:
+            if column in signals:  # a yes/no-or-count: value-mapped, then checked
+                series = _value_mapped(frame[column], mapping.values.get(column))
+                codes, messages = q.check_signal(series, f"objects.{table}.values.{column}")
+                parts.append(q.collect(ids, mapping.fields.get(column, column), frame[column],
+                                       codes, messages))  # fmt: skip
+                frame[column] = series
             frame[column] = frame[column].astype("string")
             continue
         series = frame[column]
-        value_map = mapping.values.get(column)
-        if value_map:
-            mapped = series.map(value_map)
-            series = mapped.where(mapped.notna(), series)
+        series = _value_mapped(series, mapping.values.get(column))
         field = mapping.fields.get(column, column)
         if column in choices:
             codes, messages = q.check_choices(
@@ -117,6 +120,14 @@ def _frame(
     ordered = [c for c in canon.column_names if c in frame.columns]
     frame = frame[ordered + [c for c in frame.columns if c not in ordered]]
     return frame, q.combine(parts)
+
+
+def _value_mapped(series: pd.Series, value_map: Mapping[str, str] | None) -> pd.Series:
+    """`series` with the mapping's value map applied (values it does not name kept)."""
+    if not value_map:
+        return series
+    mapped = series.map(value_map)
+    return mapped.where(mapped.notna(), series)
 
 
 def chunks(items: Iterator[str], size: int) -> Iterator[list[str]]:

@@ -162,16 +162,21 @@ def unmapped(
     frame: pd.DataFrame, columns: Sequence[Column], table: str, skip: Any = None
 ) -> pd.DataFrame:
     """Rejected rows (by `Id`) of picklist values whose canonical column allows fixed
-    choices and that the mapping's value map does not translate into one of them."""
-    choices = q.choices_of(table)
+    choices and that the mapping's value map does not translate into one of them, and of
+    yes/no-or-count signals holding anything else."""
+    choices, signals = q.choices_of(table), q.signals_of(table)
     parts = []
     for col in columns:
         allowed = choices.get(col.name)
-        if not allowed or col.field not in frame.columns:
+        if not (allowed or col.name in signals) or col.field not in frame.columns:
             continue
         raw = frame[col.field].astype(object)
         mapped = raw.map(_value_mapper(col.values)) if col.values else raw
-        codes, messages = q.check_choices(mapped, allowed, f"objects.{table}.values.{col.name}")
+        where = f"objects.{table}.values.{col.name}"
+        if allowed:
+            codes, messages = q.check_choices(mapped, allowed, where)
+        else:
+            codes, messages = q.check_signal(mapped, where)
         if skip is not None:
             codes[skip] = None
         parts.append(q.collect(frame["Id"], col.field, raw, codes, messages))

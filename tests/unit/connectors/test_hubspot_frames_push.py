@@ -125,3 +125,33 @@ def test_primary_company_wins_else_the_lowest_id():
 )
 def test_each_object_has_its_modified_property(object_type, expected):
     assert modified_property(object_type) == expected
+
+
+def test_an_unreadable_advocacy_signal_sets_its_company_aside_and_value_maps_apply():
+    from connectors.hubspot.frames import checked_frame
+    from mappings.crm import ObjectMapping
+
+    om = ObjectMapping(
+        object="companies",
+        fields={"account_id": "hs_object_id", "name": "name", "referrals": "referral_count",
+                "reference_customer": "is_reference"},
+        values={"reference_customer": {"Ja": "yes", "Nein": "no"}},
+    )  # fmt: skip
+    props = ["hs_object_id", "name", "referral_count", "is_reference"]
+    records = [
+        Record("1", {"hs_object_id": "1", "name": "A", "referral_count": "2",
+                     "is_reference": "Ja"}),
+        Record("2", {"hs_object_id": "2", "name": "B", "referral_count": "several",
+                     "is_reference": "Nein"}),
+        Record("3", {"hs_object_id": "3", "name": "C", "referral_count": None,
+                     "is_reference": "Vielleicht"}),
+    ]  # fmt: skip
+    frame, rejected = checked_frame("accounts", om, records, props)
+    assert frame["account_id"].tolist() == ["1"]
+    assert frame["reference_customer"].tolist() == ["yes"]  # mapped, as the engine reads it
+    got = rejected.sort_values("record_id")[["record_id", "field", "value", "code"]]
+    assert got.values.tolist() == [
+        ["2", "referral_count", "several", "UNREADABLE_VALUE"],
+        ["3", "is_reference", "Vielleicht", "UNREADABLE_VALUE"],
+    ]
+    assert "objects.accounts.values.reference_customer" in rejected["message"].iloc[-1]

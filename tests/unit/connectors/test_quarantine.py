@@ -76,3 +76,34 @@ def test_numbers_are_rounded_half_up_as_salesforce_keeps_them(
     number: float, scale: int, kept: float
 ) -> None:
     assert half_up(number, scale) == kept
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("yes", None),
+        ("No", None),
+        (" TRUE ", None),
+        (True, None),
+        ("x", None),
+        ("3", None),
+        (2.0, None),
+        ("", None),
+        (None, None),
+        ("maybe", "UNREADABLE_VALUE"),
+        ("oui", "UNREADABLE_VALUE"),
+        ("-2", "UNREADABLE_VALUE"),
+        ("inf", "UNREADABLE_VALUE"),
+        ("NaN", "UNREADABLE_VALUE"),
+        (float("inf"), "UNREADABLE_VALUE"),
+    ],
+    ids=lambda v: repr(v)[:24],
+)
+def test_advocacy_signals_are_yes_no_or_a_count(raw: Any, code: str | None) -> None:
+    codes, messages = q.check_signal(
+        pd.Series([raw], dtype=object), "objects.accounts.values.referrals"
+    )
+    assert codes[0] == code
+    if code:
+        assert "objects.accounts.values.referrals" in messages[0]
+    assert q.signals_of("accounts") and q.signals_of("tickets") == ()

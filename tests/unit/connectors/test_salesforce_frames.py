@@ -139,3 +139,23 @@ def test_max_cursor_is_the_latest_instant_and_the_largest_id_among_its_rows():
     assert got == Cursor(datetime(2024, 5, 1, 13, 0, 2, tzinfo=UTC), "006Y")
     assert _max_cursor(frame.iloc[:0], "Stamp") is None
     assert _max_cursor(frame.iloc[[1]], "Stamp") is None  # no stamp at all: no cursor
+
+
+def test_an_unreadable_advocacy_signal_is_a_rejected_row_naming_the_value_map_key():
+    from connectors.salesforce.frames import Column, unmapped
+
+    raw = pd.DataFrame(
+        {"Id": ["001A", "001B", "001C"], "Referrals__c": ["2", "some", None],
+         "Reference__c": ["Ja", "true", "kaum"]}
+    )  # fmt: skip
+    columns = [
+        Column("Referrals__c", "referrals"),
+        Column("Reference__c", "reference_customer", {"Ja": "yes"}),
+    ]
+    got = unmapped(raw, columns, "accounts")
+    rows = zip(got["record_id"], got["field"], got["value"], got["code"], strict=True)
+    assert sorted(rows) == [
+        ("001B", "Referrals__c", "some", "UNREADABLE_VALUE"),
+        ("001C", "Reference__c", "kaum", "UNREADABLE_VALUE"),
+    ]
+    assert unmapped(raw, columns, "tickets").empty  # only accounts carry signals
