@@ -109,8 +109,11 @@ class _Checker:
     ) -> dict[str, Any] | None:
         if name in props:
             return props[name]
-        close = difflib.get_close_matches(name, list(props), n=3)
+        same = [p for p in props if p.lower() == name.lower()]
+        close = same or difflib.get_close_matches(name, list(props), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
+        if same:  # HubSpot's API matches internal names exactly, unlike Salesforce's
+            hint = f"; HubSpot property names are case-sensitive: write '{same[0]}'"
         self.add(key, f"property '{name}' does not exist on {object_type}{hint}")
         return None
 

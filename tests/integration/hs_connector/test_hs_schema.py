@@ -103,6 +103,7 @@ def test_check_mapping_reports_every_problem_with_file_and_key(portal, connect, 
     conn.provision("accounts", [FieldSpec("valuesync_value_score", "Value Score", "text")])
     text = shipped_mapping("hubspot").read_text()
     text = text.replace("name: name", "name: nmae")
+    text = text.replace("domain: domain", "domain: Domain")
     text = text.replace("cursor: hs_lastmodifieddate", "cursor: name", 1)
     path = tmp_path / "hubspot.yaml"
     path.write_text(text)
@@ -113,6 +114,7 @@ def test_check_mapping_reports_every_problem_with_file_and_key(portal, connect, 
 
     assert all(p.file == str(path) and p.line for p in problems)
     assert "did you mean name" in by_key["objects.accounts.fields.name"].message
+    assert "case-sensitive: write 'domain'" in by_key["objects.accounts.fields.domain"].message
     assert "a cursor must be a datetime" in by_key["objects.accounts.cursor"].message
     assert "needs number" in by_key["outputs.accounts.fields.value_score"].message
     assert "Star" in by_key["outputs.accounts.fields.quadrant"].message
