@@ -235,3 +235,8 @@ class CrmConnector(Protocol):
         """Create tasks on accounts for their owners, in the largest batches the API allows;
         a task the CRM refuses is reported in `failed`, never raised."""
         ...
+
+    def owner_emails(self, owner_ids: Sequence[str]) -> dict[str, str]:
+        """The e-mail address of each owner id the CRM knows as an active user (Salesforce
+        User, HubSpot owner); ids it does not know are left out."""
+        ...

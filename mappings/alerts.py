@@ -23,7 +23,10 @@ alerts:
     - {kind: finance_stale, max_age_days: 35}
     - {kind: quadrant_migration, from: [Core], to: [Fix or Reprice], min_clv: 10000,
        channels: [owners]}
-  digest: {schedule: "0 7 1 * *", channels: [ops-mail, owners]}
+  digest:
+    schedule: "0 7 1 * *"
+    channels: [ops-mail, owners]
+    per_owner: {channel: ops-mail, addresses: crm}   # each manager: their own accounts
 ```
 
 Secrets never appear here: channels name the environment variables that hold the
@@ -191,6 +194,16 @@ Trigger = Annotated[
 ]
 
 
+class PerOwner(_Strict):
+    """Each account manager also gets a digest of their own accounts, by e-mail."""
+
+    channel: str
+    """An email channel: its server, login and sender are used, not its `to`."""
+    addresses: Literal["crm"] | dict[str, str] = "crm"
+    """Where owners' addresses come from: `crm` (the CRM's users / owners), or a map of
+    owner id -> address (owners it leaves out are covered by the full digest only)."""
+
+
 class Digest(_Strict):
     """The value review digest: per account manager, the accounts that moved and why."""
 
@@ -198,6 +211,7 @@ class Digest(_Strict):
     """Cron (UTC); default: 07:00 on the first of each month."""
     channels: list[str] | None = None
     attach_report: bool = True
+    per_owner: PerOwner | None = None
 
     @field_validator("schedule")
     @classmethod
@@ -224,10 +238,17 @@ class AlertsConfig(_Strict):
             raise ValueError(f"trigger names must be unique; name the repeated ones: {dupes}")
         lists = [t.channels for t in self.triggers]
         lists.append(self.digest.channels if self.digest else None)
+        per_owner = self.digest.per_owner if self.digest else None
+        lists.append([per_owner.channel] if per_owner else None)
         unknown = sorted({c for cs in lists for c in cs or [] if c not in self.channels})
         if unknown:
             raise ValueError(
                 f"unknown channel(s) {', '.join(unknown)}; defined: {', '.join(self.channels)}"
+            )
+        if per_owner and self.channels[per_owner.channel].kind != "email":
+            raise ValueError(
+                f"digest.per_owner.channel '{per_owner.channel}' is a "
+                f"{self.channels[per_owner.channel].kind} channel; name an email channel"
             )
         return self
 

@@ -25,7 +25,7 @@ def build_email(channel: EmailChannel, message: Message) -> EmailMessage:
     mail = EmailMessage()
     mail["Subject"] = message.subject
     mail["From"] = channel.sender
-    mail["To"] = ", ".join(channel.to)
+    mail["To"] = ", ".join(message.to or channel.to)
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = make_msgid(domain="valuesync")
     mail["X-Valuesync-Severity"] = message.severity

@@ -25,3 +25,5 @@ class Message:
     severity: str = "info"
     payload: dict[str, Any] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    to: tuple[str, ...] = ()
+    """E-mail recipients instead of the channel's `to` (a digest for one account manager)."""

@@ -59,7 +59,7 @@ from connectors.hubspot.schema import (
     to_schema,
     unmapped_values,
 )
-from connectors.hubspot.tasks import create_tasks
+from connectors.hubspot.tasks import create_tasks, owner_emails
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from mappings.canonical import TABLES
 from mappings.crm import CrmMapping, ObjectMapping, OutputMapping
@@ -366,6 +366,10 @@ class HubSpotConnector:
         """Tasks associated with companies and assigned to their owners, 100 per call."""
         return create_tasks(self.api, tasks)
 
+    def owner_emails(self, owner_ids: Sequence[str]) -> dict[str, str]:
+        """E-mail addresses of the active owners among `owner_ids` (owners API)."""
+        return owner_emails(self.api, owner_ids)
+
     # -- names -------------------------------------------------------------------------
     def _table(self, obj: str) -> tuple[str, ObjectMapping]:
         for table, om in self.mapping.objects.items():
@@ -386,13 +390,9 @@ class HubSpotConnector:
         )
 
     def _object_type(self, obj: str) -> str:
-        for table, om in self.mapping.objects.items():
-            if om is not None and obj == table:
-                return om.object
-        for table, out in self.mapping.outputs.items():
-            if obj == table:
-                return out.object
-        return obj
+        om = self.mapping.objects.get(obj)
+        out = {str(t): o.object for t, o in self.mapping.outputs.items()}
+        return om.object if om is not None else out.get(obj, obj)
 
     @staticmethod
     def _properties(om: ObjectMapping, fields: Sequence[str]) -> list[str]:

@@ -1,9 +1,10 @@
-"""HubSpot tasks for company owners: CRM v3 `tasks` batch create, 100 inputs a call.
+"""HubSpot tasks for company owners: CRM v3 `tasks` batch create, 100 inputs a call; and
+the owners' e-mail addresses (owners API), for digests sent to each account manager.
 
 Each input carries the task properties (`hs_timestamp` is the due time and is required,
 `hubspot_owner_id` assigns it) and an association to the company with HubSpot's
-task-to-company type 192 (HUBSPOT_DEFINED). The batch answers 201, or 207 with errors
-(docs/crm-wire.md §B3); a VALIDATION_ERROR refuses the whole batch, which is then
+task-to-company type 192 (HUBSPOT_DEFINED, docs/crm-wire.md §B14). The batch answers 201,
+or 207 with errors (§B3); a VALIDATION_ERROR refuses the whole batch, which is then
 split until the bad input stands alone and fails as data. The external key is the last
 line of `hs_task_body`.
 """
@@ -84,3 +85,34 @@ def _create(api: HubSpotApi, chunk: list[TaskSpec], result: TaskResult) -> None:
             result.created[t.external_key] = by_key[t.external_key]
         else:
             result.failed[t.external_key] = str(errors[0].get("message", "not created"))[:500]
+
+
+OWNERS_PAGE = 100
+MAX_OWNER_PAGES = 1_000
+
+
+def owner_emails(api: HubSpotApi, owner_ids: Sequence[str]) -> dict[str, str]:
+    """Owner id -> e-mail address of the active owners among `owner_ids`, from
+    `GET /crm/v3/owners/` read page by page (docs/crm-wire.md §B15)."""
+    wanted = set(owner_ids)
+    found: dict[str, str] = {}
+    after: str | None = None
+    for _ in range(MAX_OWNER_PAGES):
+        kwargs: dict[str, Any] = {"limit": OWNERS_PAGE}
+        if after:
+            kwargs["after"] = after
+        page = api.call_json(
+            "read", "list owners", api.client.crm.owners.owners_api.get_page_with_http_info,
+            **kwargs,
+        )  # fmt: skip
+        for owner in page.get("results") or []:
+            oid, email = str(owner.get("id") or ""), owner.get("email")
+            if oid in wanted and email and not owner.get("archived"):
+                found[oid] = str(email)
+        after = ((page.get("paging") or {}).get("next") or {}).get("after")
+        if not after or len(found) == len(wanted):
+            return found
+    raise FatalApiError(
+        "the owners list did not end; stopping instead of looping",
+        system="hubspot", operation="list owners",
+    )  # fmt: skip

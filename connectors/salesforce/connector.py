@@ -48,7 +48,7 @@ from connectors.salesforce.schema import (
     schema_from_describe,
     unmapped_values,
 )
-from connectors.salesforce.tasks import create_tasks
+from connectors.salesforce.tasks import create_tasks, owner_emails
 from mappings.crm import CrmMapping, load_crm_mapping, shipped_mapping
 from mappings.errors import ConfigError, ConfigProblem, FatalApiError
 from mappings.salesforce_connection import (
@@ -297,3 +297,7 @@ class SalesforceConnector:
     def create_tasks(self, tasks: Sequence[TaskSpec]) -> TaskResult:
         """Tasks on accounts (WhatId) for their owners (OwnerId), 200 per Collections call."""
         return create_tasks(self.api, tasks)
+
+    def owner_emails(self, owner_ids: Sequence[str]) -> dict[str, str]:
+        """E-mail addresses of the active Users among `owner_ids` (SOQL on User)."""
+        return owner_emails(self.api, owner_ids)

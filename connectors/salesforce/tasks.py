@@ -1,4 +1,5 @@
-"""Salesforce Tasks for account owners: sObject Collections create, 200 records a call.
+"""Salesforce Tasks for account owners: sObject Collections create, 200 records a call;
+and the owners' e-mail addresses (User), for digests sent to each account manager.
 
 `POST /composite/sobjects` with `allOrNone: false` answers one SaveResult per record in
 input order (docs/crm-wire.md §A6 for the collections shape; the same resource creates
@@ -10,6 +11,7 @@ which migration it came from. Per-record failures come back as data.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -18,6 +20,9 @@ from connectors.base import TaskResult, TaskSpec
 from connectors.salesforce.client import SalesforceApi
 
 COLLECTION_SIZE = 200
+USERS_PER_QUERY = 200
+"""Ids per `User` query (keeps the SOQL well under its 100,000-character limit)."""
+_USER_ID = re.compile(r"005[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
 PRIORITY = {"high": "High", "normal": "Normal", "low": "Low"}
 KEY_PREFIX = "valuesync key: "
 
@@ -65,3 +70,28 @@ def create_tasks(api: SalesforceApi, tasks: Sequence[TaskSpec]) -> TaskResult:
 def _post_collection(sf: Any, body: dict[str, Any]) -> Any:
     """sObject Collections create; simple-salesforce has no helper (docs/crm-wire.md §A6)."""
     return sf.restful("composite/sobjects", method="POST", json=body)
+
+
+def owner_emails(api: SalesforceApi, owner_ids: Sequence[str]) -> dict[str, str]:
+    """Owner (User) id -> e-mail address of the active users among `owner_ids`.
+
+    Only well-formed User ids go into the query (they are quoted into SOQL); 15- and
+    18-character spellings of one id both find it (docs/crm-wire.md §A13)."""
+    wanted = sorted({i for i in owner_ids if _USER_ID.fullmatch(i)})
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), USERS_PER_QUERY):
+        chunk = wanted[start : start + USERS_PER_QUERY]
+        ids = ", ".join(f"'{i}'" for i in chunk)
+        text = f"SELECT Id, Email FROM User WHERE IsActive = true AND Id IN ({ids})"
+        answer = api.call("query User", partial(_query_all, text=text))
+        by_prefix = {i[:15]: i for i in chunk}
+        for row in answer.get("records") or []:
+            uid, email = str(row.get("Id") or ""), row.get("Email")
+            asked = by_prefix.get(uid[:15])
+            if asked and email:
+                found[asked] = str(email)
+    return found
+
+
+def _query_all(sf: Any, text: str) -> Any:
+    return sf.query_all(text)

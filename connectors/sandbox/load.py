@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 
 from connectors.sandbox.fieldmap import HUBSPOT, SALESFORCE, SideMap
+from connectors.sandbox.hubspot.owners import HS_OWNER_BASE
 from connectors.sandbox.sampledata import SampleData, generate
 from connectors.sandbox.sampledata_people import OWNERS
 from connectors.sandbox.store import Record, Store
 
 SF_USER_ID = "005000000000001AAA"
 """The org's seeded admin (salesforce/schema.py USER_ID): creator of every seeded record."""
-HS_OWNER_BASE = 70_000_000
 DATE_TYPES = {"date"}
 DATETIME_TYPES = {"datetime"}
 INT_TYPES = {"int"}

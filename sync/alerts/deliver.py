@@ -30,6 +30,7 @@ def to_message(stored: Mapping[str, Any]) -> Message:
         severity=str(stored.get("severity", "info")),
         payload=dict(stored.get("payload") or {}),
         attachments=tuple(Attachment(Path(p)) for p in stored.get("attachments") or ()),
+        to=tuple(stored.get("to") or ()),
     )
 
 

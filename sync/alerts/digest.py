@@ -8,7 +8,9 @@ It covers the runs since the previous digest (or `since` / `until` run ids): the
 whose quadrant differs between the two runs, grouped by owner, each with its reasons and
 what the rules now say to do; then revenue vs value shares per quadrant; the report PNG
 of the newer run attached. It goes to the digest's channels once per pair of runs (a
-unique key), and as a CRM task list per owner: one task per moved account.
+unique key), and as a CRM task list per owner: one task per moved account. With
+`per_owner`, each account manager also gets an e-mail of their own movers, at the
+address the CRM has for them (or the project's map), once per pair of runs.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-from mappings.errors import ConfigError, ConfigProblem
+from mappings.alerts import PerOwner
+from mappings.errors import ConfigError, ConfigProblem, ValuesyncError
 from mappings.project import LoadedProject
 from sync.alerts import messages
 from sync.alerts.deliver import deliver_due
@@ -36,6 +39,7 @@ from value_engine.alerts import shares_by_quadrant
 
 log = logging.getLogger(__name__)
 DIGEST = "digest"
+OWNER_DIGEST = "digest_owner"
 
 
 @dataclass
@@ -50,6 +54,10 @@ class DigestResult:
     """None when there was nothing to cover, or this pair of runs was digested before."""
     tasks_created: int = 0
     body: dict[str, Any] = field(default_factory=dict)
+    owner_events: dict[str, int] = field(default_factory=dict)
+    """Owner id -> event of the e-mail to that account manager (per_owner)."""
+    unaddressed: list[str] = field(default_factory=list)
+    """Owners with movers but no known address: the full digest covers them."""
 
 
 def send_digest(
@@ -113,10 +121,58 @@ def send_digest(
                 )
                 done = create_once(store, name, specs, connector_factory(project, name, env), until)
                 result.tasks_created += len(done.created)
+        if result.event_id is not None and config.digest.per_owner and len(result.movers):
+            _per_owner(project, store, result, config.digest.per_owner, shares, png, env)
         deliver_due(store, config, name, env)
         return result
     finally:
         state.close()
+
+
+def _per_owner(
+    project: LoadedProject, store: AlertStore, result: DigestResult, per_owner: PerOwner,
+    shares: pd.DataFrame, png: Path | None, env: Mapping[str, str],
+) -> None:  # fmt: skip
+    """An e-mail to each account manager with movers: their accounts only."""
+    name, since, until, moved = result.connection, result.since_run, result.until_run, result.movers
+    if since is None or until is None:
+        return
+    owners = moved["owner_id"].astype(object).where(moved["owner_id"].notna(), None)
+    wanted = sorted({str(o) for o in owners if o is not None})
+    addresses = _addresses(project, name, per_owner, wanted, env)
+    result.unaddressed = [o for o in wanted if o not in addresses]
+    for owner in wanted:
+        if owner not in addresses:
+            continue
+        part = moved[(owners == owner).to_numpy()].reset_index(drop=True)
+        body = render(name, since, until, part, shares, png, owner=owner)
+        body["to"] = [addresses[owner]]
+        event = store.add_event(
+            dedup_key=f"{name}|digest|{since}|{until}|owner|{owner}", connection=name,
+            trigger=DIGEST, kind=OWNER_DIGEST, severity="info", subject=body["subject"],
+            body=body, run_id=until, channels=[per_owner.channel],
+        )  # fmt: skip
+        if event is not None:
+            result.owner_events[owner] = event
+    if result.unaddressed:
+        log.warning("digest of %s: no e-mail address for owner(s) %s; the full digest "
+                    "covers them", name, ", ".join(result.unaddressed))  # fmt: skip
+
+
+def _addresses(
+    project: LoadedProject, name: str, per_owner: PerOwner, owners: list[str],
+    env: Mapping[str, str],
+) -> dict[str, str]:  # fmt: skip
+    """Owner id -> address: the project's map, or the CRM's users / owners."""
+    if isinstance(per_owner.addresses, dict):
+        return {o: per_owner.addresses[o] for o in owners if o in per_owner.addresses}
+    try:
+        found = connector_factory(project, name, env)().owner_emails(owners)
+        return {str(k): str(v) for k, v in found.items()}
+    except ValuesyncError as exc:  # the full digest still goes out; say why these did not
+        log.warning("digest of %s: owners' addresses could not be read from the CRM: %s",
+                    name, exc)  # fmt: skip
+        return {}
 
 
 def _latest_success(state: StateDB, name: str) -> int | None:
@@ -159,9 +215,13 @@ def render(
     moved: pd.DataFrame,
     shares: pd.DataFrame,
     png: Path | None,
+    *,
+    owner: str | None = None,
 ) -> dict[str, Any]:
-    """The digest as text and HTML: per owner the movers, then shares per quadrant."""
-    subject = f"[valuesync {connection}] Value review: {len(moved)} account(s) moved"
+    """The digest as text and HTML: per owner the movers, then shares per quadrant (with
+    `owner`: the digest for that account manager, whose movers `moved` holds)."""
+    whose = f" for account manager {owner}" if owner else ""
+    subject = f"[valuesync {connection}] Value review{whose}: {len(moved)} account(s) moved"
     intro = (
         f"Accounts whose value quadrant changed between run {since} and run {until}, "
         "per account manager, with the reasons and what the rules now say to do."

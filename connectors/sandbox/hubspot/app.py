@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from connectors.sandbox.hubspot import associations, batch, imports, objects, properties, search
+from connectors.sandbox.hubspot import (
+    associations,
+    batch,
+    imports,
+    objects,
+    owners,
+    properties,
+    search,
+)
 from connectors.sandbox.hubspot.portal import HubSpotPortal
 
 
@@ -17,4 +25,5 @@ def routes(portal: HubSpotPortal) -> list[BaseRoute]:
         *associations.routes(portal),
         *properties.routes(portal),
         *imports.routes(portal),
+        *owners.routes(portal),
     ]

@@ -46,9 +46,12 @@ class Mailbox:
 
     messages: list[Message] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    recipients: list[list[str]] = field(default_factory=list)
+    """Each message's envelope recipients (RCPT TO), in the order received."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.messages.append(message_from_bytes(envelope.original_content, policy=default))
+        self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 
     def subjects(self) -> list[str]:

@@ -106,6 +106,9 @@ def test_a_full_alerts_section_loads(tmp_path: Path) -> None:
         ({"triggers": [{"kind": "rejected_share", "threshold": 5}]}, "threshold"),
         ({"triggers": [{"kind": "on_fire"}]}, "on_fire"),
         ({"digest": {"schedule": "monthly"}}, "5-field cron"),
+        ({"digest": {"per_owner": {"channel": "slack"}}}, "is a slack channel; name an email"),
+        ({"digest": {"per_owner": {"channel": "post"}}}, "unknown channel(s) post"),
+        ({"digest": {"per_owner": {"channel": "mail", "addresses": "ldap"}}}, "addresses"),
     ],
     ids=[
         "url-in-yaml",
@@ -116,6 +119,9 @@ def test_a_full_alerts_section_loads(tmp_path: Path) -> None:
         "share-over-1",
         "unknown-kind",
         "bad-cron",
+        "per-owner-not-email",
+        "per-owner-unknown",
+        "per-owner-bad-source",
     ],
 )
 def test_mistakes_are_config_errors_naming_the_file(
