@@ -135,7 +135,7 @@ def _per_owner(
 ) -> None:  # fmt: skip
     """An e-mail to each account manager with movers: their accounts only."""
     name, since, until, moved = result.connection, result.since_run, result.until_run, result.movers
-    if since is None or until is None:
+    if since is None or until is None or "owner_id" not in moved.columns:
         return
     owners = moved["owner_id"].astype(object).where(moved["owner_id"].notna(), None)
     wanted = sorted({str(o) for o in owners if o is not None})
