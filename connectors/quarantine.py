@@ -209,11 +209,16 @@ def uncovered(
     table: str, column: str, options: Sequence[str], value_map: dict[str, str] | None
 ) -> list[str]:
     """Options a CRM picklist offers for `column` that the value map does not turn into
-    one of the column's canonical choices (records holding them would be set aside)."""
+    one of the column's canonical choices, or into a yes/no or count for a signal column
+    (records holding them would be set aside)."""
+    lookup = value_map or {}
     allowed = set(choices_of(table).get(column, ()))
     if not allowed:
-        return []
-    lookup = value_map or {}
+        if column not in signals_of(table):
+            return []
+        mapped = pd.Series([lookup.get(o, o) for o in options if o], dtype=object)
+        codes, _ = check_signal(mapped, "")
+        return [o for o, c in zip([o for o in options if o], codes, strict=True) if c]
     return [o for o in options if o and lookup.get(o, o) not in allowed]
 
 
@@ -221,9 +226,10 @@ def uncovered_message(obj: str, field: str, table: str, column: str, values: lis
     """The `check` problem text for `uncovered` options, with the key path to add them."""
     shown = ", ".join(repr(v) for v in values[:10])
     more = f" and {len(values) - 10} more" if len(values) > 10 else ""
-    allowed = ", ".join(choices_of(table)[column])
+    choices = choices_of(table).get(column) or ("yes", "no")
+    allowed = ", ".join(choices_of(table).get(column) or ("yes", "no", "a count"))
     return (
         f"{obj}.{field} offers picklist value(s) {shown}{more} that no entry maps to a "
         f"{column} ({allowed}); records holding one are set aside by `run`. Add each under "
-        f"objects.{table}.values.{column}, e.g. `{values[0]}: {choices_of(table)[column][0]}`"
+        f"objects.{table}.values.{column}, e.g. `{values[0]}: {choices[0]}`"
     )

@@ -66,6 +66,11 @@ def test_uncovered_options() -> None:
     gaps = q.uncovered("tickets", "priority", ["Low", "Critical", "high"], {"Low": "low"})
     assert gaps == ["Critical"]
     assert q.uncovered("accounts", "industry", ["Anything"], None) == []
+    # a signal mapped to a picklist: options that are not yes/no or a count, after the map
+    gaps = q.uncovered("accounts", "referrals", ["Yes", "3", "Several", "Ja"], {"Ja": "yes"})
+    assert gaps == ["Several"]
+    message = q.uncovered_message("Account", "Referrals__c", "accounts", "referrals", gaps)
+    assert "objects.accounts.values.referrals" in message and "`Several: yes`" in message
 
 
 @pytest.mark.parametrize(
